@@ -1,0 +1,71 @@
+/**
+ * Defaults and limits, in one frozen object. Units are in the names; each value says why it is
+ * what it is. Constructors take the slice they need as options; tests override by passing
+ * options, never by mutating this object. This file imports nothing from the project.
+ */
+
+const MiB = 1024 * 1024;
+
+export const DEFAULTS = Object.freeze({
+  // --- server ---
+  /** Where clients connect. Same flag name and default as etcd's, so etcd tooling just works. */
+  listenClientUrls: 'http://127.0.0.1:2379',
+  /** LevelDB directory; relative to the working directory, like etcd's default.etcd. */
+  dataDir: './data',
+  /** pino level. 'info' gives one line per start/stop and per error, never per event. */
+  logLevel: 'info',
+
+  // --- request limits ---
+  /** bytes: largest put/txn payload, etcd's --max-request-bytes default (1.5 MiB). */
+  maxRequestBytes: 1.5 * MiB,
+  /**
+   * bytes: largest HTTP body or WebSocket frame accepted at all. Like etcd's gRPC limit it is
+   * maxRequestBytes + 512 KiB, so base64 and JSON overhead do not reject a legal request.
+   */
+  maxBodyBytes: 1.5 * MiB + 512 * 1024,
+  /** operations: most ops one txn may carry, etcd's --max-txn-ops default. */
+  maxTxnOps: 128,
+
+  // --- store ---
+  /** records: how many backend records one compaction batch deletes before yielding. */
+  compactionBatchRecords: 1000,
+  /** records: how many records a restore or history scan reads per batch before yielding. */
+  scanBatchRecords: 1000,
+
+  // --- watch engine ---
+  /** ms: how often the victim loop retries watchers whose stream was full (etcd: 10 ms). */
+  victimRetryIntervalMs: 10,
+  /** ms: how often the sync loop catches unsynced watchers up from the store (etcd: 100 ms). */
+  syncIntervalMs: 100,
+  /** watchers: most unsynced watchers one sync pass serves, so a pass stays short (etcd: 512). */
+  syncMaxWatchersPerPass: 512,
+  /** revisions: most revisions one sync pass reads from the store (etcd: 1000). */
+  syncMaxRevisionsPerPass: 1000,
+  /** responses: a stream's send capacity in responses before its watchers become victims. */
+  streamSendCapacityResponses: 1024,
+  /** bytes: a stream's send capacity in payload bytes before its watchers become victims. */
+  streamSendCapacityBytes: 4 * MiB,
+  /** ms: periodic progress notification interval, etcd's default of 10 minutes. */
+  progressNotifyIntervalMs: 10 * 60 * 1000,
+  /** ms: the smallest progress interval accepted; below it notifications would be noise (etcd). */
+  minProgressNotifyIntervalMs: 100,
+  /**
+   * bytes: a watch response larger than this is split when the watcher asked for `fragment`.
+   * etcd uses maxRequestBytes + 512 KiB of gRPC overhead = 2 MiB.
+   */
+  watchFragmentBytes: 2 * MiB,
+
+  // --- WebSocket transport ---
+  /** watchers: most watchers one socket (one watch stream) may hold. */
+  maxWatchersPerStream: 10_000,
+  /** sockets: most concurrent watch streams (WebSocket + HTTP) the server accepts. */
+  maxWatchStreams: 16_384,
+  /** bytes: socket send buffer above which the stream reports itself full (victims form). */
+  wsHighWaterBytes: 1 * MiB,
+  /** ms: a client that keeps its socket full (unreadable) for longer than this is disconnected. */
+  wsMaxUnreadableMs: 30_000,
+  /** ms: how long graceful shutdown waits for in-flight commits before closing the store. */
+  shutdownGraceMs: 5_000,
+});
+
+export type Defaults = typeof DEFAULTS;

@@ -1,0 +1,56 @@
+/**
+ * The error catalogue. Every error watchkv reports carries a stable `code`; tests assert on codes,
+ * never on messages. How a code reaches a client (HTTP status, gRPC code, WebSocket frame) is
+ * decided in one place: src/api/error-map.ts. This file imports nothing from the project.
+ *
+ * Messages follow etcd's wording where etcd has the same error, so etcd users recognise them.
+ */
+
+export const ERROR_MESSAGES = {
+  // Revisions
+  ERR_COMPACTED: 'etcdserver: mvcc: required revision has been compacted',
+  ERR_FUTURE_REV: 'etcdserver: mvcc: required revision is a future revision',
+  // Request validation
+  ERR_INVALID_ARGUMENT: 'invalid argument',
+  ERR_KEY_NOT_PROVIDED: 'etcdserver: key is not provided',
+  ERR_KEY_NOT_FOUND: 'etcdserver: key not found',
+  ERR_DUPLICATE_KEY: 'etcdserver: duplicate key given in txn request',
+  ERR_TOO_MANY_OPS: 'etcdserver: too many operations in txn request',
+  ERR_REQUEST_TOO_LARGE: 'etcdserver: request is too large',
+  ERR_MESSAGE_TOO_LARGE: 'request body is larger than the limit',
+  // Watch
+  ERR_WATCH_EMPTY_RANGE: 'mvcc: watcher range is empty',
+  ERR_WATCH_DUPLICATE_ID: 'mvcc: duplicate watch ID provided on the WatchStream',
+  ERR_WATCH_UNKNOWN_ID: 'mvcc: watch ID not found on the WatchStream',
+  ERR_TOO_MANY_WATCHERS: 'too many watchers on this stream',
+  ERR_TOO_MANY_STREAMS: 'too many watch streams on this server',
+  // Availability and storage
+  ERR_UNAVAILABLE: 'etcdserver: server is unavailable',
+  ERR_STOPPED: 'etcdserver: server stopped',
+  ERR_NO_SPACE: 'etcdserver: mvcc: database space exceeded',
+  ERR_STORAGE: 'storage write failed',
+  ERR_CORRUPT: 'data directory is corrupt or not a watchkv data directory',
+  ERR_NOT_FOUND: 'not found',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_MESSAGES;
+
+/** The one error type watchkv throws on purpose. Anything else reaching a client is a bug. */
+export class WatchKvError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message?: string, options?: { cause?: unknown }) {
+    super(message ?? ERROR_MESSAGES[code], options);
+    this.name = 'WatchKvError';
+    this.code = code;
+  }
+}
+
+/** Shorthand: `throw kvError('ERR_COMPACTED')`. */
+export function kvError(code: ErrorCode, message?: string, cause?: unknown): WatchKvError {
+  return new WatchKvError(code, message, cause === undefined ? undefined : { cause });
+}
+
+export function isKvError(err: unknown, code?: ErrorCode): err is WatchKvError {
+  return err instanceof WatchKvError && (code === undefined || err.code === code);
+}
