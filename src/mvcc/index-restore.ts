@@ -1,0 +1,50 @@
+import type { Backend } from '../backend/backend.ts';
+import { kvError } from '../errors.ts';
+import { decodeRecord, RECORD_PREFIX, recordKey } from './kv-codec.ts';
+import { TreeIndex } from './tree-index.ts';
+
+export interface RestoredIndex {
+  index: TreeIndex;
+  /** Highest main revision found in the records (0 when there are none). */
+  lastRevision: number;
+  records: number;
+}
+
+/**
+ * Rebuilds the key index from every record, oldest first: one ordered scan, `batchRecords` at a
+ * time, yielding to the event loop between batches so a large restore never stalls the process.
+ * Each key's newest record becomes its cached `latest` kv. A record that does not decode means
+ * the directory is not ours or is damaged: refuse it rather than guess.
+ */
+export async function restoreIndex(backend: Backend, batchRecords: number): Promise<RestoredIndex> {
+  const index = new TreeIndex();
+  let lastRevision = 0;
+  let records = 0;
+  let gte: Buffer | undefined = recordKey(0, 0);
+  const lt = Buffer.from([RECORD_PREFIX + 1]);
+  while (gte) {
+    const entries = await backend.scan({ gte, lt, limit: batchRecords });
+    for (const [key, value] of entries) {
+      let rec;
+      try {
+        rec = decodeRecord(key, value);
+      } catch (err) {
+        throw kvError('ERR_CORRUPT', `data directory is corrupt: ${(err as Error).message}`, err);
+      }
+      const ki = index.lookupOrCreate(rec.kv.key);
+      const rev = { main: rec.kv.modRevision, sub: rec.sub };
+      if (rec.tombstone) {
+        ki.restoreTombstone(rev);
+        ki.latest = undefined;
+      } else {
+        ki.put(rev, rec.kv.createRevision, rec.kv.version);
+        ki.latest = { ...rec.kv, key: ki.key };
+      }
+      lastRevision = rec.kv.modRevision;
+      records++;
+    }
+    gte = entries.length < batchRecords ? undefined : Buffer.concat([entries[entries.length - 1]![0], Buffer.from([0])]);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  return { index, lastRevision, records };
+}

@@ -1,0 +1,89 @@
+import createRBTree from 'functional-red-black-tree';
+import { KeyIndex, type KeyAt } from './key-index.ts';
+
+/**
+ * The in-memory index of every key: an ordered map (functional red-black tree, bytewise key
+ * order) from key to its KeyIndex. It holds revisions, never values; values live in the backend
+ * (and the newest one of each key in `KeyIndex.latest`). Rebuilt from the backend on open.
+ *
+ * Range ends follow the store's normalised form: `undefined` = the single key, `null` = +infinity,
+ * a Buffer = exclusive end.
+ */
+export type RangeEnd = Buffer | null | undefined;
+
+export class TreeIndex {
+  private tree = createRBTree<Buffer, KeyIndex>(Buffer.compare);
+
+  get size(): number {
+    return this.tree.length;
+  }
+
+  /** The key's index, if the key has any revision left. */
+  lookup(key: Buffer): KeyIndex | undefined {
+    return this.tree.get(key) ?? undefined;
+  }
+
+  lookupOrCreate(key: Buffer): KeyIndex {
+    const found = this.tree.get(key);
+    if (found) return found;
+    // Own a copy: the caller's buffer may be a view into a larger request buffer.
+    const ki = new KeyIndex(Buffer.from(key));
+    this.tree = this.tree.insert(ki.key, ki);
+    return ki;
+  }
+
+  /**
+   * Visits, in key order, every key in [key, end) that exists at `atRev`, with its state then.
+   * `visit` returning true stops the walk.
+   */
+  range(key: Buffer, end: RangeEnd, atRev: number, visit: (ki: KeyIndex, at: KeyAt) => boolean | void): void {
+    if (end === undefined) {
+      const ki = this.tree.get(key);
+      if (!ki) return;
+      const at = ki.get(atRev);
+      if (at) visit(ki, at);
+      return;
+    }
+    if (end !== null && Buffer.compare(key, end) >= 0) return;
+    for (let it = this.tree.ge(key); it.valid; it.next()) {
+      if (end !== null && Buffer.compare(it.key!, end) >= 0) break;
+      const ki = it.value!;
+      const at = ki.get(atRev);
+      if (at && visit(ki, at) === true) break;
+    }
+  }
+
+  /** Visits every key index in [key, end), whatever its state (for writes at the newest revision). */
+  keysIn(key: Buffer, end: RangeEnd, visit: (ki: KeyIndex) => void): void {
+    if (end === undefined) {
+      const ki = this.tree.get(key);
+      if (ki) visit(ki);
+      return;
+    }
+    if (end !== null && Buffer.compare(key, end) >= 0) return;
+    for (let it = this.tree.ge(key); it.valid; it.next()) {
+      if (end !== null && Buffer.compare(it.key!, end) >= 0) break;
+      visit(it.value!);
+    }
+  }
+
+  /**
+   * Compacts every key at `atRev` and drops keys with nothing left. Returns the revisions that
+   * must stay in the backend among those <= atRev ("main.sub" strings).
+   */
+  compact(atRev: number): Set<string> {
+    const keep = new Set<string>();
+    const emptied: Buffer[] = [];
+    this.tree.forEach((key, ki) => {
+      ki.compact(atRev, keep);
+      if (ki.isEmpty()) emptied.push(key);
+    });
+    for (const key of emptied) this.tree = this.tree.remove(key);
+    return keep;
+  }
+
+  /** Every key index in key order (tests and invariant checks). */
+  all(): KeyIndex[] {
+    return this.tree.values;
+  }
+}

@@ -1,0 +1,182 @@
+import type { BatchOp } from '../backend/backend.ts';
+import { kvError } from '../errors.ts';
+import { deletedKv, encodeRecord, recordKey } from './kv-codec.ts';
+import type {
+  Compare,
+  DeleteRangeRequest,
+  DeleteRangeResult,
+  Event,
+  KeyValue,
+  PutRequest,
+  PutResult,
+  RangeRequest,
+  RangeResult,
+  RequestOp,
+  ResponseOp,
+  TxnRequest,
+  TxnResult,
+} from './kv.ts';
+import type { KeyIndex } from './key-index.ts';
+import { normaliseEnd, rangeQuery, type ValueSource } from './range-query.ts';
+import { revisionKey } from './revision.ts';
+
+/** What a write transaction borrows from the store. */
+export interface TxnHost extends ValueSource {
+  compactRevision(): number;
+}
+
+/**
+ * One write transaction against the newest applied state. It mutates the in-memory index as it
+ * goes and gathers the backend records and events; the store makes them durable and publishes
+ * them. Everything that can fail is checked before the first mutation (`prepare`), so a txn
+ * either applies whole or not at all.
+ *
+ * Views: compares and pre-checks see the state before the txn (`beginRev`); each op sees the
+ * ops before it, at revision beginRev+1 once the txn has changed something (as etcd's txn).
+ */
+export class WriteTxn {
+  readonly events: Event[] = [];
+  readonly ops: BatchOp[] = [];
+  /** Kvs written, by "main.sub", for reads of revisions not yet on disk. */
+  readonly written: Array<[string, KeyValue]> = [];
+  private readonly outcomes = new Map<TxnRequest, boolean>();
+
+  constructor(
+    private readonly host: TxnHost,
+    readonly beginRev: number,
+  ) {}
+
+  /** The txn's revision as a view: beginRev, or beginRev+1 once it changed something. */
+  get rev(): number {
+    return this.events.length > 0 ? this.beginRev + 1 : this.beginRev;
+  }
+
+  /** Evaluates every compare on the chosen path and checks its ops; throws before any change. */
+  prepare(req: TxnRequest): void {
+    const ok = req.compare.every((c) => this.compare(c));
+    this.outcomes.set(req, ok);
+    for (const op of ok ? req.success : req.failure) {
+      if ('txn' in op) this.prepare(op.txn);
+      else if ('range' in op) this.checkRevision(op.range.revision ?? 0);
+      else if ('put' in op && (op.put.ignoreValue || op.put.ignoreLease)) {
+        if (!this.host.index.lookup(op.put.key)?.latest) throw kvError('ERR_KEY_NOT_FOUND');
+      }
+    }
+  }
+
+  async run(req: TxnRequest): Promise<TxnResult> {
+    const succeeded = this.outcomes.get(req);
+    if (succeeded === undefined) throw new Error('txn run before prepare');
+    const responses: ResponseOp[] = [];
+    for (const op of succeeded ? req.success : req.failure) responses.push(await this.runOp(op));
+    return { revision: this.rev, succeeded, responses };
+  }
+
+  private async runOp(op: RequestOp): Promise<ResponseOp> {
+    if ('range' in op) return { range: await this.range(op.range) };
+    if ('put' in op) return { put: this.put(op.put) };
+    if ('deleteRange' in op) return { deleteRange: this.deleteRange(op.deleteRange) };
+    return { txn: await this.run(op.txn) };
+  }
+
+  checkRevision(revision: number): void {
+    if (revision > this.beginRev) throw kvError('ERR_FUTURE_REV');
+    if (revision > 0 && revision < this.host.compactRevision()) throw kvError('ERR_COMPACTED');
+  }
+
+  range(req: RangeRequest): Promise<RangeResult> {
+    const view = this.rev;
+    return rangeQuery(this.host, req, req.revision || view, view);
+  }
+
+  put(req: PutRequest): PutResult {
+    const ki = this.host.index.lookupOrCreate(req.key);
+    const prev = ki.latest;
+    if ((req.ignoreValue || req.ignoreLease) && !prev) throw kvError('ERR_KEY_NOT_FOUND');
+    const rev = this.beginRev + 1;
+    const sub = this.events.length;
+    const kv: KeyValue = {
+      key: ki.key,
+      createRevision: prev ? prev.createRevision : rev,
+      modRevision: rev,
+      version: prev ? prev.version + 1 : 1,
+      value: req.ignoreValue ? prev!.value : req.value,
+      lease: req.ignoreLease ? prev!.lease : (req.lease ?? 0n),
+    };
+    ki.put({ main: rev, sub });
+    ki.latest = kv;
+    this.events.push(prev ? { type: 'PUT', kv, prevKv: prev } : { type: 'PUT', kv });
+    this.ops.push({ type: 'put', key: recordKey(rev, sub), value: encodeRecord(kv, false) });
+    this.written.push([revisionKey(rev, sub), kv]);
+    return req.prevKv && prev ? { revision: rev, prevKv: prev } : { revision: rev };
+  }
+
+  deleteRange(req: DeleteRangeRequest): DeleteRangeResult {
+    const live: KeyIndex[] = [];
+    this.host.index.keysIn(req.key, normaliseEnd(req.rangeEnd), (ki) => {
+      if (ki.latest) live.push(ki);
+    });
+    const rev = this.beginRev + 1;
+    const prevKvs: KeyValue[] = [];
+    for (const ki of live) {
+      const prev = ki.latest!;
+      const sub = this.events.length;
+      const kv = deletedKv(ki.key, rev);
+      ki.tombstone({ main: rev, sub });
+      ki.latest = undefined;
+      this.events.push({ type: 'DELETE', kv, prevKv: prev });
+      this.ops.push({ type: 'put', key: recordKey(rev, sub), value: encodeRecord(kv, true) });
+      if (req.prevKv) prevKvs.push(prev);
+    }
+    return { revision: this.rev, deleted: live.length, prevKvs };
+  }
+
+  /** etcd's compare: every key in range must satisfy it; no key → a zero kv (VALUE fails). */
+  private compare(c: Compare): boolean {
+    const kvs: KeyValue[] = [];
+    this.host.index.keysIn(c.key, normaliseEnd(c.rangeEnd), (ki) => {
+      if (ki.latest) kvs.push(ki.latest);
+    });
+    if (kvs.length === 0) {
+      if (c.target === 'VALUE') return false;
+      return compareOne(c, undefined);
+    }
+    return kvs.every((kv) => compareOne(c, kv));
+  }
+}
+
+function compareOne(c: Compare, kv: KeyValue | undefined): boolean {
+  let d: number;
+  switch (c.target) {
+    case 'VERSION':
+      d = (kv?.version ?? 0) - (c.version ?? 0);
+      break;
+    case 'CREATE':
+      d = (kv?.createRevision ?? 0) - (c.createRevision ?? 0);
+      break;
+    case 'MOD':
+      d = (kv?.modRevision ?? 0) - (c.modRevision ?? 0);
+      break;
+    case 'VALUE':
+      d = Buffer.compare(kv?.value ?? EMPTY, c.value ?? EMPTY);
+      break;
+    case 'LEASE': {
+      const a = kv?.lease ?? 0n;
+      const b = c.lease ?? 0n;
+      d = a === b ? 0 : a > b ? 1 : -1;
+      break;
+    }
+  }
+  switch (c.result) {
+    case 'EQUAL':
+      return d === 0;
+    case 'NOT_EQUAL':
+      return d !== 0;
+    case 'GREATER':
+      return d > 0;
+    case 'LESS':
+      return d < 0;
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
