@@ -80,6 +80,8 @@ export class KvStore implements KV, ValueSource {
   private appliedRev = 1;
   private durableRev = 1;
   private compactRev = 0;
+  /** False until the first compaction (etcd starts at -1, so compact(0) is accepted once). */
+  private compactedOnce = false;
   /** Kvs of revisions not yet on disk, by "main.sub": history reads inside txns need them. */
   private readonly unflushed = new Map<string, KeyValue>();
   private readonly queue: CommitQueue;
@@ -124,6 +126,7 @@ export class KvStore implements KV, ValueSource {
     const restored = await restoreIndex(this.backend, Math.max(this.options.scanBatchRecords, 10_000));
     this.index = restored.index;
     this.compactRev = scheduled;
+    this.compactedOnce = (await this.backend.get(META_SCHEDULED_COMPACT)) !== undefined;
     // A tombstone at the compaction revision is compacted away with its key, so the newest
     // record can be older than the newest revision: the revision never goes below compactRev.
     this.appliedRev = this.durableRev = Math.max(restored.lastRevision, scheduled, 1);
@@ -312,9 +315,12 @@ export class KvStore implements KV, ValueSource {
   async compact(revision: number, physical = false): Promise<CompactResult> {
     let job!: Promise<unknown>;
     await this.write(async () => {
-      if (revision <= this.compactRev) throw kvError('ERR_COMPACTED');
+      // As etcd, compacting at the compacted revision again is an error, but compacting at 0
+      // before any compaction is an accepted no-op.
+      if (revision < this.compactRev || (revision === this.compactRev && this.compactedOnce)) throw kvError('ERR_COMPACTED');
       if (revision > this.durableRev) throw kvError('ERR_FUTURE_REV');
       this.compactRev = revision;
+      this.compactedOnce = true;
       const keep = this.index.compact(revision);
       for (const listener of this.compactListeners) listener(revision);
       // Scheduled before any record goes, so a crash mid-way resumes on open.

@@ -185,10 +185,13 @@ export class KvModel {
     return result;
   }
 
+  private compactedOnce = false;
+
   compact(rev: number): void {
-    if (rev <= this.compactRev) throw new ModelError('ERR_COMPACTED');
+    if (rev < this.compactRev || (rev === this.compactRev && this.compactedOnce)) throw new ModelError('ERR_COMPACTED');
     if (rev > this.rev) throw new ModelError('ERR_FUTURE_REV');
     this.compactRev = rev;
+    this.compactedOnce = true;
   }
 
   history(from: number, to: number, withPrevKv: boolean): RevisionChanges[] {
