@@ -66,6 +66,14 @@ export const DEFAULTS = Object.freeze({
   wsMaxUnreadableMs: 30_000,
   /** ms: how long graceful shutdown waits for in-flight commits before closing the store. */
   shutdownGraceMs: 5_000,
+
+  // --- storage backend ---
+  /**
+   * bytes: free disk space needed before LevelDB, wedged by a failed write (disk full), is
+   * reopened to accept writes again. Reopening writes a new log and manifest; on a disk that is
+   * still full it would fail and stop reads as well. 64 MiB leaves room for them and a memtable.
+   */
+  storageReopenMinFreeBytes: 64 * MiB,
 });
 
 export type Defaults = typeof DEFAULTS;
