@@ -1,6 +1,7 @@
 import type { Backend } from '../backend/backend.ts';
 import { kvError } from '../errors.ts';
 import { decodeRecord, RECORD_PREFIX, recordKey } from './kv-codec.ts';
+import { KeyIndex } from './key-index.ts';
 import { TreeIndex } from './tree-index.ts';
 
 export interface RestoredIndex {
@@ -17,7 +18,9 @@ export interface RestoredIndex {
  * the directory is not ours or is damaged: refuse it rather than guess.
  */
 export async function restoreIndex(backend: Backend, batchRecords: number): Promise<RestoredIndex> {
-  const index = new TreeIndex();
+  // Records come in revision order, so keys arrive shuffled: gather them in a hash map and
+  // build the ordered tree once at the end, in key order.
+  const byKey = new Map<string, KeyIndex>();
   let lastRevision = 0;
   let records = 0;
   let gte: Buffer | undefined = recordKey(0, 0);
@@ -31,7 +34,12 @@ export async function restoreIndex(backend: Backend, batchRecords: number): Prom
       } catch (err) {
         throw kvError('ERR_CORRUPT', `data directory is corrupt: ${(err as Error).message}`, err);
       }
-      const ki = index.lookupOrCreate(rec.kv.key);
+      const id = rec.kv.key.toString('latin1');
+      let ki = byKey.get(id);
+      if (!ki) {
+        ki = new KeyIndex(Buffer.from(rec.kv.key));
+        byKey.set(id, ki);
+      }
       const rev = { main: rec.kv.modRevision, sub: rec.sub };
       if (rec.tombstone) {
         ki.restoreTombstone(rev);
@@ -46,5 +54,8 @@ export async function restoreIndex(backend: Backend, batchRecords: number): Prom
     gte = entries.length < batchRecords ? undefined : Buffer.concat([entries[entries.length - 1]![0], Buffer.from([0])]);
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
+  // latin1 strings compare code unit by code unit, which is byte order.
+  const ids = [...byKey.keys()].sort();
+  const index = TreeIndex.fromSorted(ids.map((id) => byKey.get(id)!).filter((ki) => !ki.isEmpty()));
   return { index, lastRevision, records };
 }

@@ -12,7 +12,37 @@ import { KeyIndex, type KeyAt } from './key-index.ts';
 export type RangeEnd = Buffer | null | undefined;
 
 export class TreeIndex {
-  private tree = createRBTree<Buffer, KeyIndex>(Buffer.compare);
+  private tree: createRBTree.Tree<Buffer, KeyIndex>;
+
+  constructor(tree?: createRBTree.Tree<Buffer, KeyIndex>) {
+    this.tree = tree ?? createRBTree<Buffer, KeyIndex>(Buffer.compare);
+  }
+
+  /**
+   * Builds the index in O(n) from key indexes sorted by key (restore). Inserting a million keys
+   * one by one into the persistent tree costs ~20 node copies each and dominated reopen time, so
+   * this builds a balanced red-black tree directly: split at the middle, every level black but a
+   * partial bottom level, which is red — all paths then have the same number of black nodes.
+   * The library does not export its node constructor, so it is taken from a one-node tree.
+   */
+  static fromSorted(sorted: readonly KeyIndex[]): TreeIndex {
+    const probe = createRBTree<Buffer, KeyIndex>(Buffer.compare);
+    if (sorted.length === 0) return new TreeIndex(probe);
+    const one = probe.insert(sorted[0]!.key, sorted[0]!);
+    const Node = one.root.constructor as new (
+      color: number, key: Buffer, value: KeyIndex, left: unknown, right: unknown, count: number,
+    ) => unknown;
+    const Tree = one.constructor as new (compare: typeof Buffer.compare, root: unknown) => createRBTree.Tree<Buffer, KeyIndex>;
+    const fullLevels = Math.floor(Math.log2(sorted.length + 1));
+    const build = (lo: number, hi: number, depth: number): unknown => {
+      if (lo >= hi) return null;
+      const mid = (lo + hi) >>> 1;
+      const ki = sorted[mid]!;
+      const color = depth >= fullLevels ? 0 /* red */ : 1; /* black */
+      return new Node(color, ki.key, ki, build(lo, mid, depth + 1), build(mid + 1, hi, depth + 1), hi - lo);
+    };
+    return new TreeIndex(new Tree(Buffer.compare, build(0, sorted.length, 0)));
+  }
 
   get size(): number {
     return this.tree.length;
