@@ -1,0 +1,319 @@
+import { DEFAULTS } from '../config.ts';
+import { isKvError } from '../errors.ts';
+import type {
+  CommitListener,
+  CompactListener,
+  CompactResult,
+  DeleteRangeRequest,
+  DeleteRangeResult,
+  Event,
+  KV,
+  PutRequest,
+  PutResult,
+  RangeRequest,
+  RangeResult,
+  RevisionChanges,
+  TxnRequest,
+  TxnResult,
+} from '../mvcc/kv.ts';
+import { fragmentResponse } from './fragment.ts';
+import type { WatchEngine, WatchResponse, WatchSink, WatchStream } from './watch-api.ts';
+import { StreamImpl, type StreamHost } from './watch-stream.ts';
+import { Watcher } from './watcher.ts';
+import { WatcherGroup } from './watcher-group.ts';
+
+export interface WatchOptions {
+  victimRetryIntervalMs: number;
+  syncIntervalMs: number;
+  syncMaxWatchersPerPass: number;
+  syncMaxRevisionsPerPass: number;
+  progressNotifyIntervalMs: number;
+  minProgressNotifyIntervalMs: number;
+  watchFragmentBytes: number;
+  maxWatchersPerStream: number;
+}
+
+/**
+ * The watchable store: the KV store plus the watch engine. It wraps a store — every KV call is
+ * passed through — and listens to its commits: each durable write txn becomes one notification
+ * of its events, routed to the synced watchers. The store itself knows nothing of watchers.
+ *
+ * Catch-up (the sync loop, every syncIntervalMs and right after a watcher falls behind):
+ *   1. take up to syncMaxWatchersPerPass unsynced watchers;
+ *   2. cancel those whose next revision is compacted (compact_revision), never skip ahead;
+ *   3. read history from the smallest next revision, at most syncMaxRevisionsPerPass whole
+ *      revisions, in one store read shared by all of them;
+ *   4. send each its matching events as one response; a full stream makes it a victim again;
+ *   5. a watcher now past the published revision joins the synced group.
+ * Victims (stream refused a response) hold only that batch; the victim loop retries them every
+ * victimRetryIntervalMs. So a slow watcher costs one batch of memory, never its backlog, and
+ * never slows the writers or other watchers.
+ */
+export class WatchableStore implements KV, WatchEngine {
+  private readonly synced = new WatcherGroup();
+  private readonly victims = new Set<Watcher>();
+  private readonly unsynced = new Set<Watcher>();
+  private readonly backlogs = new Set<StreamImpl>();
+  private readonly streams = new Set<StreamImpl>();
+  private rev: number;
+  private syncing = false;
+  private syncSoon = false;
+  private readonly timers: NodeJS.Timeout[];
+  private readonly options: WatchOptions;
+  private readonly host: StreamHost;
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    private readonly kv: KV,
+    options: Partial<WatchOptions> = {},
+  ) {
+    const o = { ...pick(DEFAULTS), ...options };
+    o.progressNotifyIntervalMs = Math.max(o.progressNotifyIntervalMs, o.minProgressNotifyIntervalMs);
+    this.options = o;
+    this.rev = kv.currentRevision();
+    this.unsubscribe = kv.onCommit((rev, events) => this.notify(rev, events));
+    this.timers = [
+      setInterval(() => this.victimPass(), o.victimRetryIntervalMs),
+      setInterval(() => void this.syncPass(), o.syncIntervalMs),
+    ];
+    for (const t of this.timers) t.unref();
+    this.host = {
+      currentRevision: () => this.rev,
+      place: (w) => this.place(w),
+      remove: (w) => this.remove(w),
+      sendProgress: (w) => this.sendProgress(w),
+      backlogged: (s) => this.backlogs.add(s),
+      limits: { maxWatchersPerStream: o.maxWatchersPerStream, progressNotifyIntervalMs: o.progressNotifyIntervalMs },
+    };
+  }
+
+  // ---- WatchEngine ----
+
+  newStream(sink: WatchSink): WatchStream {
+    const stream = new StreamImpl(this.host, sink);
+    this.streams.add(stream);
+    const close = stream.close.bind(stream);
+    stream.close = () => {
+      this.streams.delete(stream);
+      this.backlogs.delete(stream);
+      close();
+    };
+    return stream;
+  }
+
+  currentRevision(): number {
+    return this.rev;
+  }
+
+  /** Watchers in each state, for tests and metrics. */
+  stats(): { synced: number; victims: number; unsynced: number; pendingEvents: number } {
+    let pendingEvents = 0;
+    for (const w of this.victims) for (const r of w.pending ?? []) pendingEvents += r.events.length;
+    return { synced: this.synced.size, victims: this.victims.size, unsynced: this.unsynced.size, pendingEvents };
+  }
+
+  // ---- the hot path ----
+
+  private notify(rev: number, events: readonly Event[]): void {
+    this.rev = rev;
+    if (this.synced.size === 0) return;
+    for (const [w, evs] of this.synced.route(rev, events)) {
+      this.deliver(w, w.eventsResponse(rev, evs), rev);
+    }
+  }
+
+  /** Offers a synced or catching-up watcher its response; a refusal parks it as a victim. */
+  private deliver(w: Watcher, resp: WatchResponse, lastRev: number): boolean {
+    const parts = w.fragment ? fragmentResponse(resp, this.options.watchFragmentBytes) : [resp];
+    const taken = w.stream.offer(parts);
+    if (resp.events.length > 0 && taken > 0) w.sentSinceTick = true;
+    w.minRev = lastRev + 1;
+    if (taken === parts.length) return true;
+    if (w.state === 'synced') this.synced.delete(w);
+    else this.unsynced.delete(w);
+    w.state = 'victim';
+    w.pending = parts.slice(taken);
+    this.victims.add(w);
+    return false;
+  }
+
+  // ---- placement ----
+
+  private place(w: Watcher): void {
+    if (w.minRev > this.rev) {
+      w.state = 'synced';
+      this.synced.add(w);
+    } else {
+      w.state = 'unsynced';
+      this.unsynced.add(w);
+      this.kickSync();
+    }
+  }
+
+  private remove(w: Watcher): void {
+    this.synced.delete(w);
+    this.victims.delete(w);
+    this.unsynced.delete(w);
+    w.pending = null;
+  }
+
+  /** After a victim's batch or a catch-up: synced if nothing is owed, else unsynced. */
+  private settle(w: Watcher): void {
+    if (w.minRev > this.rev) {
+      w.state = 'synced';
+      this.synced.add(w);
+      if (w.progressOwed) {
+        w.progressOwed = false;
+        this.sendProgress(w);
+      }
+    } else {
+      w.state = 'unsynced';
+      this.unsynced.add(w);
+      this.kickSync();
+    }
+  }
+
+  private sendProgress(w: Watcher): void {
+    if (w.state !== 'synced') {
+      w.progressOwed = true;
+      return;
+    }
+    const resp: WatchResponse = { watchId: w.id, revision: this.rev, events: [], withPrevKv: false };
+    this.deliver(w, resp, this.rev);
+  }
+
+  // ---- loops ----
+
+  private victimPass(): void {
+    for (const s of this.backlogs) if (s.flush()) this.backlogs.delete(s);
+    for (const w of this.victims) {
+      const pending = w.pending!;
+      const taken = w.stream.offer(pending);
+      if (taken < pending.length) {
+        w.pending = pending.slice(taken);
+        continue;
+      }
+      if (pending.some((r) => r.events.length > 0)) w.sentSinceTick = true;
+      w.pending = null;
+      this.victims.delete(w);
+      this.settle(w);
+    }
+  }
+
+  private kickSync(): void {
+    if (this.syncSoon) return;
+    this.syncSoon = true;
+    setImmediate(() => {
+      this.syncSoon = false;
+      void this.syncPass();
+    });
+  }
+
+  private async syncPass(): Promise<void> {
+    if (this.syncing || this.unsynced.size === 0) return;
+    this.syncing = true;
+    try {
+      const batch: Watcher[] = [];
+      const compactRev = this.kv.compactRevision();
+      for (const w of this.unsynced) {
+        if (batch.length >= this.options.syncMaxWatchersPerPass) break;
+        if (w.minRev <= compactRev) {
+          this.unsynced.delete(w);
+          w.stream.cancelCompacted(w, compactRev);
+          continue;
+        }
+        batch.push(w);
+      }
+      if (batch.length === 0) return;
+      const from = Math.min(...batch.map((w) => w.minRev));
+      const to = this.rev;
+      let changes: RevisionChanges[] = [];
+      if (from <= to) {
+        try {
+          changes = await this.kv.history(from, to, {
+            maxRevisions: this.options.syncMaxRevisionsPerPass,
+            withPrevKv: batch.some((w) => w.prevKv),
+          });
+        } catch (err) {
+          if (isKvError(err, 'ERR_COMPACTED')) return; // the next pass cancels the overtaken ones
+          throw err;
+        }
+      }
+      const upper = changes.length === this.options.syncMaxRevisionsPerPass ? changes[changes.length - 1]!.revision : to;
+      for (const w of batch) {
+        if (w.state !== 'unsynced') continue; // cancelled while we read
+        const evs: Event[] = [];
+        for (const rc of changes) {
+          if (rc.revision < w.minRev) continue;
+          for (const ev of rc.events) if (w.wants(ev)) evs.push(ev);
+        }
+        if (evs.length > 0) {
+          if (!this.deliver(w, w.eventsResponse(upper, evs), upper)) continue;
+        } else {
+          w.minRev = Math.max(w.minRev, upper + 1);
+        }
+        this.unsynced.delete(w);
+        this.settle(w);
+      }
+    } catch (err) {
+      process.emitWarning(`watch sync pass failed: ${(err as Error).message}`);
+    } finally {
+      this.syncing = false;
+    }
+    // Bounded work per pass; what is left goes on the next tick, not in this callback.
+    if (this.unsynced.size > 0) this.kickSync();
+  }
+
+  // ---- KV, passed through ----
+
+  range(req: RangeRequest): Promise<RangeResult> {
+    return this.kv.range(req);
+  }
+  put(req: PutRequest): Promise<PutResult> {
+    return this.kv.put(req);
+  }
+  deleteRange(req: DeleteRangeRequest): Promise<DeleteRangeResult> {
+    return this.kv.deleteRange(req);
+  }
+  txn(req: TxnRequest): Promise<TxnResult> {
+    return this.kv.txn(req);
+  }
+  compact(revision: number, physical?: boolean): Promise<CompactResult> {
+    return this.kv.compact(revision, physical);
+  }
+  compactRevision(): number {
+    return this.kv.compactRevision();
+  }
+  history(from: number, to: number, options?: { maxRevisions?: number; withPrevKv?: boolean }): Promise<RevisionChanges[]> {
+    return this.kv.history(from, to, options);
+  }
+  onCommit(listener: CommitListener): () => void {
+    return this.kv.onCommit(listener);
+  }
+  onCompact(listener: CompactListener): () => void {
+    return this.kv.onCompact(listener);
+  }
+  dbSize(): Promise<number> {
+    return this.kv.dbSize();
+  }
+
+  async close(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    for (const s of [...this.streams]) s.close();
+    this.unsubscribe();
+    await this.kv.close();
+  }
+}
+
+function pick(d: typeof DEFAULTS): WatchOptions {
+  return {
+    victimRetryIntervalMs: d.victimRetryIntervalMs,
+    syncIntervalMs: d.syncIntervalMs,
+    syncMaxWatchersPerPass: d.syncMaxWatchersPerPass,
+    syncMaxRevisionsPerPass: d.syncMaxRevisionsPerPass,
+    progressNotifyIntervalMs: d.progressNotifyIntervalMs,
+    minProgressNotifyIntervalMs: d.minProgressNotifyIntervalMs,
+    watchFragmentBytes: d.watchFragmentBytes,
+    maxWatchersPerStream: d.maxWatchersPerStream,
+  };
+}
