@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs a real etcd (Debian package etcd-server, 3.4) for the side-by-side benchmarks and the
+# differential tests, only when `etcd` is not on the PATH. Needs root (or sudo) on Debian/Ubuntu.
+set -euo pipefail
+
+if command -v etcd >/dev/null 2>&1; then
+  exit 0
+fi
+
+if [ "$(id -u)" -eq 0 ]; then
+  SUDO=""
+elif command -v sudo >/dev/null 2>&1; then
+  SUDO="sudo"
+else
+  echo "install-etcd.sh: etcd is missing and this is not root (no sudo): run as root: apt-get install -y etcd-server" >&2
+  exit 1
+fi
+
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "install-etcd.sh: etcd is missing and apt-get is not available: install etcd 3.4 by hand" >&2
+  exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update
+$SUDO apt-get install -y etcd-server
+
+# The package starts an etcd service on :2379 where an init system runs; the benchmarks start their
+# own etcd on free ports, so stop it to leave the cores to the benchmark (ignored without systemd).
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet etcd 2>/dev/null; then
+  $SUDO systemctl stop etcd || true
+fi
+
+command -v etcd >/dev/null 2>&1 || { echo "install-etcd.sh: etcd-server installed but etcd is not on PATH" >&2; exit 1; }
+etcd --version | head -1
