@@ -240,14 +240,11 @@ export class WatchableStore implements KV, WatchEngine {
         }
       }
       const upper = changes.length === this.options.syncMaxRevisionsPerPass ? changes[changes.length - 1]!.revision : to;
+      const owed = routeHistory(batch, changes);
       for (const w of batch) {
         if (w.state !== 'unsynced') continue; // cancelled while we read
-        const evs: Event[] = [];
-        for (const rc of changes) {
-          if (rc.revision < w.minRev) continue;
-          for (const ev of rc.events) if (w.wants(ev)) evs.push(ev);
-        }
-        if (evs.length > 0) {
+        const evs = owed.get(w);
+        if (evs) {
           if (!this.deliver(w, w.eventsResponse(upper, evs), upper)) continue;
         } else {
           w.minRev = Math.max(w.minRev, upper + 1);
@@ -303,6 +300,26 @@ export class WatchableStore implements KV, WatchEngine {
     this.unsubscribe();
     await this.kv.close();
   }
+}
+
+/**
+ * Each catching-up watcher's events in `changes`, routed through a watcher group built for this
+ * pass (range, filters, and its own next revision), so a pass costs O(events x (log n + matches))
+ * rather than a scan of every event per watcher. Watchers cancelled during the read are skipped.
+ */
+function routeHistory(batch: readonly Watcher[], changes: readonly RevisionChanges[]): Map<Watcher, Event[]> {
+  const group = new WatcherGroup();
+  for (const w of batch) if (w.state === 'unsynced') group.add(w);
+  const owed = new Map<Watcher, Event[]>();
+  if (group.size === 0) return owed;
+  for (const rc of changes) {
+    for (const [w, evs] of group.route(rc.revision, rc.events)) {
+      const list = owed.get(w);
+      if (list) for (const ev of evs) list.push(ev);
+      else owed.set(w, evs);
+    }
+  }
+  return owed;
 }
 
 function pick(d: typeof DEFAULTS): WatchOptions {

@@ -54,6 +54,10 @@ export function validateWatcher(history: readonly RevisionChanges[], w: Observed
     if (r.watchId !== id && r.watchId !== -1) errs.push(`response for watch ${r.watchId} on watcher ${id}`);
     if (canceled) errs.push('response after cancel');
     if (r.canceled) {
+      // etcd sends a compaction cancel with header revision 0.
+      if (r.compactRevision !== undefined && r.compactRevision > 0 && r.revision !== 0) {
+        errs.push(`compaction cancel with header revision ${r.revision}, expected 0`);
+      }
       canceled = r;
       continue;
     }
@@ -72,6 +76,8 @@ export function validateWatcher(history: readonly RevisionChanges[], w: Observed
       const here = got.filter((e) => e.kv.modRevision === rev).length + r.events.filter((e) => e.kv.modRevision === rev).length;
       if (here < all && !r.fragment) errs.push(`revision ${rev} split across responses (${here} of ${all})`);
     }
+    const lastRev = r.events[r.events.length - 1]!.kv.modRevision;
+    if (r.revision < lastRev) errs.push(`header revision ${r.revision} below its last event's ${lastRev}`);
     openFragment = Boolean(r.fragment);
     for (const ev of r.events) {
       got.push(ev);
