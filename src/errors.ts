@@ -31,6 +31,9 @@ export const ERROR_MESSAGES = {
   ERR_STORAGE: 'storage write failed',
   ERR_CORRUPT: 'data directory is corrupt or not a watchkv data directory',
   ERR_NOT_FOUND: 'not found',
+  // Request validation done by the API layer, as etcd's v3rpc does
+  ERR_VALUE_PROVIDED: 'etcdserver: value is provided',
+  ERR_LEASE_PROVIDED: 'etcdserver: lease is provided',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_MESSAGES;

@@ -1,0 +1,23 @@
+/**
+ * What every route needs: the store, the watch engine, the config, the server identity, and the
+ * live watch connections (counted against maxWatchStreams, closed on shutdown).
+ */
+import type { KV } from '../mvcc/kv.ts';
+import type { WatchEngine } from '../watch/watch-api.ts';
+import type { ServerConfig } from '../cli-options.ts';
+import type { Identity } from './json.ts';
+
+export interface WatchConnection {
+  /** Ends the connection with a close frame (WebSocket) or the end of the stream (HTTP). */
+  shutdown(code: number, reason: string): void;
+}
+
+export interface ApiContext {
+  kv: KV;
+  engine: WatchEngine;
+  config: ServerConfig;
+  identity: Identity;
+  connections: Set<WatchConnection>;
+  /** False once shutdown began: /readyz answers 503 and new watch streams are refused. */
+  serving: boolean;
+}

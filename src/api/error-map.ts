@@ -1,0 +1,83 @@
+/**
+ * The only place where an error becomes an HTTP status + gRPC code + message. Statuses follow
+ * the grpc-gateway v1 mapping etcd 3.4 serves (reference §B): InvalidArgument/OutOfRange → 400,
+ * NotFound → 404, ResourceExhausted → 429, FailedPrecondition → 412, Unavailable → 503.
+ */
+import { ERROR_MESSAGES, isKvError, kvError, type ErrorCode, type WatchKvError } from '../errors.ts';
+
+const GRPC: Record<ErrorCode, number> = {
+  ERR_COMPACTED: 11,
+  ERR_FUTURE_REV: 11,
+  ERR_INVALID_ARGUMENT: 3,
+  ERR_KEY_NOT_PROVIDED: 3,
+  ERR_KEY_NOT_FOUND: 3,
+  ERR_DUPLICATE_KEY: 3,
+  ERR_TOO_MANY_OPS: 3,
+  ERR_REQUEST_TOO_LARGE: 3,
+  ERR_MESSAGE_TOO_LARGE: 8,
+  ERR_WATCH_EMPTY_RANGE: 3,
+  ERR_WATCH_DUPLICATE_ID: 3,
+  ERR_WATCH_UNKNOWN_ID: 3,
+  ERR_TOO_MANY_WATCHERS: 8,
+  ERR_TOO_MANY_STREAMS: 8,
+  ERR_UNAVAILABLE: 14,
+  ERR_STOPPED: 14,
+  ERR_NO_SPACE: 8,
+  ERR_STORAGE: 14,
+  ERR_CORRUPT: 13,
+  ERR_NOT_FOUND: 5,
+  ERR_VALUE_PROVIDED: 3,
+  ERR_LEASE_PROVIDED: 3,
+};
+
+const HTTP_OF_GRPC: Record<number, [number, string]> = {
+  2: [500, 'Internal Server Error'],
+  3: [400, 'Bad Request'],
+  5: [404, 'Not Found'],
+  8: [429, 'Too Many Requests'],
+  9: [412, 'Precondition Failed'],
+  11: [400, 'Bad Request'],
+  13: [500, 'Internal Server Error'],
+  14: [503, 'Service Unavailable'],
+};
+
+export interface MappedError {
+  httpStatus: number;
+  httpStatusText: string;
+  grpcCode: number;
+  message: string;
+  /** True when the error is not one watchkv raises on purpose (a bug or an I/O failure): log it. */
+  unexpected: boolean;
+}
+
+/** Errors raised by fastify itself (body limits, parsing) → our codes. */
+function fromFastify(err: { code?: string; statusCode?: number; message: string }, maxBodyBytes: number): WatchKvError | undefined {
+  if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    return kvError('ERR_MESSAGE_TOO_LARGE', `grpc: received message larger than max (more than ${maxBodyBytes} bytes)`);
+  }
+  if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+    return kvError('ERR_INVALID_ARGUMENT', err.message);
+  }
+  return undefined;
+}
+
+export function mapError(err: unknown, maxBodyBytes = 0): MappedError {
+  const known = isKvError(err) ? err : err instanceof Error ? fromFastify(err as never, maxBodyBytes) : undefined;
+  const grpcCode = known ? GRPC[known.code] : 13;
+  const [httpStatus, httpStatusText] = HTTP_OF_GRPC[grpcCode] ?? [500, 'Internal Server Error'];
+  const message = known ? known.message : 'internal error';
+  return { httpStatus, httpStatusText, grpcCode, message, unexpected: !known || grpcCode === 13 };
+}
+
+/** Unary error body: `{"error", "message", "code"}`. */
+export function errorBody(m: MappedError): string {
+  const msg = JSON.stringify(m.message);
+  return `{"error":${msg},"message":${msg},"code":${m.grpcCode}}`;
+}
+
+/** In-stream error object (WebSocket frame or streaming HTTP line), grpc-gateway's shape. */
+export function streamErrorBody(m: MappedError): string {
+  return `{"error":{"grpc_code":${m.grpcCode},"http_code":${m.httpStatus},"message":${JSON.stringify(m.message)},"http_status":${JSON.stringify(m.httpStatusText)}}}`;
+}
+
+export { ERROR_MESSAGES };

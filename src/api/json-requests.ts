@@ -1,0 +1,133 @@
+/**
+ * etcd gateway request bodies → store/engine requests. Range ends keep etcd's meaning for the
+ * store (kv.ts uses the same "\0" = +infinity convention); for the watch engine "\0" becomes an
+ * empty Buffer and an empty key becomes "\0" (watch-api.ts conventions).
+ */
+import type { Compare, DeleteRangeRequest, PutRequest, RangeRequest, RequestOp, TxnRequest } from '../mvcc/kv.ts';
+import type { WatchCreateRequest } from '../watch/watch-api.ts';
+import { kvError } from '../errors.ts';
+import { asObject, field, readArray, readBigInt, readBool, readBytes, readEnum, readInt, readObject, type JsonObject } from './json-read.ts';
+
+const EMPTY = Buffer.alloc(0);
+const SORT_ORDER = ['NONE', 'ASCEND', 'DESCEND'] as const;
+const SORT_TARGET = ['KEY', 'VERSION', 'CREATE', 'MOD', 'VALUE'] as const;
+const CMP_RESULT = ['EQUAL', 'GREATER', 'LESS', 'NOT_EQUAL'] as const;
+const CMP_TARGET = ['VERSION', 'CREATE', 'MOD', 'VALUE', 'LEASE'] as const;
+const FILTER = ['NOPUT', 'NODELETE'] as const;
+
+function rangeEnd(obj: JsonObject): Buffer | undefined {
+  const b = readBytes(obj, 'range_end');
+  return b && b.length > 0 ? b : undefined;
+}
+
+export function decodeRange(o: JsonObject): RangeRequest {
+  return {
+    key: readBytes(o, 'key') ?? EMPTY,
+    rangeEnd: rangeEnd(o),
+    revision: readInt(o, 'revision'),
+    limit: readInt(o, 'limit'),
+    sortOrder: readEnum(o, 'sort_order', SORT_ORDER, 'etcdserverpb.RangeRequest_SortOrder') ?? 'NONE',
+    sortTarget: readEnum(o, 'sort_target', SORT_TARGET, 'etcdserverpb.RangeRequest_SortTarget') ?? 'KEY',
+    keysOnly: readBool(o, 'keys_only'),
+    countOnly: readBool(o, 'count_only'),
+    minModRevision: readInt(o, 'min_mod_revision'),
+    maxModRevision: readInt(o, 'max_mod_revision'),
+    minCreateRevision: readInt(o, 'min_create_revision'),
+    maxCreateRevision: readInt(o, 'max_create_revision'),
+  };
+}
+
+export function decodePut(o: JsonObject): PutRequest {
+  const req = {
+    key: readBytes(o, 'key') ?? EMPTY,
+    value: readBytes(o, 'value') ?? EMPTY,
+    lease: readBigInt(o, 'lease'),
+    prevKv: readBool(o, 'prev_kv'),
+    ignoreValue: readBool(o, 'ignore_value'),
+    ignoreLease: readBool(o, 'ignore_lease'),
+  };
+  // etcd's checkPutRequest: the empty key is reported first (by the store), then these.
+  if (req.key.length > 0 && req.ignoreValue && req.value.length > 0) throw kvError('ERR_VALUE_PROVIDED');
+  if (req.key.length > 0 && req.ignoreLease && req.lease !== 0n) throw kvError('ERR_LEASE_PROVIDED');
+  return req;
+}
+
+export function decodeDeleteRange(o: JsonObject): DeleteRangeRequest {
+  return { key: readBytes(o, 'key') ?? EMPTY, rangeEnd: rangeEnd(o), prevKv: readBool(o, 'prev_kv') };
+}
+
+function decodeCompare(v: unknown): Compare {
+  const o = asObject(v, 'compare');
+  return {
+    key: readBytes(o, 'key') ?? EMPTY,
+    rangeEnd: rangeEnd(o),
+    target: readEnum(o, 'target', CMP_TARGET, 'etcdserverpb.Compare_CompareTarget') ?? 'VERSION',
+    result: readEnum(o, 'result', CMP_RESULT, 'etcdserverpb.Compare_CompareResult') ?? 'EQUAL',
+    version: readInt(o, 'version'),
+    createRevision: readInt(o, 'create_revision'),
+    modRevision: readInt(o, 'mod_revision'),
+    value: readBytes(o, 'value') ?? EMPTY,
+    lease: readBigInt(o, 'lease'),
+  };
+}
+
+function decodeOp(v: unknown): RequestOp {
+  const o = asObject(v, 'request op');
+  const range = readObject(o, 'request_range');
+  if (range) return { range: decodeRange(range) };
+  const put = readObject(o, 'request_put');
+  if (put) return { put: decodePut(put) };
+  const del = readObject(o, 'request_delete_range');
+  if (del) return { deleteRange: decodeDeleteRange(del) };
+  const txn = readObject(o, 'request_txn');
+  if (txn) return { txn: decodeTxn(txn) };
+  throw kvError('ERR_INVALID_ARGUMENT', 'request op has no request_range, request_put, request_delete_range or request_txn');
+}
+
+export function decodeTxn(o: JsonObject): TxnRequest {
+  return {
+    compare: readArray(o, 'compare').map(decodeCompare),
+    success: readArray(o, 'success').map(decodeOp),
+    failure: readArray(o, 'failure').map(decodeOp),
+  };
+}
+
+export function decodeCompaction(o: JsonObject): { revision: number; physical: boolean } {
+  return { revision: readInt(o, 'revision'), physical: readBool(o, 'physical') };
+}
+
+export type WatchRequest =
+  | { create: WatchCreateRequest }
+  | { cancel: number }
+  | { progress: true };
+
+const ZERO_KEY = Buffer.from([0]);
+
+export function decodeWatchRequest(o: JsonObject): WatchRequest {
+  const c = readObject(o, 'create_request');
+  if (c) {
+    const key = readBytes(c, 'key');
+    const end = readBytes(c, 'range_end');
+    const filters = readArray(c, 'filters').map((f) => readEnum({ f }, 'f', FILTER, 'etcdserverpb.WatchCreateRequest_FilterType'));
+    return {
+      create: {
+        key: key && key.length > 0 ? key : ZERO_KEY,
+        rangeEnd: end === undefined || end.length === 0 ? undefined : end.length === 1 && end[0] === 0 ? EMPTY : end,
+        startRevision: readInt(c, 'start_revision'),
+        progressNotify: readBool(c, 'progress_notify'),
+        prevKv: readBool(c, 'prev_kv'),
+        noPut: filters.includes('NOPUT'),
+        noDelete: filters.includes('NODELETE'),
+        watchId: readInt(c, 'watch_id'),
+        fragment: readBool(c, 'fragment'),
+      },
+    };
+  }
+  const x = readObject(o, 'cancel_request');
+  if (x) return { cancel: readInt(x, 'watch_id') };
+  if (field(o, 'progress_request') !== undefined) {
+    readObject(o, 'progress_request');
+    return { progress: true };
+  }
+  throw kvError('ERR_INVALID_ARGUMENT', 'watch request has no create_request, cancel_request or progress_request');
+}

@@ -1,0 +1,43 @@
+/**
+ * The unary etcd endpoints: /v3/kv/{range,put,deleterange,txn,compaction} and
+ * /v3/maintenance/status. Bodies arrive as raw strings (app.ts's catch-all parser, since etcd
+ * clients send any content type) and are decoded by json.ts; errors go to the app's handler.
+ */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { ApiContext } from '../context.ts';
+import * as json from '../json.ts';
+import { sendJson } from '../send-json.ts';
+
+const VERSION = '3.4.23';
+
+function send(reply: FastifyReply, body: string): FastifyReply {
+  return sendJson(reply, 200, body);
+}
+
+function body(raw: unknown): json.JsonObjectLike {
+  return json.parseJsonObject(typeof raw === 'string' ? raw : raw === undefined ? '' : String(raw));
+}
+
+export function kvRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  const { kv, identity: id } = ctx;
+  app.post('/v3/kv/range', async (req, reply) => send(reply, json.encodeRange(id, await kv.range(json.decodeRange(body(req.body))))));
+  app.post('/v3/kv/put', async (req, reply) => send(reply, json.encodePut(id, await kv.put(json.decodePut(body(req.body))))));
+  app.post('/v3/kv/deleterange', async (req, reply) =>
+    send(reply, json.encodeDeleteRange(id, await kv.deleteRange(json.decodeDeleteRange(body(req.body))))),
+  );
+  app.post('/v3/kv/txn', async (req, reply) => send(reply, json.encodeTxn(id, await kv.txn(json.decodeTxn(body(req.body))))));
+  app.post('/v3/kv/compaction', async (req, reply) => {
+    const c = json.decodeCompaction(body(req.body));
+    const r = await kv.compact(c.revision, c.physical);
+    return send(reply, json.encodeHeaderOnly(id, r.revision));
+  });
+  app.post('/v3/maintenance/status', async (req, reply) => {
+    body(req.body); // still reject a malformed body, as etcd does
+    const size = await kv.dbSize();
+    const header = json.encodeHeader(id, kv.currentRevision());
+    return send(
+      reply,
+      `{"header":${header},"version":"${VERSION}","dbSize":"${size}","leader":"${id.memberId}","raftTerm":"${id.raftTerm}","dbSizeInUse":"${size}"}`,
+    );
+  });
+}

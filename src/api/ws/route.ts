@@ -1,0 +1,55 @@
+/**
+ * GET /v3/watch upgraded to a WebSocket: each client text frame is one WatchRequest, each server
+ * frame one `{"result": WatchResponse}` (grpc-websocket-proxy's framing, full duplex).
+ *
+ * Backpressure: full() looks at ws's bufferedAmount (its queue plus the net socket's); the net
+ * socket's 'drain' resumes the stream. Close codes: 1013 when the server has too many watch
+ * streams, 1008 when the client stays unreadable too long, 1001 on server shutdown.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { ApiContext, WatchConnection } from '../context.ts';
+import { WatchSession } from './watch-session.ts';
+import { ERROR_MESSAGES } from '../../errors.ts';
+
+export function wsWatchRoute(app: FastifyInstance, ctx: ApiContext): void {
+  app.get('/v3/watch', { websocket: true }, (socket, req) => {
+    if (!ctx.serving) {
+      socket.close(1001, 'server is shutting down');
+      return;
+    }
+    if (ctx.connections.size >= ctx.config.maxWatchStreams) {
+      socket.close(1013, ERROR_MESSAGES.ERR_TOO_MANY_STREAMS);
+      return;
+    }
+    const net = req.raw.socket;
+    const high = ctx.config.wsHighWaterBytes;
+    const session = new WatchSession(
+      ctx.engine,
+      ctx.identity,
+      {
+        write: (frame) => socket.send(frame),
+        full: () => socket.bufferedAmount > high,
+        kill: (reason) => {
+          socket.close(1008, reason.slice(0, 120));
+          // The close frame may never get through a full buffer: cut the socket shortly after.
+          setTimeout(() => socket.terminate(), 5000).unref();
+        },
+      },
+      { maxUnreadableMs: ctx.config.wsMaxUnreadableMs, maxFrameBytes: ctx.config.maxBodyBytes },
+    );
+    const conn: WatchConnection = { shutdown: (code, reason) => socket.close(code, reason) };
+    ctx.connections.add(conn);
+    const onDrain = (): void => session.resume();
+    net.on('drain', onDrain);
+    socket.on('message', (data) => {
+      const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
+      session.handleText(text);
+    });
+    socket.on('close', () => {
+      net.off('drain', onDrain);
+      ctx.connections.delete(conn);
+      session.close();
+    });
+    socket.on('error', () => socket.terminate());
+  });
+}

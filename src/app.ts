@@ -1,0 +1,86 @@
+/**
+ * buildApp: fastify + the etcd gateway routes over a store and a watch engine. Never listens
+ * (server.ts does), so tests can build it around any KV/engine.
+ *
+ * Bodies: etcd clients send JSON with any content type (curl -d says form-urlencoded), so one
+ * catch-all parser hands every body to the routes as a string; json.ts decodes it. Every error
+ * goes through error-map.ts; unknown paths answer 404 "Not Found" and a wrong method 405, as
+ * the gateway does.
+ */
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import websocket from '@fastify/websocket';
+import type { KV } from './mvcc/kv.ts';
+import type { WatchEngine } from './watch/watch-api.ts';
+import type { ServerConfig } from './cli-options.ts';
+import type { Identity } from './api/json.ts';
+import type { ApiContext } from './api/context.ts';
+import { errorBody, mapError } from './api/error-map.ts';
+import { sendJson } from './api/send-json.ts';
+import { kvRoutes } from './api/routes/kv.ts';
+import { healthRoutes } from './api/routes/health.ts';
+import { httpWatchRoute } from './api/routes/watch-http.ts';
+import { wsWatchRoute } from './api/ws/route.ts';
+
+export interface AppDeps {
+  kv: KV;
+  engine: WatchEngine;
+  config: ServerConfig;
+  identity: Identity;
+  /** Collects every registered route (method + url), for the OpenAPI drift test. */
+  onRoute?: (method: string, url: string) => void;
+}
+
+export interface App {
+  fastify: FastifyInstance;
+  ctx: ApiContext;
+}
+
+export async function buildApp(deps: AppDeps): Promise<App> {
+  const { config } = deps;
+  const ctx: ApiContext = { ...deps, connections: new Set(), serving: true };
+  const app = Fastify({
+    logger: { level: config.logLevel },
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.maxBodyBytes,
+  });
+  const postPaths = new Set<string>();
+  app.addHook('onRoute', (r) => {
+    for (const m of [r.method].flat()) {
+      if (m === 'HEAD') continue;
+      if (m === 'POST') postPaths.add(r.url);
+      deps.onRoute?.(m, r.url);
+    }
+  });
+
+  app.setErrorHandler((err, req, reply) => {
+    const m = mapError(err, config.maxBodyBytes);
+    if (m.unexpected) req.log.error({ err, url: req.url }, 'request failed');
+    return sendJson(reply, m.httpStatus, errorBody(m));
+  });
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split('?')[0]!;
+    if (postPaths.has(path) && req.method !== 'POST') return reply.code(405).type('text/plain; charset=utf-8').send('Method Not Allowed');
+    return reply.code(404).type('text/plain; charset=utf-8').send('Not Found');
+  });
+
+  await app.register(websocket, { options: { maxPayload: config.maxBodyBytes * 2 } });
+  await app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: config.maxBodyBytes }, (_req, body, done) => done(null, body));
+    kvRoutes(scope, ctx);
+  });
+  await app.register(async (scope) => httpWatchRoute(scope, ctx));
+  await app.register(async (scope) => wsWatchRoute(scope, ctx));
+  healthRoutes(app, ctx);
+  return { fastify: app, ctx };
+}
+
+/**
+ * Starts shutdown of the watch side: /readyz turns 503, new streams are refused, and every watch
+ * connection is ended (WebSocket close 1001 "going away").
+ */
+export function closeWatchConnections(ctx: ApiContext): void {
+  ctx.serving = false;
+  for (const c of [...ctx.connections]) c.shutdown(1001, 'server is shutting down');
+  ctx.connections.clear();
+}

@@ -1,0 +1,125 @@
+/**
+ * Server configuration from command-line flags and WATCHKV_* environment variables (flags win),
+ * on top of DEFAULTS. Bad values throw ConfigError; server.ts prints it and exits with code 2.
+ */
+import { parseArgs } from 'node:util';
+import { DEFAULTS } from './config.ts';
+
+export interface ServerConfig {
+  listenClientUrls: string;
+  dataDir: string;
+  logLevel: string;
+  progressNotifyIntervalMs: number;
+  maxRequestBytes: number;
+  maxBodyBytes: number;
+  maxTxnOps: number;
+  maxWatchersPerStream: number;
+  maxWatchStreams: number;
+  wsHighWaterBytes: number;
+  wsMaxUnreadableMs: number;
+  shutdownGraceMs: number;
+}
+
+export class ConfigError extends Error {}
+
+export const HELP = `Usage: watchkv [flags]   (each flag also reads the environment variable shown)
+
+  --listen-client-urls URL        where to listen (WATCHKV_LISTEN_CLIENT_URLS)   default ${DEFAULTS.listenClientUrls}
+  --data-dir DIR                  LevelDB data directory (WATCHKV_DATA_DIR)      default ${DEFAULTS.dataDir}
+  --progress-notify-interval DUR  periodic watch progress, e.g. 600000, 10m, 5s (WATCHKV_PROGRESS_NOTIFY_INTERVAL)  default 10m
+  --max-request-bytes N           largest put/txn request (WATCHKV_MAX_REQUEST_BYTES)  default ${DEFAULTS.maxRequestBytes}
+  --max-txn-ops N                 most operations in one txn (WATCHKV_MAX_TXN_OPS)     default ${DEFAULTS.maxTxnOps}
+  --max-watchers-per-stream N     most watchers per watch stream (WATCHKV_MAX_WATCHERS_PER_STREAM)  default ${DEFAULTS.maxWatchersPerStream}
+  --max-watch-streams N           most concurrent watch streams (WATCHKV_MAX_WATCH_STREAMS)  default ${DEFAULTS.maxWatchStreams}
+  --log-level LEVEL               fatal|error|warn|info|debug|trace|silent (WATCHKV_LOG_LEVEL)  default ${DEFAULTS.logLevel}
+  --help                          print this help
+`;
+
+const FLAGS = {
+  'listen-client-urls': { type: 'string' },
+  'data-dir': { type: 'string' },
+  'progress-notify-interval': { type: 'string' },
+  'max-request-bytes': { type: 'string' },
+  'max-txn-ops': { type: 'string' },
+  'max-watchers-per-stream': { type: 'string' },
+  'max-watch-streams': { type: 'string' },
+  'log-level': { type: 'string' },
+  help: { type: 'boolean' },
+} as const;
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+function duration(flag: string, v: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(v.trim());
+  if (!m) throw new ConfigError(`--${flag}: "${v}" is not a duration (use e.g. 500, 500ms, 5s, 10m)`);
+  return Math.round(Number(m[1]) * UNITS[m[2] ?? 'ms']!);
+}
+
+function positiveInt(flag: string, v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n <= 0) throw new ConfigError(`--${flag}: "${v}" is not a positive integer`);
+  return n;
+}
+
+/** Returns the config, or 'help' when --help was given. */
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig | 'help' {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  if (values.help) return 'help';
+  const get = (flag: keyof typeof FLAGS): string | undefined => {
+    const v = values[flag];
+    if (typeof v === 'string') return v;
+    return env[`WATCHKV_${flag.toUpperCase().replaceAll('-', '_')}`] || undefined;
+  };
+  const num = (flag: keyof typeof FLAGS, def: number): number => {
+    const v = get(flag);
+    return v === undefined ? def : positiveInt(flag, v);
+  };
+
+  const listenClientUrls = get('listen-client-urls') ?? DEFAULTS.listenClientUrls;
+  for (const u of listenClientUrls.split(',')) {
+    let url: URL;
+    try {
+      url = new URL(u);
+    } catch {
+      throw new ConfigError(`--listen-client-urls: "${u}" is not a URL`);
+    }
+    if (url.protocol !== 'http:') throw new ConfigError(`--listen-client-urls: only http:// URLs are supported, got "${u}"`);
+  }
+  const logLevel = get('log-level') ?? DEFAULTS.logLevel;
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
+    throw new ConfigError(`--log-level: "${logLevel}" is not one of fatal, error, warn, info, debug, trace, silent`);
+  }
+  const pni = get('progress-notify-interval');
+  const progressNotifyIntervalMs = pni === undefined ? DEFAULTS.progressNotifyIntervalMs : duration('progress-notify-interval', pni);
+  if (progressNotifyIntervalMs < DEFAULTS.minProgressNotifyIntervalMs) {
+    throw new ConfigError(`--progress-notify-interval: must be at least ${DEFAULTS.minProgressNotifyIntervalMs}ms`);
+  }
+  const maxRequestBytes = num('max-request-bytes', DEFAULTS.maxRequestBytes);
+  return {
+    listenClientUrls,
+    dataDir: get('data-dir') ?? DEFAULTS.dataDir,
+    logLevel,
+    progressNotifyIntervalMs,
+    maxRequestBytes,
+    // Keep etcd's 512 KiB of headroom for JSON/base64 overhead over the request limit.
+    maxBodyBytes: maxRequestBytes + 512 * 1024,
+    maxTxnOps: num('max-txn-ops', DEFAULTS.maxTxnOps),
+    maxWatchersPerStream: num('max-watchers-per-stream', DEFAULTS.maxWatchersPerStream),
+    maxWatchStreams: num('max-watch-streams', DEFAULTS.maxWatchStreams),
+    wsHighWaterBytes: DEFAULTS.wsHighWaterBytes,
+    wsMaxUnreadableMs: DEFAULTS.wsMaxUnreadableMs,
+    shutdownGraceMs: DEFAULTS.shutdownGraceMs,
+  };
+}
+
+/** The DEFAULTS-only config, for tests to override field by field. */
+export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {
+  const c = { ...(loadConfig([], {}) as ServerConfig), ...overrides };
+  if (overrides.maxBodyBytes === undefined) c.maxBodyBytes = c.maxRequestBytes + 512 * 1024;
+  return c;
+}

@@ -1,0 +1,57 @@
+/**
+ * OpenAPI drift: every route the app registers must be documented in openapi.yaml (path and
+ * method), and every documented path must exist. The `paths:` block is read by hand: path keys
+ * are the two-space-indented `/...:` lines, methods the four-space-indented keys under them.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFileSync } from 'node:fs';
+import { buildApp } from '../../src/app.ts';
+import { defaultConfig } from '../../src/cli-options.ts';
+import { randomIdentity } from '../../src/api/identity.ts';
+import { MemoryBackend } from '../../src/backend/memory-backend.ts';
+import { openKvStore } from '../../src/mvcc/kv-store.ts';
+import { WatchableStore } from '../../src/watch/watchable-store.ts';
+
+function documented(): Set<string> {
+  const text = readFileSync(new URL('../../openapi.yaml', import.meta.url), 'utf8');
+  const out = new Set<string>();
+  let inPaths = false;
+  let path = '';
+  for (const line of text.split('\n')) {
+    if (/^\S/.test(line)) inPaths = line.startsWith('paths:');
+    if (!inPaths) continue;
+    const p = /^  (\/\S*):\s*$/.exec(line);
+    if (p) path = p[1]!;
+    const m = /^    (get|post|put|delete|patch):/.exec(line);
+    if (m && path) out.add(`${m[1]!.toUpperCase()} ${path}`);
+  }
+  return out;
+}
+
+test('every app route is in openapi.yaml and vice versa', async () => {
+  const routes = new Set<string>();
+  const store = new WatchableStore(await openKvStore(new MemoryBackend()));
+  const { fastify } = await buildApp({
+    kv: store,
+    engine: store,
+    config: defaultConfig({ logLevel: 'silent' }),
+    identity: randomIdentity(),
+    onRoute: (method, url) => routes.add(`${method} ${url}`),
+  });
+  await fastify.ready();
+  const docs = documented();
+  assert.ok(routes.size >= 10, `routes seen: ${[...routes]}`);
+  for (const r of routes) assert.ok(docs.has(r), `route ${r} is missing from openapi.yaml`);
+  for (const d of docs) assert.ok(routes.has(d), `openapi.yaml documents ${d}, which the app lacks`);
+  await fastify.close();
+  await store.close();
+});
+
+test('the drift check can fail: a missing path is reported', () => {
+  const docs = documented();
+  assert.not.ok(docs.has('POST /v3/lease/grant'));
+  assert.ok(docs.has('POST /v3/kv/range'));
+});
+
+test.run();
