@@ -61,7 +61,6 @@ function checkIntervals(ops: readonly RequestOp[]): { puts: Set<string>; dels: I
   }
   const deleted = (k: string) => dels.some((iv) => contains(iv, Buffer.from(k, 'latin1')));
   const puts = new Set<string>();
-  const childDels: Interval[] = [];
   for (const op of ops) {
     if (!('txn' in op)) continue;
     const then = checkIntervals(op.txn.success);
@@ -75,9 +74,9 @@ function checkIntervals(ops: readonly RequestOp[]): { puts: Set<string>; dels: I
       if ((puts.has(k) && !then.puts.has(k)) || deleted(k)) throw kvError('ERR_DUPLICATE_KEY');
       puts.add(k);
     }
-    childDels.push(...then.dels, ...otherwise.dels);
+    // A later nested txn's puts are checked against this one's deletes too (etcd's order).
+    dels.push(...then.dels, ...otherwise.dels);
   }
-  dels.push(...childDels);
   for (const op of ops) {
     if (!('put' in op)) continue;
     const k = op.put.key.toString('latin1');
