@@ -1,4 +1,5 @@
-import { statfs } from 'node:fs/promises';
+import { readdir, stat, statfs } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Level } from 'level';
 import { DEFAULTS } from '../config.ts';
 import { ERROR_MESSAGES, kvError, type WatchKvError } from '../errors.ts';
@@ -135,15 +136,22 @@ export class LevelBackend implements Backend {
     return out;
   }
 
+  /**
+   * Bytes of the directory's files (tables, write-ahead log, manifest), like etcd's dbSize of its
+   * bbolt file. LevelDB's own approximateSize counts only compacted tables, so a young store —
+   * everything still in the log — would report 0.
+   */
   async approximateSize(): Promise<number> {
-    const db = await this.handle();
-    // `level` types the browser build too; only classic-level (Node) measures sizes.
-    const sized = db as unknown as { approximateSize?: (start: Buffer, end: Buffer) => Promise<number> };
-    if (typeof sized.approximateSize !== 'function') return 0;
-    // LevelDB wants explicit bounds; the whole store is [empty key, last key + "\0").
-    const last = await db.keys({ reverse: true, limit: 1 }).all();
-    if (last.length === 0) return 0;
-    return sized.approximateSize.call(db, Buffer.alloc(0), Buffer.concat([last[0]!, Buffer.from([0])]));
+    this.live();
+    let bytes = 0;
+    for (const name of await readdir(this.dir)) {
+      try {
+        bytes += (await stat(join(this.dir, name))).size;
+      } catch {
+        // a table compacted away between readdir and stat
+      }
+    }
+    return bytes;
   }
 
   /** The live handle, once any reopen in progress is over. */
