@@ -23,11 +23,26 @@ export function wsWatchRoute(app: FastifyInstance, ctx: ApiContext): void {
     }
     const net = req.raw.socket;
     const high = ctx.config.wsHighWaterBytes;
+    // One commit fans out to many watchers of a socket in the same tick: cork the socket on the
+    // first frame and uncork on the next tick, so those frames leave in one write syscall
+    // instead of one each (the syscalls were most of the fan-out CPU). Frames stay separate.
+    let corked = false;
+    const uncork = (): void => {
+      corked = false;
+      net.uncork();
+    };
     const session = new WatchSession(
       ctx.engine,
       ctx.identity,
       {
-        write: (frame) => socket.send(frame),
+        write: (frame) => {
+          if (!corked) {
+            corked = true;
+            net.cork();
+            process.nextTick(uncork);
+          }
+          socket.send(frame);
+        },
         full: () => socket.bufferedAmount > high,
         kill: (reason) => {
           socket.close(1008, reason.slice(0, 120));
