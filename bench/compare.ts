@@ -1,0 +1,242 @@
+/**
+ * Side-by-side benchmark of watchkv and a real etcd 3.4 on this machine (issue #5):
+ * `npm run bench:compare` (BENCH_QUICK=1 for a short development run; see bench/lib/bench-config.ts
+ * for every BENCH_* variable). Each scenario starts both servers fresh as child processes, runs
+ * against both with the same client load, alternating which goes first, BENCH_REPEAT times, and
+ * stops them. Prints the table, writes bench/results/compare-<date>.json and rewrites bench/RESULTS.md.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { benchEnv, loadBenchConfig, type BenchConfig } from './lib/bench-config.ts';
+import { buildRows, outcomeFor, renderNotes, renderTable, type ScenarioOutcome, type Target } from './lib/report.ts';
+import type { Scenario } from './lib/scenario.ts';
+import { startServer, type ServerHandle, type ServerKind } from './lib/server-process.ts';
+import { catchupScenario } from './compare/catchup.ts';
+import { pacedFanoutScenario, saturationScenario } from './compare/fanout.ts';
+import { idleScenario } from './compare/idle.ts';
+import { putScenario } from './compare/put.ts';
+import { rangeScenario } from './compare/range.ts';
+import { reopenScenario } from './compare/reopen.ts';
+
+const benchDir = fileURLToPath(new URL('./', import.meta.url));
+const live = new Set<ServerHandle>();
+/** 1/5/15-minute load before the run: other work on the machine skews the figures */
+const loadAtStart = os.loadavg();
+
+function log(msg: string): void {
+  process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+}
+
+function targetsFor(cfg: BenchConfig): Target[] {
+  const w100 = `fanout-w${cfg.fanoutShapes[0]!.watchers}`;
+  return [
+    { scenario: 'put', metric: 'rps', label: '>= 2x etcd', pass: (v) => v.watchkv >= 2 * v.etcd },
+    { scenario: 'put', metric: 'rps@fastify', label: '>= 80% of bare fastify', pass: (v) => v.watchkv >= 0.8 * v.fastify },
+    { scenario: 'fanout-sat', metric: 'delivered', label: '>= 10x etcd', pass: (v) => v.watchkv >= 10 * v.etcd },
+    { scenario: w100, metric: 'writerRate', label: `keeps up: >= 95% of ${cfg.fanoutRate}/s`, pass: (v) => v.watchkv >= 0.95 * cfg.fanoutRate },
+    { scenario: w100, metric: 'p99', label: '<= 50 ms', pass: (v) => v.watchkv <= 50 },
+    { scenario: 'catchup', metric: 'eps', label: '>= 20x etcd', pass: (v) => v.watchkv >= 20 * v.etcd },
+    { scenario: 'idle', metric: 'bytesPerWatcher', label: '<= 2 KB (2,048 B)', pass: (v) => v.watchkv <= 2048 },
+  ];
+}
+
+async function start(kind: ServerKind, s: Scenario, cfg: BenchConfig): Promise<ServerHandle> {
+  const h = await startServer(kind, s.startOptions?.(cfg) ?? {});
+  live.add(h);
+  return h;
+}
+
+async function stop(h: ServerHandle): Promise<void> {
+  live.delete(h);
+  await h.stop();
+}
+
+function summary(sample: { figures: Record<string, number>; check?: string }): string {
+  const f = Object.entries(sample.figures).map(([k, v]) => `${k}=${Number.isFinite(v) ? +v.toFixed(2) : v}`).join(' ');
+  return sample.check && sample.check !== 'ok' ? `${f} [${sample.check}]` : f;
+}
+
+async function runScenario(s: Scenario, cfg: BenchConfig): Promise<ScenarioOutcome> {
+  const kinds = (s.servers ?? ['watchkv', 'etcd']).filter((k) => cfg.servers.includes(k));
+  const out = outcomeFor(s, kinds);
+  const servers = new Map<ServerKind, ServerHandle>();
+  const fail = (kind: ServerKind, e: unknown): void => {
+    let msg = e instanceof Error ? e.message : String(e);
+    const h = servers.get(kind);
+    if (h && !h.alive()) msg += ` [the ${kind} process died; its last output: ${h.output().slice(-600)}]`;
+    out.errors[kind] = msg.slice(0, 1200);
+    log(`  ${kind}: ERROR ${msg.slice(0, 1200)}`);
+  };
+  const prepare = async (kind: ServerKind): Promise<ServerHandle | null> => {
+    try {
+      const h = await start(kind, s, cfg);
+      servers.set(kind, h);
+      const t0 = performance.now();
+      await s.setup?.(h, cfg);
+      if (s.setup) log(`  ${kind}: setup ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      return h;
+    } catch (e) {
+      fail(kind, e);
+      return null;
+    }
+  };
+  const release = async (kind: ServerKind): Promise<void> => {
+    const h = servers.get(kind);
+    servers.delete(kind);
+    if (h) await stop(h).catch((e: unknown) => log(`  ${kind}: stop failed: ${String(e)}`));
+  };
+
+  log(`scenario ${s.id}: ${s.title}`);
+  try {
+    if (!s.freshPerRep) for (const k of kinds) await prepare(k);
+    for (let rep = 0; rep < cfg.repeat; rep++) {
+      const order = rep % 2 === 0 ? kinds : [...kinds].reverse();
+      for (const kind of order) {
+        if (out.errors[kind]) continue;
+        const h = s.freshPerRep ? await prepare(kind) : servers.get(kind);
+        if (!h) continue;
+        try {
+          const sample = await s.measure(h, rep, cfg);
+          (out.samples[kind] ??= []).push(sample);
+          log(`  ${kind} run ${rep + 1}: ${summary(sample)}${sample.note ? ` (${sample.note})` : ''}`);
+        } catch (e) {
+          fail(kind, e);
+        }
+        if (s.freshPerRep) await release(kind);
+      }
+    }
+  } finally {
+    for (const k of [...servers.keys()]) await release(k);
+    await s.teardown?.();
+  }
+  return out;
+}
+
+function machine(): Record<string, unknown> {
+  const etcd = spawnSync('etcd', ['--version'], { encoding: 'utf8' });
+  const git = (args: string[]): string => spawnSync('git', args, { encoding: 'utf8', cwd: benchDir }).stdout?.trim() ?? '';
+  return {
+    cores: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    totalMemGiB: +(os.totalmem() / 2 ** 30).toFixed(1),
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+    etcd: /etcd Version: (\S+)/.exec(etcd.stdout ?? '')?.[1] ?? 'unknown',
+    watchkvCommit: git(['rev-parse', '--short', 'HEAD']),
+    worktreeDirty: git(['status', '--porcelain', '--untracked-files=no']).length > 0,
+    loadAvgAtStart: loadAtStart.map((x) => +x.toFixed(2)),
+  };
+}
+
+function commandLine(): string {
+  const env = Object.entries(benchEnv()).map(([k, v]) => `${k}=${v} `).join('');
+  return process.env.npm_lifecycle_event === 'bench:compare' ? `${env}npm run bench:compare` : `${env}node --import tsx bench/compare.ts`;
+}
+
+function resultsMd(date: string, command: string, m: Record<string, unknown>, cfg: BenchConfig, table: string, notes: string[], jsonName: string, wallS: number): string {
+  return `# watchkv vs etcd: side-by-side benchmark
+
+This file is rewritten by \`npm run bench:compare\` (bench/compare.ts); do not edit by hand.
+
+- **Date:** ${date} (whole run: ${Math.round(wallS)} s)
+- **Command:** \`${command}\`
+- **Machine:** ${m.cores} cores (${m.cpuModel}), ${m.totalMemGiB} GiB RAM, ${m.os}; Node ${m.node}; etcd ${m.etcd} (Debian \`etcd-server\`); watchkv at ${m.watchkvCommit}${m.worktreeDirty ? ' + uncommitted changes' : ''}
+- **Load average before the run (1/5/15 min):** ${(m.loadAvgAtStart as number[]).join(' / ')}
+- **Mode:** ${cfg.quick ? 'QUICK (BENCH_QUICK=1: short durations, small sizes; not the reference figures)' : 'full'}; ${cfg.repeat} repetitions per scenario and server, alternating which server goes first
+- **Raw figures:** bench/results/${jsonName}
+
+**Client and servers share the same ${m.cores} cores.** The harness (autocannon and the WebSocket
+watch clients, one Node process), the fan-out writer (a second Node process) and the server under
+test (a child process) all run on this machine at once, so every figure is what this box sustains
+with its own load generator, not the server's capacity alone; the fan-out rows show the CPU each
+side used. Both servers get identical load through the same API: etcd's JSON gateway
+(\`POST /v3/kv/*\`) and WebSocket \`/v3/watch\`. Each cell is the mean over the repetitions, with
+± half the spread between them; "(FAILED)" marks a figure from a run whose exactly-once/in-order
+(or completeness) check failed.
+
+${table}
+
+${notes.length ? `## Failures and notes\n\n${notes.map((n) => `- ${n}`).join('\n')}\n` : '## Failures and notes\n\nNone: every check passed.\n'}
+## What each scenario measures
+
+1. **put**: autocannon, 50 connections, ${cfg.durationS} s, 256-byte values over 10k keys (a different key per request);
+   the same load against a bare fastify route answering a constant (bench/lib/fastify-ceiling.ts) is the HTTP ceiling.
+2. **range**: autocannon, 50 connections, ${cfg.rangeDurationS} s each: one key, then a 100-key prefix (prepopulated, 256-byte values).
+3. **fan-out**: W watchers on one prefix over WebSockets; a writer process puts under the prefix (values carry the
+   send time). Paced: ${cfg.fanoutRate} puts/s for ${cfg.fanoutDurationS} s. Saturation: ${cfg.saturation.writers} writers flat out for
+   ${cfg.saturation.durationS} s. Delivered events/s counts all watchers from the writer's start to the last event received; latency is
+   receipt time minus send time. Every watcher must receive every acknowledged put's revision exactly once, in order.
+4. **catch-up**: ${cfg.catchupEvents.toLocaleString('en-US')} events written as txns of ${cfg.catchupOpsPerTxn} puts, then one watch from the first of
+   their revisions; events/s from the create request to the last event.
+5. **idle**: ${cfg.idleWatchers.toLocaleString('en-US')} watchers over ${cfg.idleSockets} sockets, each on its own key, on a fresh server;
+   (VmRSS after - VmRSS before) / watchers created. Creation is capped at ${cfg.idleTimeoutS} s per server.
+6. **reopen**: ${cfg.reopenKeys.toLocaleString('en-US')} keys written as txns of ${cfg.reopenOpsPerTxn} puts; graceful stop, start on the same data dir,
+   time from spawn until \`/v3/maintenance/status\` answers (etcd with \`--quota-backend-bytes 8589934592\`).
+
+Knobs (environment): \`BENCH_QUICK=1\` (short run for development), \`BENCH_REPEAT\` (default 2),
+\`BENCH_DURATION_S\` (put; range and fan-out follow it unless \`BENCH_RANGE_DURATION_S\` / \`BENCH_FANOUT_DURATION_S\` /
+\`BENCH_SAT_DURATION_S\` are set), \`BENCH_FANOUT_RATE\`, \`BENCH_SAT_WATCHERS\`, \`BENCH_SAT_PER_SOCKET\`, \`BENCH_SAT_WRITERS\`,
+\`BENCH_DRAIN_TIMEOUT_S\`, \`BENCH_CATCHUP_EVENTS\`, \`BENCH_IDLE_WATCHERS\`, \`BENCH_IDLE_SOCKETS\`, \`BENCH_IDLE_TIMEOUT_S\`,
+\`BENCH_REOPEN_KEYS\`, \`BENCH_REOPEN_FILL_TIMEOUT_S\`, \`BENCH_ONLY=put,range,fanout,catchup,idle,reopen\` (a subset),
+\`BENCH_SERVERS=watchkv,etcd,fastify\` (a subset), \`BENCH_WATCHKV_NODE_ARGS\` (e.g. \`--cpu-prof --cpu-prof-dir=/tmp/prof\`;
+summarise with \`node --import tsx bench/lib/cpuprofile-top.ts <file>\`).
+`;
+}
+
+async function main(): Promise<void> {
+  const cfg = loadBenchConfig();
+  const t0 = performance.now();
+  const date = new Date().toISOString();
+  const all: Scenario[] = [
+    putScenario,
+    rangeScenario,
+    ...cfg.fanoutShapes.map((shape) => pacedFanoutScenario(cfg, shape)),
+    saturationScenario(cfg),
+    catchupScenario,
+    idleScenario,
+    reopenScenario,
+  ];
+  const chosen = cfg.only.length ? all.filter((s) => cfg.only.some((o) => s.id === o || s.id.startsWith(`${o}-`))) : all;
+  if (chosen.length === 0) throw new Error(`BENCH_ONLY=${cfg.only.join(',')} matches none of: ${all.map((s) => s.id).join(', ')}`);
+  const outcomes: ScenarioOutcome[] = [];
+  for (const s of chosen) outcomes.push(await runScenario(s, cfg));
+
+  const targets = targetsFor(cfg);
+  const rows = buildRows(outcomes, targets);
+  const table = renderTable(rows);
+  const notes = renderNotes(outcomes);
+  const m = machine();
+  const command = commandLine();
+  const wallS = (performance.now() - t0) / 1000;
+  const jsonName = `compare-${date.replace(/:/g, '-').replace(/\.\d+Z$/, 'Z')}.json`;
+  mkdirSync(`${benchDir}results`, { recursive: true });
+  writeFileSync(
+    `${benchDir}results/${jsonName}`,
+    JSON.stringify({ date, command, machine: m, config: cfg, env: benchEnv(), wallSeconds: Math.round(wallS), targets: targets.map((t) => ({ scenario: t.scenario, metric: t.metric, label: t.label })), rows, outcomes }, null, 2) + '\n',
+  );
+  // RESULTS.md holds the latest complete comparison: a subset run (BENCH_ONLY, BENCH_SERVERS) only writes its JSON.
+  const complete = chosen.length === all.length && ['watchkv', 'etcd', 'fastify'].every((k) => cfg.servers.includes(k));
+  if (complete) writeFileSync(`${benchDir}RESULTS.md`, resultsMd(date, command, m, cfg, table, notes, jsonName, wallS));
+  const wrote = complete ? `bench/results/${jsonName} and bench/RESULTS.md` : `bench/results/${jsonName} (subset run: RESULTS.md left as is)`;
+  process.stdout.write(`\n${table}\n\n${notes.map((n) => `- ${n}`).join('\n')}\n\nwrote ${wrote} (${Math.round(wallS)} s)\n`);
+}
+
+async function stopAll(): Promise<void> {
+  await Promise.all([...live].map((h) => h.stop().catch(() => undefined)));
+}
+
+process.once('SIGINT', () => {
+  log('interrupted: stopping servers');
+  void stopAll().then(() => process.exit(130));
+});
+
+main().then(
+  () => process.exit(0),
+  async (e: unknown) => {
+    log(`compare failed: ${e instanceof Error ? e.stack : String(e)}`);
+    await stopAll();
+    process.exit(1);
+  },
+);

@@ -1,0 +1,43 @@
+/**
+ * Prints the hottest functions of a V8 .cpuprofile (from `node --cpu-prof`) by self time:
+ * `node --import tsx bench/lib/cpuprofile-top.ts <file.cpuprofile> [n]`. Used to say where a slow
+ * watchkv scenario spends its time (start watchkv with BENCH_WATCHKV_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR").
+ */
+import { readFileSync } from 'node:fs';
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount?: number;
+}
+
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+export function topFunctions(profile: Profile, n: number): Array<{ name: string; selfPct: number }> {
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const self = new Map<string, number>();
+  let total = 0;
+  profile.samples.forEach((id, i) => {
+    const dt = profile.timeDeltas[i] ?? 0;
+    const f = byId.get(id)!.callFrame;
+    const where = f.url ? `${f.url.replace(/^file:\/\/.*?\/(src|node_modules)\//, '$1/')}:${f.lineNumber + 1}` : '';
+    const name = `${f.functionName || '(anonymous)'} ${where}`.trim();
+    self.set(name, (self.get(name) ?? 0) + dt);
+    total += dt;
+  });
+  return [...self.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(([name, t]) => ({ name, selfPct: (t / total) * 100 }));
+}
+
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {
+  const file = process.argv[2];
+  if (!file) throw new Error('usage: cpuprofile-top.ts <file.cpuprofile> [n]');
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+  for (const f of topFunctions(profile, Number(process.argv[3]) || 25)) process.stdout.write(`${f.selfPct.toFixed(1).padStart(5)}%  ${f.name}\n`);
+}

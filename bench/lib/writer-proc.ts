@@ -1,0 +1,138 @@
+/**
+ * The fan-out writer, run as its own process (bench/lib/writer.ts forks it) so that pacing is not
+ * disturbed by the harness's event loop parsing watch frames. It puts keys under one prefix, each
+ * value carrying its send time, and reports the revision of every acknowledged put.
+ *
+ * paced: put number i is due at t0 + i/rate; at most `concurrency` in flight, so a server that falls
+ *        behind shows as an achieved rate below the target.
+ * flat:  `concurrency` loops put back to back until the duration is over (saturation).
+ */
+import { Agent, request } from 'node:http';
+import { b64, nowMs, timestampValue } from './keys.ts';
+
+export interface WriterJob {
+  url: string;
+  mode: 'paced' | 'flat';
+  /** puts/s (paced only) */
+  rate: number;
+  concurrency: number;
+  durationMs: number;
+  keyPrefix: string;
+  /** distinct keys cycled through under the prefix */
+  keySpace: number;
+  valueBytes: number;
+}
+
+export interface WriterResult {
+  startedAt: number;
+  endedAt: number;
+  ok: number;
+  errors: number;
+  firstError: string | null;
+  /** revision of every acknowledged put, in completion order */
+  revs: number[];
+  achievedRate: number;
+  cpuPct: number;
+}
+
+function runJob(job: WriterJob): Promise<WriterResult> {
+  const u = new URL(job.url);
+  const agent = new Agent({ keepAlive: true, maxSockets: job.concurrency });
+  const keys = Array.from({ length: job.keySpace }, (_, i) => b64(`${job.keyPrefix}${String(i).padStart(6, '0')}`));
+  const revs: number[] = [];
+  let errors = 0;
+  let firstError: string | null = null;
+  let issued = 0;
+  let inFlight = 0;
+  let lastDone = 0;
+  const cpu0 = process.cpuUsage();
+  const t0 = nowMs();
+
+  const put = (i: number): Promise<void> =>
+    new Promise((resolve) => {
+      const body = `{"key":"${keys[i % keys.length]}","value":"${timestampValue(job.valueBytes)}"}`;
+      const fail = (why: string): void => {
+        errors++;
+        firstError ??= why;
+        resolve();
+      };
+      const req = request(
+        { host: u.hostname, port: Number(u.port), path: '/v3/kv/put', method: 'POST', agent, timeout: 30_000, headers: { 'content-type': 'application/json', 'content-length': body.length } },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (text += c));
+          res.on('end', () => {
+            lastDone = nowMs();
+            const m = /"revision":"?(\d+)/.exec(text);
+            if (res.statusCode !== 200 || !m) fail(`HTTP ${res.statusCode}: ${text.slice(0, 200)}`);
+            else {
+              revs.push(Number(m[1]));
+              resolve();
+            }
+          });
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error('put timed out')));
+      req.on('error', (e) => fail(e.message));
+      req.end(body);
+    });
+
+  const finish = (): WriterResult => {
+    agent.destroy();
+    const cpu = process.cpuUsage(cpu0);
+    const end = lastDone || nowMs();
+    return {
+      startedAt: t0,
+      endedAt: end,
+      ok: revs.length,
+      errors,
+      firstError,
+      revs,
+      achievedRate: revs.length / ((end - t0) / 1000),
+      cpuPct: ((cpu.user + cpu.system) / 1000 / (end - t0)) * 100,
+    };
+  };
+
+  if (job.mode === 'flat') {
+    const loop = async (): Promise<void> => {
+      while (nowMs() - t0 < job.durationMs) await put(issued++);
+    };
+    return Promise.all(Array.from({ length: job.concurrency }, loop)).then(finish);
+  }
+
+  // Puts are issued until the duration is over, so a server that cannot keep up shows a lower
+  // achieved rate instead of stretching the run.
+  let total = Math.round((job.rate * job.durationMs) / 1000);
+  return new Promise((resolve) => {
+    let done = false;
+    const maybeDone = (): void => {
+      if (!done && issued >= total && inFlight === 0) {
+        done = true;
+        clearInterval(timer);
+        resolve(finish());
+      }
+    };
+    const pump = (): void => {
+      const elapsed = nowMs() - t0;
+      if (elapsed >= job.durationMs) total = Math.min(total, issued);
+      const due = Math.min(total, Math.floor((elapsed * job.rate) / 1000) + 1);
+      while (issued < due && inFlight < job.concurrency) {
+        inFlight++;
+        void put(issued++).then(() => {
+          inFlight--;
+          maybeDone();
+        });
+      }
+      maybeDone();
+    };
+    const timer = setInterval(pump, 1);
+    pump();
+  });
+}
+
+process.on('message', (job: WriterJob) => {
+  void runJob(job).then((r) => process.send!(r));
+});
+process.on('disconnect', () => process.exit(0));
+process.send!({ ready: true });
