@@ -104,14 +104,16 @@ export class KeyIndex {
   /**
    * Drops history a read at `atRev` or later can never need. Keeps, in the generation alive at
    * `atRev`, its newest revision <= atRev (added to `keep`) and everything after; generations
-   * deleted at or before atRev go entirely, tombstone included.
+   * deleted before atRev go entirely, tombstone included. A tombstone at exactly atRev stays
+   * (alone in its generation) so that history from the compaction revision on is complete and
+   * a watcher may start there, as etcd allows, without missing that DELETE.
    */
   compact(atRev: number, keep: Set<string>): void {
     const gens = this.generations;
     let gi = 0;
     while (gi < gens.length - 1) {
       const g = gens[gi]!;
-      if (g.revs[g.revs.length - 1]!.main > atRev) break;
+      if (g.revs[g.revs.length - 1]!.main >= atRev) break;
       gi++;
     }
     const g = gens[gi]!;

@@ -177,7 +177,8 @@ export class KvStore implements KV, ValueSource {
     options: { maxRevisions?: number; withPrevKv?: boolean } = {},
   ): Promise<RevisionChanges[]> {
     this.checkReadable();
-    if (fromRevision <= this.compactRev) throw kvError('ERR_COMPACTED');
+    // Every record of the compaction revision itself survives (see KeyIndex.compact).
+    if (fromRevision < this.compactRev) throw kvError('ERR_COMPACTED');
     const to = Math.min(toRevision, this.durableRev);
     const maxRevisions = options.maxRevisions ?? Number.MAX_SAFE_INTEGER;
     const out: RevisionChanges[] = [];
@@ -200,7 +201,7 @@ export class KvStore implements KV, ValueSource {
       }
       gte = entries.length < batch ? undefined : Buffer.concat([entries[entries.length - 1]![0], Buffer.from([0])]);
     }
-    if (fromRevision <= this.compactRev) throw kvError('ERR_COMPACTED'); // compacted while we read
+    if (fromRevision < this.compactRev) throw kvError('ERR_COMPACTED'); // compacted while we read
     if (options.withPrevKv) await this.attachPrevKvs(out);
     return out;
   }
@@ -210,25 +211,29 @@ export class KvStore implements KV, ValueSource {
    * on the same key answers directly; the first event of each key asks the index.
    */
   private async attachPrevKvs(changes: RevisionChanges[]): Promise<void> {
+    // Key → its kv after the revisions already walked (null = deleted). A revision's events
+    // read the state before that revision, so the map is updated only once a revision is done.
     const lastSeen = new Map<string, KeyValue | null>();
     const toLoad: Array<{ ki: KeyIndex; at: KeyAt; ev: { events: Event[]; i: number } }> = [];
     for (const rc of changes) {
+      const after: Array<[string, KeyValue | null]> = [];
       rc.events.forEach((ev, i) => {
         const id = ev.kv.key.toString('latin1');
         const seen = lastSeen.get(id);
         let prev: KeyValue | undefined;
         if (seen !== undefined) prev = seen ?? undefined;
-        else if (ev.type === 'DELETE' || ev.kv.version > 1) {
+        else if (rc.revision - 1 >= this.compactRev) {
           const ki = this.index.lookup(ev.kv.key);
           const at = ki?.get(rc.revision - 1);
-          if (ki && at && rc.revision - 1 >= this.compactRev) {
+          if (ki && at) {
             prev = this.cached(ki, at);
             if (!prev) toLoad.push({ ki, at, ev: { events: rc.events, i } });
           }
         }
         if (prev) rc.events[i] = { ...ev, prevKv: prev };
-        lastSeen.set(id, ev.type === 'DELETE' ? null : ev.kv);
+        after.push([id, ev.type === 'DELETE' ? null : ev.kv]);
       });
+      for (const [id, kv] of after) lastSeen.set(id, kv);
     }
     if (toLoad.length === 0) return;
     const kvs = await this.load(toLoad);

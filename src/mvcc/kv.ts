@@ -192,7 +192,8 @@ export interface HistoryReader {
   /**
    * The changes of revisions in [fromRevision, toRevision] (inclusive), grouped by revision in
    * ascending order; at most `maxRevisions` revisions. With `withPrevKv`, every non-create event
-   * carries the key's previous value. fromRevision <= compactRevision → ERR_COMPACTED.
+   * carries the key's previous value. fromRevision < compactRevision → ERR_COMPACTED (the
+   * compaction revision itself is still complete).
    */
   history(
     fromRevision: number,

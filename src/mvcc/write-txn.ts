@@ -40,6 +40,8 @@ export class WriteTxn {
   /** Kvs written, by "main.sub", for reads of revisions not yet on disk. */
   readonly written: Array<[string, KeyValue]> = [];
   private readonly outcomes = new Map<TxnRequest, boolean>();
+  /** For each key this txn put: its kv before the txn (undefined if it did not exist). */
+  private readonly putPrev = new Map<KeyIndex, KeyValue | undefined>();
 
   constructor(
     private readonly host: TxnHost,
@@ -105,6 +107,7 @@ export class WriteTxn {
     };
     ki.put({ main: rev, sub });
     ki.latest = kv;
+    this.putPrev.set(ki, prev);
     this.events.push(prev ? { type: 'PUT', kv, prevKv: prev } : { type: 'PUT', kv });
     this.ops.push({ type: 'put', key: recordKey(rev, sub), value: encodeRecord(kv, false) });
     this.written.push([revisionKey(rev, sub), kv]);
@@ -124,7 +127,10 @@ export class WriteTxn {
       const kv = deletedKv(ki.key, rev);
       ki.tombstone({ main: rev, sub });
       ki.latest = undefined;
-      this.events.push({ type: 'DELETE', kv, prevKv: prev });
+      // The event's prev_kv is the key at revision-1. A put earlier in this same txn (allowed
+      // before a delete in a later nested txn) is not that: use what the txn started from.
+      const before = prev.modRevision === rev ? this.putPrev.get(ki) : prev;
+      this.events.push(before ? { type: 'DELETE', kv, prevKv: before } : { type: 'DELETE', kv });
       this.ops.push({ type: 'put', key: recordKey(rev, sub), value: encodeRecord(kv, true) });
       if (req.prevKv) prevKvs.push(prev);
     }

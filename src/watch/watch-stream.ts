@@ -83,15 +83,19 @@ export class StreamImpl implements WatchStream {
     this.control(control(watchId, rev, { canceled: true }));
   }
 
-  /** Ends a watcher overtaken by compaction: its next revision no longer exists. */
+  /**
+   * Ends a watcher overtaken by compaction: its next revision no longer exists. Its id stays
+   * taken until the client cancels it, as in etcd: that cancel is answered like any other.
+   */
   cancelCompacted(w: Watcher, compactRevision: number): void {
-    this.drop(w);
+    w.state = 'closed';
+    this.host.remove(w);
     this.control(control(w.id, 0, { canceled: true, compactRevision }));
   }
 
   requestProgress(): void {
     if (this.closed) return;
-    const all = [...this.watchers.values()];
+    const all = [...this.watchers.values()].filter((w) => w.state !== 'closed');
     if (all.every((w) => w.state === 'synced')) {
       this.control(control(-1, this.host.currentRevision(), {}));
       return;
@@ -160,7 +164,7 @@ export class StreamImpl implements WatchStream {
   /** progress_notify: a watcher that got nothing for a whole interval hears where it stands. */
   private tick(): void {
     for (const w of this.watchers.values()) {
-      if (!w.progressNotify) continue;
+      if (!w.progressNotify || w.state === 'closed') continue;
       if (!w.sentSinceTick && w.state === 'synced') this.host.sendProgress(w);
       w.sentSinceTick = false;
     }

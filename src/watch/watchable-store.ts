@@ -217,7 +217,7 @@ export class WatchableStore implements KV, WatchEngine {
       const compactRev = this.kv.compactRevision();
       for (const w of this.unsynced) {
         if (batch.length >= this.options.syncMaxWatchersPerPass) break;
-        if (w.minRev <= compactRev) {
+        if (w.minRev < compactRev) {
           this.unsynced.delete(w);
           w.stream.cancelCompacted(w, compactRev);
           continue;

@@ -41,7 +41,11 @@ test('compact keeps the newest revision at or below the compaction point', () =>
   ki.compact(6, keep2);
   assert.equal([...keep2], [], 'a generation deleted by 6 goes whole, tombstone included');
   assert.equal(ki.revisions(), [rev(7), rev(9)]);
-  ki.compact(9, new Set());
+  const keep3 = new Set<string>();
+  ki.compact(9, keep3);
+  assert.equal([...keep3], ['9.0'], 'a tombstone at exactly the compaction revision stays, so history from there is whole');
+  assert.is(ki.get(9), undefined);
+  ki.compact(10, new Set());
   assert.ok(ki.isEmpty(), 'deleted key with no history left');
 });
 

@@ -163,10 +163,12 @@ export class KvModel {
           for (const k of keys) {
             const prev = work.get(k)!;
             work.delete(k);
+            // An event's prev_kv is the key at revision-1: before this txn, not after its put.
+            const before_ = before.get(k);
             events.push({
               type: 'DELETE',
               kv: { key: prev.key, createRevision: 0, modRevision: newRev, version: 0, value: EMPTY, lease: 0n },
-              prevKv: prev,
+              ...(before_ ? { prevKv: before_ } : {}),
             });
             if (r.prevKv) prevKvs.push(prev);
           }
@@ -195,14 +197,15 @@ export class KvModel {
   }
 
   history(from: number, to: number, withPrevKv: boolean): RevisionChanges[] {
-    if (from <= this.compactRev) throw new ModelError('ERR_COMPACTED');
+    if (from < this.compactRev) throw new ModelError('ERR_COMPACTED');
     const out: RevisionChanges[] = [];
     for (let r = from; r <= Math.min(to, this.rev); r++) {
       const evs = this.events.get(r);
       if (!evs) continue;
       out.push({
         revision: r,
-        events: evs.map((e) => (withPrevKv && e.prevKv ? e : { type: e.type, kv: e.kv })),
+        // The value at r-1 is gone when r-1 is below the compaction revision.
+        events: evs.map((e) => (withPrevKv && e.prevKv && r - 1 >= this.compactRev ? e : { type: e.type, kv: e.kv })),
       });
     }
     return out;
