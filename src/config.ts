@@ -41,10 +41,6 @@ export const DEFAULTS = Object.freeze({
   syncMaxWatchersPerPass: 512,
   /** revisions: most revisions one sync pass reads from the store (etcd: 1000). */
   syncMaxRevisionsPerPass: 1000,
-  /** responses: a stream's send capacity in responses before its watchers become victims. */
-  streamSendCapacityResponses: 1024,
-  /** bytes: a stream's send capacity in payload bytes before its watchers become victims. */
-  streamSendCapacityBytes: 4 * MiB,
   /** ms: periodic progress notification interval, etcd's default of 10 minutes. */
   progressNotifyIntervalMs: 10 * 60 * 1000,
   /** ms: the smallest progress interval accepted; below it notifications would be noise (etcd). */
@@ -60,7 +56,11 @@ export const DEFAULTS = Object.freeze({
   maxWatchersPerStream: 10_000,
   /** sockets: most concurrent watch streams (WebSocket + HTTP) the server accepts. */
   maxWatchStreams: 16_384,
-  /** bytes: socket send buffer above which the stream reports itself full (victims form). */
+  /**
+   * bytes: a watch stream's send capacity. Above this much unsent data in the socket the stream
+   * refuses responses and its watchers become victims; the socket, not the engine, knows what
+   * the client has actually read.
+   */
   wsHighWaterBytes: 1 * MiB,
   /** ms: a client that keeps its socket full (unreadable) for longer than this is disconnected. */
   wsMaxUnreadableMs: 30_000,
