@@ -33,16 +33,11 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function startEtcd(options: { quotaBytes?: number; extraArgs?: string[] } = {}): Promise<EtcdHandle> {
-  const bin = etcdBinary();
-  if (!bin) throw new Error('etcd is not installed: run scripts/install-etcd.sh (Debian package etcd-server)');
-  const dir = mkdtempSync(join(tmpdir(), 'watchkv-etcd-'));
-  const [clientPort, peerPort] = [await freePort(), await freePort()];
-  const url = `http://127.0.0.1:${clientPort}`;
-  const peer = `http://127.0.0.1:${peerPort}`;
-  const args = [
+/** Command-line flags for a single-member etcd on loopback with its own data dir. */
+export function etcdArgs(dataDir: string, url: string, peer: string, options: { quotaBytes?: number; extraArgs?: string[] } = {}): string[] {
+  return [
     '--name', 'bench',
-    '--data-dir', join(dir, 'data'),
+    '--data-dir', dataDir,
     '--listen-client-urls', url,
     '--advertise-client-urls', url,
     '--listen-peer-urls', peer,
@@ -52,6 +47,16 @@ export async function startEtcd(options: { quotaBytes?: number; extraArgs?: stri
     ...(options.quotaBytes ? ['--quota-backend-bytes', String(options.quotaBytes)] : []),
     ...(options.extraArgs ?? []),
   ];
+}
+
+export async function startEtcd(options: { quotaBytes?: number; extraArgs?: string[] } = {}): Promise<EtcdHandle> {
+  const bin = etcdBinary();
+  if (!bin) throw new Error('etcd is not installed: run scripts/install-etcd.sh (Debian package etcd-server)');
+  const dir = mkdtempSync(join(tmpdir(), 'watchkv-etcd-'));
+  const [clientPort, peerPort] = [await freePort(), await freePort()];
+  const url = `http://127.0.0.1:${clientPort}`;
+  const peer = `http://127.0.0.1:${peerPort}`;
+  const args = etcdArgs(join(dir, 'data'), url, peer, options);
   const child: ChildProcess = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ETCD_UNSUPPORTED_ARCH: process.arch === 'x64' ? '' : process.arch } });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr = (stderr + d).slice(-4000)));

@@ -10,7 +10,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { etcdBinary, freePort } from '../../scripts/etcd-server.ts';
+import { etcdArgs, etcdBinary, freePort } from '../../scripts/etcd-server.ts';
 import { sleep } from './keys.ts';
 
 export type ServerKind = 'watchkv' | 'etcd' | 'fastify';
@@ -138,17 +138,7 @@ export async function startEtcdServer(options: StartOptions = {}): Promise<Serve
   const dir = mkdtempSync(join(tmpdir(), 'watchkv-bench-etcd-'));
   const url = `http://127.0.0.1:${await freePort()}`;
   const peer = `http://127.0.0.1:${await freePort()}`;
-  const args = [
-    '--name', 'bench',
-    '--data-dir', join(dir, 'data'),
-    '--listen-client-urls', url,
-    '--advertise-client-urls', url,
-    '--listen-peer-urls', peer,
-    '--initial-advertise-peer-urls', peer,
-    '--initial-cluster', `bench=${peer}`,
-    '--log-level', 'error',
-    ...(options.quotaBytes ? ['--quota-backend-bytes', String(options.quotaBytes)] : []),
-  ];
+  const args = etcdArgs(join(dir, 'data'), url, peer, options);
   const env = { ...process.env, ETCD_UNSUPPORTED_ARCH: process.arch === 'x64' ? '' : process.arch };
   return managed('etcd', url, dir, (t) => spawnAndWait('etcd', bin, args, url, t, env), options.readyTimeoutMs ?? 60_000);
 }
