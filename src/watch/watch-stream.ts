@@ -14,6 +14,8 @@ export interface StreamHost {
   sendProgress(w: Watcher): void;
   /** The stream has a backlog: retry it on the victim loop. */
   backlogged(stream: StreamImpl): void;
+  /** The stream is closed: forget it. */
+  closed(stream: StreamImpl): void;
   readonly limits: { maxWatchersPerStream: number; progressNotifyIntervalMs: number };
 }
 
@@ -126,6 +128,7 @@ export class StreamImpl implements WatchStream {
     }
     this.watchers.clear();
     this.backlog.length = 0;
+    this.host.closed(this);
   }
 
   /** Offers responses of one watcher, in order; returns how many the transport took. */

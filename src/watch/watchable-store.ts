@@ -79,10 +79,14 @@ export class WatchableStore implements KV, WatchEngine {
     for (const t of this.timers) t.unref();
     this.host = {
       currentRevision: () => this.rev,
-      place: (w) => this.place(w),
+      place: (w) => this.settle(w),
       remove: (w) => this.remove(w),
       sendProgress: (w) => this.sendProgress(w),
       backlogged: (s) => this.backlogs.add(s),
+      closed: (s) => {
+        this.streams.delete(s);
+        this.backlogs.delete(s);
+      },
       limits: { maxWatchersPerStream: o.maxWatchersPerStream, progressNotifyIntervalMs: o.progressNotifyIntervalMs },
     };
   }
@@ -92,12 +96,6 @@ export class WatchableStore implements KV, WatchEngine {
   newStream(sink: WatchSink): WatchStream {
     const stream = new StreamImpl(this.host, sink);
     this.streams.add(stream);
-    const close = stream.close.bind(stream);
-    stream.close = () => {
-      this.streams.delete(stream);
-      this.backlogs.delete(stream);
-      close();
-    };
     return stream;
   }
 
@@ -139,17 +137,6 @@ export class WatchableStore implements KV, WatchEngine {
 
   // ---- placement ----
 
-  private place(w: Watcher): void {
-    if (w.minRev > this.rev) {
-      w.state = 'synced';
-      this.synced.add(w);
-    } else {
-      w.state = 'unsynced';
-      this.unsynced.add(w);
-      this.kickSync();
-    }
-  }
-
   private remove(w: Watcher): void {
     this.synced.delete(w);
     this.victims.delete(w);
@@ -157,7 +144,10 @@ export class WatchableStore implements KV, WatchEngine {
     w.pending = null;
   }
 
-  /** After a victim's batch or a catch-up: synced if nothing is owed, else unsynced. */
+  /**
+   * Places a new watcher, or one whose batch or catch-up was just delivered: synced if nothing
+   * is owed (a start in the future waits there too), else unsynced.
+   */
   private settle(w: Watcher): void {
     if (w.minRev > this.rev) {
       w.state = 'synced';
