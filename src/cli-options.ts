@@ -15,6 +15,7 @@ export interface ServerConfig {
   maxTxnOps: number;
   maxWatchersPerStream: number;
   maxWatchStreams: number;
+  watchHistoryEvents: number;
   wsHighWaterBytes: number;
   wsMaxUnreadableMs: number;
   shutdownGraceMs: number;
@@ -31,6 +32,7 @@ export const HELP = `Usage: watchkv [flags]   (each flag also reads the environm
   --max-txn-ops N                 most operations in one txn (WATCHKV_MAX_TXN_OPS)     default ${DEFAULTS.maxTxnOps}
   --max-watchers-per-stream N     most watchers per watch stream (WATCHKV_MAX_WATCHERS_PER_STREAM)  default ${DEFAULTS.maxWatchersPerStream}
   --max-watch-streams N           most concurrent watch streams (WATCHKV_MAX_WATCH_STREAMS)  default ${DEFAULTS.maxWatchStreams}
+  --watch-history-events N        recent events kept in memory for catch-up, 0 = none (WATCHKV_WATCH_HISTORY_EVENTS)  default ${DEFAULTS.watchHistoryEvents}
   --log-level LEVEL               fatal|error|warn|info|debug|trace|silent (WATCHKV_LOG_LEVEL)  default ${DEFAULTS.logLevel}
   --help                          print this help
 `;
@@ -43,6 +45,7 @@ const FLAGS = {
   'max-txn-ops': { type: 'string' },
   'max-watchers-per-stream': { type: 'string' },
   'max-watch-streams': { type: 'string' },
+  'watch-history-events': { type: 'string' },
   'log-level': { type: 'string' },
   help: { type: 'boolean' },
 } as const;
@@ -58,6 +61,12 @@ function duration(flag: string, v: string): number {
 function positiveInt(flag: string, v: string): number {
   const n = Number(v);
   if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n <= 0) throw new ConfigError(`--${flag}: "${v}" is not a positive integer`);
+  return n;
+}
+
+function nonNegativeInt(flag: string, v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n)) throw new ConfigError(`--${flag}: "${v}" is not a non-negative integer`);
   return n;
 }
 
@@ -111,6 +120,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
     maxTxnOps: num('max-txn-ops', DEFAULTS.maxTxnOps),
     maxWatchersPerStream: num('max-watchers-per-stream', DEFAULTS.maxWatchersPerStream),
     maxWatchStreams: num('max-watch-streams', DEFAULTS.maxWatchStreams),
+    watchHistoryEvents: ((v) => (v === undefined ? DEFAULTS.watchHistoryEvents : nonNegativeInt('watch-history-events', v)))(get('watch-history-events')),
     wsHighWaterBytes: DEFAULTS.wsHighWaterBytes,
     wsMaxUnreadableMs: DEFAULTS.wsMaxUnreadableMs,
     shutdownGraceMs: DEFAULTS.shutdownGraceMs,

@@ -31,6 +31,7 @@ export async function startServer(partial: Partial<ServerConfig>, backend?: Back
   const store = new WatchableStore(kv, {
     maxWatchersPerStream: config.maxWatchersPerStream,
     progressNotifyIntervalMs: config.progressNotifyIntervalMs,
+    watchHistoryEvents: config.watchHistoryEvents,
   });
   let app;
   try {

@@ -72,39 +72,90 @@ export const encodeHeaderOnly = (id: Identity, revision: number): string => `{"h
 
 // ---- watch hot path ----
 
-/** Per Event object: [without prev_kv, with prev_kv]. Events are immutable and shared (kv.ts). */
-const eventCache = new WeakMap<Event, [string | undefined, string | undefined]>();
+/**
+ * The memo kept in Event.wire: the event's encoding without prev_kv, and with it. Events are
+ * immutable and shared (kv.ts), so one encoding serves every watcher and every replay. A plain
+ * property, not a WeakMap: hundreds of thousands of live WeakMap entries make every GC slower.
+ */
+interface WireMemo {
+  plain?: string;
+  withPrev?: string;
+}
 
 export function encodeEvent(ev: Event, withPrevKv: boolean): string {
-  let slot = eventCache.get(ev);
-  if (!slot) {
-    slot = [undefined, undefined];
-    eventCache.set(ev, slot);
+  let memo = ev.wire as WireMemo | undefined;
+  if (memo === undefined) ev.wire = memo = {};
+  if (withPrevKv && ev.prevKv) {
+    return (memo.withPrev ??= `${encodeEventOpen(ev)},"prev_kv":${encodeKv(ev.prevKv)}}`);
   }
-  const i = withPrevKv && ev.prevKv ? 1 : 0;
-  let s = slot[i];
-  if (s === undefined) {
-    s = (ev.type === 'DELETE' ? '{"type":"DELETE","kv":' : '{"kv":') + encodeKv(ev.kv);
-    if (i === 1) s += `,"prev_kv":${encodeKv(ev.prevKv!)}`;
-    s += '}';
-    slot[i] = s;
-  }
-  return s;
+  return (memo.plain ??= `${encodeEventOpen(ev)}}`);
+}
+
+function encodeEventOpen(ev: Event): string {
+  return (ev.type === 'DELETE' ? '{"type":"DELETE","kv":' : '{"kv":') + encodeKv(ev.kv);
 }
 
 /** One `{"result": WatchResponse}` frame (no trailing newline). */
 export function encodeWatchFrame(id: Identity, r: WatchResponse): string {
-  let s = `{"result":{"header":${encodeHeader(id, r.revision)}`;
+  return encodeWatchFrameBytes(id, r).toString('utf8');
+}
+
+/**
+ * The same frame as bytes, written straight into one buffer: a catch-up frame holds up to
+ * hundreds of thousands of memoized event strings, and concatenating them into one string
+ * builds a rope that costs more to flatten and UTF-8-encode than the events took to encode.
+ * Event encodings are pure ASCII (base64, digits, field names), so they are copied as latin1.
+ */
+export function encodeWatchFrameBytes(id: Identity, r: WatchResponse): Buffer {
+  const head = frameHead(id, r);
+  const headBytes = Buffer.byteLength(head, 'utf8');
+  const n = r.events.length;
+  if (n === 0) {
+    const buf = Buffer.allocUnsafe(headBytes + 2);
+    buf.write(head, 0, 'utf8');
+    buf[headBytes] = 0x7d; // }
+    buf[headBytes + 1] = 0x7d;
+    return buf;
+  }
+  const parts = n === 1 ? null : new Array<string>(n);
+  let size = headBytes + ',"events":[]}}'.length + (n - 1);
+  let only = '';
+  for (let i = 0; i < n; i++) {
+    const e = encodeEvent(r.events[i]!, r.withPrevKv);
+    size += e.length;
+    if (parts) parts[i] = e;
+    else only = e;
+  }
+  const buf = Buffer.allocUnsafe(size);
+  let off = buf.write(head, 0, 'utf8');
+  off += buf.write(',"events":[', off, 'latin1');
+  if (parts) {
+    for (let i = 0; i < n; i++) {
+      if (i > 0) buf[off++] = 0x2c; // ,
+      off += buf.write(parts[i]!, off, 'latin1');
+    }
+  } else off += buf.write(only, off, 'latin1');
+  buf.write(']}}', off, 'latin1');
+  return buf;
+}
+
+/** Everything of a frame before its events, without the closing braces. */
+function frameHead(id: Identity, r: WatchResponse): string {
+  let s = `{"result":{"header":${watchHeader(id, r.revision)}`;
   if (r.watchId !== 0) s += `,"watch_id":"${r.watchId}"`;
   if (r.created) s += ',"created":true';
   if (r.canceled) s += ',"canceled":true';
   if (r.compactRevision) s += `,"compact_revision":"${r.compactRevision}"`;
   if (r.cancelReason) s += `,"cancel_reason":${JSON.stringify(r.cancelReason)}`;
   if (r.fragment) s += ',"fragment":true';
-  if (r.events.length > 0) {
-    s += ',"events":[';
-    for (let i = 0; i < r.events.length; i++) s += (i ? ',' : '') + encodeEvent(r.events[i]!, r.withPrevKv);
-    s += ']';
-  }
-  return s + '}}';
+  return s;
+}
+
+/** One revision's header is sent to every watcher it fans out to: keep the latest encoding. */
+let lastHeader: { id: Identity; revision: number; text: string } | undefined;
+
+function watchHeader(id: Identity, revision: number): string {
+  if (lastHeader && lastHeader.revision === revision && lastHeader.id === id) return lastHeader.text;
+  lastHeader = { id, revision, text: encodeHeader(id, revision) };
+  return lastHeader.text;
 }

@@ -230,7 +230,7 @@ export class KvStore implements KV, ValueSource {
             if (!prev) toLoad.push({ ki, at, ev: { events: rc.events, i } });
           }
         }
-        if (prev) rc.events[i] = { ...ev, prevKv: prev };
+        if (prev) rc.events[i] = { type: ev.type, kv: ev.kv, prevKv: prev };
         after.push([id, ev.type === 'DELETE' ? null : ev.kv]);
       });
       for (const [id, kv] of after) lastSeen.set(id, kv);
@@ -238,7 +238,8 @@ export class KvStore implements KV, ValueSource {
     if (toLoad.length === 0) return;
     const kvs = await this.load(toLoad);
     toLoad.forEach(({ ev }, j) => {
-      ev.events[ev.i] = { ...ev.events[ev.i]!, prevKv: kvs[j]! };
+      const old = ev.events[ev.i]!;
+      ev.events[ev.i] = { type: old.type, kv: old.kv, prevKv: kvs[j]! };
     });
   }
 

@@ -41,6 +41,12 @@ export interface Event {
   readonly kv: KeyValue;
   /** The key's value at revision kv.modRevision - 1; undefined for a create or when unknown. */
   readonly prevKv?: KeyValue;
+  /**
+   * A transport's memo of this event's wire encoding, so an event fanned out to many watchers
+   * or replayed from recent history is encoded once. Not part of the event's value: the store
+   * never reads it, and a copy of an event must not carry it over.
+   */
+  wire?: unknown;
 }
 
 export type SortOrder = 'NONE' | 'ASCEND' | 'DESCEND';

@@ -19,6 +19,7 @@ import type {
 import { fragmentResponse } from './fragment.ts';
 import type { WatchEngine, WatchResponse, WatchSink, WatchStream } from './watch-api.ts';
 import { StreamImpl, type StreamHost } from './watch-stream.ts';
+import { RecentHistory } from './recent-history.ts';
 import { Watcher } from './watcher.ts';
 import { WatcherGroup } from './watcher-group.ts';
 
@@ -27,6 +28,7 @@ export interface WatchOptions {
   syncIntervalMs: number;
   syncMaxWatchersPerPass: number;
   syncMaxRevisionsPerPass: number;
+  watchHistoryEvents: number;
   progressNotifyIntervalMs: number;
   minProgressNotifyIntervalMs: number;
   watchFragmentBytes: number;
@@ -62,6 +64,7 @@ export class WatchableStore implements KV, WatchEngine {
   private readonly options: WatchOptions;
   private readonly host: StreamHost;
   private readonly unsubscribe: () => void;
+  private readonly recent: RecentHistory;
 
   constructor(
     private readonly kv: KV,
@@ -71,6 +74,7 @@ export class WatchableStore implements KV, WatchEngine {
     o.progressNotifyIntervalMs = Math.max(o.progressNotifyIntervalMs, o.minProgressNotifyIntervalMs);
     this.options = o;
     this.rev = kv.currentRevision();
+    this.recent = new RecentHistory(o.watchHistoryEvents, this.rev + 1);
     this.unsubscribe = kv.onCommit((rev, events) => this.notify(rev, events));
     this.timers = [
       setInterval(() => this.victimPass(), o.victimRetryIntervalMs),
@@ -104,16 +108,17 @@ export class WatchableStore implements KV, WatchEngine {
   }
 
   /** Watchers in each state, for tests and metrics. */
-  stats(): { synced: number; victims: number; unsynced: number; pendingEvents: number } {
+  stats(): { synced: number; victims: number; unsynced: number; pendingEvents: number; recentEvents: number } {
     let pendingEvents = 0;
     for (const w of this.victims) for (const r of w.pending ?? []) pendingEvents += r.events.length;
-    return { synced: this.synced.size, victims: this.victims.size, unsynced: this.unsynced.size, pendingEvents };
+    return { synced: this.synced.size, victims: this.victims.size, unsynced: this.unsynced.size, pendingEvents, recentEvents: this.recent.size() };
   }
 
   // ---- the hot path ----
 
   private notify(rev: number, events: readonly Event[]): void {
     this.rev = rev;
+    this.recent.append(rev, events);
     if (this.synced.size === 0) return;
     for (const [w, evs] of this.synced.route(rev, events)) {
       this.deliver(w, w.eventsResponse(rev, evs), rev);
@@ -218,7 +223,9 @@ export class WatchableStore implements KV, WatchEngine {
       const from = Math.min(...batch.map((w) => w.minRev));
       const to = this.rev;
       let changes: RevisionChanges[] = [];
-      if (from <= to) {
+      if (from <= to && this.recent.covers(from)) {
+        changes = this.recent.read(from, to, this.options.syncMaxRevisionsPerPass);
+      } else if (from <= to) {
         try {
           changes = await this.kv.history(from, to, {
             maxRevisions: this.options.syncMaxRevisionsPerPass,
@@ -298,10 +305,24 @@ export class WatchableStore implements KV, WatchEngine {
  * rather than a scan of every event per watcher. Watchers cancelled during the read are skipped.
  */
 function routeHistory(batch: readonly Watcher[], changes: readonly RevisionChanges[]): Map<Watcher, Event[]> {
-  const group = new WatcherGroup();
-  for (const w of batch) if (w.state === 'unsynced') group.add(w);
+  const live = batch.filter((w) => w.state === 'unsynced');
   const owed = new Map<Watcher, Event[]>();
-  if (group.size === 0) return owed;
+  if (live.length === 0) return owed;
+  if (live.length <= DIRECT_ROUTE_MAX) {
+    // A few watchers (the usual reconnect): testing each event against each is cheaper than
+    // building and stabbing a group, and fills one list per watcher without per-revision maps.
+    for (const w of live) {
+      const list: Event[] = [];
+      for (const rc of changes) {
+        if (rc.revision < w.minRev) continue;
+        for (const ev of rc.events) if (w.wants(ev)) list.push(ev);
+      }
+      if (list.length > 0) owed.set(w, list);
+    }
+    return owed;
+  }
+  const group = new WatcherGroup();
+  for (const w of live) group.add(w);
   for (const rc of changes) {
     for (const [w, evs] of group.route(rc.revision, rc.events)) {
       const list = owed.get(w);
@@ -312,12 +333,16 @@ function routeHistory(batch: readonly Watcher[], changes: readonly RevisionChang
   return owed;
 }
 
+/** watchers: up to this many in one sync pass are routed by testing each event against each. */
+const DIRECT_ROUTE_MAX = 4;
+
 function pick(d: typeof DEFAULTS): WatchOptions {
   return {
     victimRetryIntervalMs: d.victimRetryIntervalMs,
     syncIntervalMs: d.syncIntervalMs,
     syncMaxWatchersPerPass: d.syncMaxWatchersPerPass,
     syncMaxRevisionsPerPass: d.syncMaxRevisionsPerPass,
+    watchHistoryEvents: d.watchHistoryEvents,
     progressNotifyIntervalMs: d.progressNotifyIntervalMs,
     minProgressNotifyIntervalMs: d.minProgressNotifyIntervalMs,
     watchFragmentBytes: d.watchFragmentBytes,

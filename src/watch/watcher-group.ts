@@ -48,18 +48,22 @@ export class WatcherGroup {
    */
   route(revision: number, events: readonly Event[]): Map<Watcher, Event[]> {
     const out = new Map<Watcher, Event[]>();
-    const visit = (ev: Event) => (w: Watcher) => {
+    let ev: Event;
+    const visit = (w: Watcher): void => {
       if (revision < w.minRev) return; // waiting for a future start revision
       if (ev.type === 'PUT' ? w.noPut : w.noDelete) return;
       const list = out.get(w);
       if (list) list.push(ev);
       else out.set(w, [ev]);
     };
-    for (const ev of events) {
-      const v = visit(ev);
-      const set = this.byKey.get(ev.kv.key.toString('latin1'));
-      if (set) for (const w of set) v(w);
-      if (this.ranges.size > 0) this.ranges.stab(ev.kv.key, v);
+    const byKey = this.byKey.size > 0;
+    const ranges = this.ranges.size > 0;
+    for (ev of events) {
+      if (byKey) {
+        const set = this.byKey.get(ev.kv.key.toString('latin1'));
+        if (set) for (const w of set) visit(w);
+      }
+      if (ranges) this.ranges.stab(ev.kv.key, visit);
     }
     return out;
   }

@@ -147,6 +147,38 @@ test('many watches on one socket, checked by the validator', async () => {
   c.ws.close();
 });
 
+test('catch-up over a socket is the same whether it comes from the recent history in memory or from the store', async () => {
+  // A server that keeps only the last 10 events in memory: a watch from before them is read
+  // from LevelDB, one from within them is served from memory; both must be exact.
+  const small = await startTestServer({ watchHistoryEvents: 10 });
+  try {
+    const put = async (k: string, v: string): Promise<number> => {
+      const r = await fetch(`${small.url}/v3/kv/put`, { method: 'POST', body: JSON.stringify({ key: Buffer.from(k).toString('base64'), value: Buffer.from(v).toString('base64') }) });
+      return Number(((await r.json()) as { header: { revision: string } }).header.revision);
+    };
+    const first = (await put('h/a', 'x')) + 1;
+    let last = 0;
+    for (let i = 0; i < 40; i++) last = await put(`h/${'abcd'[i % 4]}`, String(i));
+    const c = await Client.open(small.url);
+    const prefix = { key: Buffer.from('h/').toString('base64'), range_end: Buffer.from('h0').toString('base64'), prev_kv: true };
+    c.send(JSON.stringify({ create_request: { ...prefix, start_revision: first } })); // from the store
+    c.send(JSON.stringify({ create_request: { ...prefix, start_revision: last - 5 } })); // from memory
+    const got = (id: number): number => c.frames.map(decodeFrame).filter((r) => r?.watchId === id).reduce((a, r) => a + r!.events.length, 0);
+    for (let t = 0; t < 100 && (got(0) < last - first + 1 || got(1) < 6); t++) await new Promise((r) => setTimeout(r, 50));
+    const history = await small.server.store.history(first, last, { withPrevKv: true });
+    const all = c.frames.map(decodeFrame).filter((r) => r !== undefined);
+    for (const [id, startRevision] of [[0, first], [1, last - 5]] as const) {
+      const request = { key: Buffer.from('h/'), rangeEnd: Buffer.from('h0'), startRevision, prevKv: true, progressNotify: false, noPut: false, noDelete: false, watchId: 0, fragment: false };
+      const responses = all.filter((r) => r.watchId === id).map((r) => ({ ...r, withPrevKv: true }));
+      assert.equal(validateWatcher(history, { request, responses }), [], `watcher ${id}`);
+      assert.is(responses.reduce((a, r) => a + r.events.length, 0), last - startRevision + 1, `watcher ${id}: every revision once`);
+    }
+    c.ws.close();
+  } finally {
+    await small.stop();
+  }
+});
+
 test('too many watchers on one socket: the extra create is refused in-band', async () => {
   const c = await Client.open(s.url);
   for (let i = 0; i < 5; i++) c.send(`{"create_request":{"key":"${Buffer.from('w' + i).toString('base64')}"}}`);

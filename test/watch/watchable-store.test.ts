@@ -161,10 +161,18 @@ test('a stalled watcher holds one batch while 100,000 events flow; others keep r
   await engine.close();
 });
 
-test('randomized: every kind of watcher, stalls, compaction, create/cancel mid-run — validator passes', async () => {
+/**
+ * Catch-up reads come from the recent history when it still holds the start revision, else from
+ * the store: run with it off, tiny (reads cross its lower edge all the time) and at its default.
+ */
+for (const [label, watchHistoryEvents] of [['no recent history', 0], ['recent history of 10 events', 10], ['default recent history', undefined]] as const) {
+  test(`randomized (${label}): every kind of watcher, stalls, compaction, create/cancel mid-run — validator passes`, () => randomizedRun(watchHistoryEvents));
+}
+
+async function randomizedRun(watchHistoryEvents: number | undefined): Promise<void> {
   const seed = testSeed();
   const rng = new Rng(seed);
-  const engine = await openEngine({ syncMaxRevisionsPerPass: 7, syncMaxWatchersPerPass: 5 });
+  const engine = await openEngine({ syncMaxRevisionsPerPass: 7, syncMaxWatchersPerPass: 5, ...(watchHistoryEvents === undefined ? {} : { watchHistoryEvents }) });
   // The whole history as committed (compaction later hides its start from the store).
   const fullHistory: RevisionChanges[] = [];
   engine.onCommit((revision, events) => void fullHistory.push({ revision, events: [...events] }));
@@ -240,7 +248,7 @@ test('randomized: every kind of watcher, stalls, compaction, create/cancel mid-r
   }
   assert.ok(checked > 10);
   await engine.close();
-});
+}
 
 test('the validator catches a dropped, a duplicated and a reordered event', async () => {
   const engine = await openEngine();

@@ -51,7 +51,8 @@ export async function httpWatchRoute(app: FastifyInstance, ctx: ApiContext): Pro
             started = true;
             res.writeHead(200, STREAM_HEADERS);
           }
-          res.write(frame + '\n');
+          res.write(frame);
+          res.write('\n');
         },
         full: () => res.writableLength > ctx.config.wsHighWaterBytes,
         kill: () => res.destroy(),

@@ -41,7 +41,8 @@ export function wsWatchRoute(app: FastifyInstance, ctx: ApiContext): void {
             net.cork();
             process.nextTick(uncork);
           }
-          socket.send(frame);
+          // Frames are JSON text whether they come as a string or as UTF-8 bytes.
+          socket.send(frame, { binary: false });
         },
         full: () => socket.bufferedAmount > high,
         kill: (reason) => {

@@ -9,13 +9,13 @@
  * killed, so an unreadable client cannot pin memory or watchers forever.
  */
 import type { WatchEngine, WatchResponse, WatchStream } from '../../watch/watch-api.ts';
-import { encodeWatchFrame, decodeWatchRequest, type Identity } from '../json.ts';
+import { encodeWatchFrameBytes, decodeWatchRequest, type Identity } from '../json.ts';
 import { asObject, parseJsonObject } from '../json-read.ts';
 import { mapError, streamErrorBody } from '../error-map.ts';
 
 export interface FrameWriter {
-  /** Writes one frame (a whole `{"result":…}` or `{"error":…}` object, no newline). */
-  write(frame: string): void;
+  /** Writes one frame (a whole `{"result":…}` or `{"error":…}` object, no newline, UTF-8). */
+  write(frame: string | Buffer): void;
   /** True while the transport's send buffer is above its high-water mark. */
   full(): boolean;
   /** Ends the connection because the client stopped reading. */
@@ -47,7 +47,7 @@ export class WatchSession {
       this.armUnreadable();
       return false;
     }
-    this.writer.write(encodeWatchFrame(this.identity, r));
+    this.writer.write(encodeWatchFrameBytes(this.identity, r));
     return true;
   }
 
