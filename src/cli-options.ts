@@ -15,7 +15,7 @@ export interface ServerConfig {
   maxTxnOps: number;
   maxWatchersPerStream: number;
   maxWatchStreams: number;
-  watchHistoryEvents: number;
+  watchHistoryBytes: number;
   wsHighWaterBytes: number;
   wsMaxUnreadableMs: number;
   shutdownGraceMs: number;
@@ -32,7 +32,7 @@ export const HELP = `Usage: watchkv [flags]   (each flag also reads the environm
   --max-txn-ops N                 most operations in one txn (WATCHKV_MAX_TXN_OPS)     default ${DEFAULTS.maxTxnOps}
   --max-watchers-per-stream N     most watchers per watch stream (WATCHKV_MAX_WATCHERS_PER_STREAM)  default ${DEFAULTS.maxWatchersPerStream}
   --max-watch-streams N           most concurrent watch streams (WATCHKV_MAX_WATCH_STREAMS)  default ${DEFAULTS.maxWatchStreams}
-  --watch-history-events N        recent events kept in memory for catch-up, 0 = none (WATCHKV_WATCH_HISTORY_EVENTS)  default ${DEFAULTS.watchHistoryEvents}
+  --watch-history-bytes N        recent events kept in memory for catch-up, 0 = none (WATCHKV_WATCH_HISTORY_BYTES)  default ${DEFAULTS.watchHistoryBytes}
   --log-level LEVEL               fatal|error|warn|info|debug|trace|silent (WATCHKV_LOG_LEVEL)  default ${DEFAULTS.logLevel}
   --help                          print this help
 `;
@@ -45,7 +45,7 @@ const FLAGS = {
   'max-txn-ops': { type: 'string' },
   'max-watchers-per-stream': { type: 'string' },
   'max-watch-streams': { type: 'string' },
-  'watch-history-events': { type: 'string' },
+  'watch-history-bytes': { type: 'string' },
   'log-level': { type: 'string' },
   help: { type: 'boolean' },
 } as const;
@@ -120,7 +120,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
     maxTxnOps: num('max-txn-ops', DEFAULTS.maxTxnOps),
     maxWatchersPerStream: num('max-watchers-per-stream', DEFAULTS.maxWatchersPerStream),
     maxWatchStreams: num('max-watch-streams', DEFAULTS.maxWatchStreams),
-    watchHistoryEvents: ((v) => (v === undefined ? DEFAULTS.watchHistoryEvents : nonNegativeInt('watch-history-events', v)))(get('watch-history-events')),
+    watchHistoryBytes: ((v) => (v === undefined ? DEFAULTS.watchHistoryBytes : nonNegativeInt('watch-history-bytes', v)))(get('watch-history-bytes')),
     wsHighWaterBytes: DEFAULTS.wsHighWaterBytes,
     wsMaxUnreadableMs: DEFAULTS.wsMaxUnreadableMs,
     shutdownGraceMs: DEFAULTS.shutdownGraceMs,

@@ -42,12 +42,12 @@ export const DEFAULTS = Object.freeze({
   /** revisions: most revisions one sync pass reads from the store (etcd: 1000). */
   syncMaxRevisionsPerPass: 1000,
   /**
-   * events: how many of the most recent committed events the watch engine keeps in memory, so a
+   * bytes: memory the watch engine may spend keeping the most recent committed events, so a
    * watcher catching up from the recent past (a reconnect, a slow consumer) is served without
-   * reading and decoding the store. About 0.5 KB each with small values (event, kv, prev kv and
-   * their memoized wire encoding), so the default costs on the order of 100 MiB at most; 0 turns it off.
+   * reading and decoding the store. Estimated per event (recent-history.ts): with small values
+   * about 0.6 KB, so 128 MiB holds roughly the last 220,000 events. 0 turns it off.
    */
-  watchHistoryEvents: 200_000,
+  watchHistoryBytes: 128 * MiB,
   /** ms: periodic progress notification interval, etcd's default of 10 minutes. */
   progressNotifyIntervalMs: 10 * 60 * 1000,
   /** ms: the smallest progress interval accepted; below it notifications would be noise (etcd). */

@@ -31,7 +31,7 @@ export async function startServer(partial: Partial<ServerConfig>, backend?: Back
   const store = new WatchableStore(kv, {
     maxWatchersPerStream: config.maxWatchersPerStream,
     progressNotifyIntervalMs: config.progressNotifyIntervalMs,
-    watchHistoryEvents: config.watchHistoryEvents,
+    watchHistoryBytes: config.watchHistoryBytes,
   });
   let app;
   try {

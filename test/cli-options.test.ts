@@ -15,14 +15,14 @@ test('defaults, flags, environment (flags win), durations with units', () => {
   assert.is(c.progressNotifyIntervalMs, 5000);
   assert.is(c.maxTxnOps, 7);
   assert.is(c.maxWatchStreams, 9);
-  assert.is(d.watchHistoryEvents, DEFAULTS.watchHistoryEvents);
-  assert.is((loadConfig(['--watch-history-events', '0'], {}) as ServerConfig).watchHistoryEvents, 0);
-  assert.is((loadConfig([], { WATCHKV_WATCH_HISTORY_EVENTS: '500' }) as ServerConfig).watchHistoryEvents, 500);
+  assert.is(d.watchHistoryBytes, DEFAULTS.watchHistoryBytes);
+  assert.is((loadConfig(['--watch-history-bytes', '0'], {}) as ServerConfig).watchHistoryBytes, 0);
+  assert.is((loadConfig([], { WATCHKV_WATCH_HISTORY_BYTES: '500' }) as ServerConfig).watchHistoryBytes, 500);
   assert.is(loadConfig(['--help'], {}), 'help');
 });
 
 test('bad values throw ConfigError with the flag name', () => {
-  for (const argv of [['--max-txn-ops', 'x'], ['--progress-notify-interval', '10 parsecs'], ['--listen-client-urls', 'nope'], ['--log-level', 'loud'], ['--watch-history-events', '-1'], ['--bogus']]) {
+  for (const argv of [['--max-txn-ops', 'x'], ['--progress-notify-interval', '10 parsecs'], ['--listen-client-urls', 'nope'], ['--log-level', 'loud'], ['--watch-history-bytes', '-1'], ['--bogus']]) {
     try {
       loadConfig(argv, {});
       assert.unreachable(argv.join(' '));

@@ -86,9 +86,19 @@ export function encodeEvent(ev: Event, withPrevKv: boolean): string {
   let memo = ev.wire as WireMemo | undefined;
   if (memo === undefined) ev.wire = memo = {};
   if (withPrevKv && ev.prevKv) {
-    return (memo.withPrev ??= `${encodeEventOpen(ev)},"prev_kv":${encodeKv(ev.prevKv)}}`);
+    return (memo.withPrev ??= flat(`${encodeEventOpen(ev)},"prev_kv":${encodeKv(ev.prevKv)}}`));
   }
-  return (memo.plain ??= `${encodeEventOpen(ev)}}`);
+  return (memo.plain ??= flat(`${encodeEventOpen(ev)}}`));
+}
+
+/**
+ * A string built with + is a rope of its pieces; V8 flattens it on first character access. A
+ * memoized encoding lives as long as its event, and as a rope it held ~3x the memory in a
+ * dozen small objects for the GC to trace (measured: 950 B vs 310 B per event).
+ */
+function flat(s: string): string {
+  s.charCodeAt(0);
+  return s;
 }
 
 function encodeEventOpen(ev: Event): string {

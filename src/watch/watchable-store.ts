@@ -28,7 +28,7 @@ export interface WatchOptions {
   syncIntervalMs: number;
   syncMaxWatchersPerPass: number;
   syncMaxRevisionsPerPass: number;
-  watchHistoryEvents: number;
+  watchHistoryBytes: number;
   progressNotifyIntervalMs: number;
   minProgressNotifyIntervalMs: number;
   watchFragmentBytes: number;
@@ -74,7 +74,7 @@ export class WatchableStore implements KV, WatchEngine {
     o.progressNotifyIntervalMs = Math.max(o.progressNotifyIntervalMs, o.minProgressNotifyIntervalMs);
     this.options = o;
     this.rev = kv.currentRevision();
-    this.recent = new RecentHistory(o.watchHistoryEvents, this.rev + 1);
+    this.recent = new RecentHistory(o.watchHistoryBytes, this.rev + 1);
     this.unsubscribe = kv.onCommit((rev, events) => this.notify(rev, events));
     this.timers = [
       setInterval(() => this.victimPass(), o.victimRetryIntervalMs),
@@ -111,7 +111,7 @@ export class WatchableStore implements KV, WatchEngine {
   stats(): { synced: number; victims: number; unsynced: number; pendingEvents: number; recentEvents: number } {
     let pendingEvents = 0;
     for (const w of this.victims) for (const r of w.pending ?? []) pendingEvents += r.events.length;
-    return { synced: this.synced.size, victims: this.victims.size, unsynced: this.unsynced.size, pendingEvents, recentEvents: this.recent.size() };
+    return { synced: this.synced.size, victims: this.victims.size, unsynced: this.unsynced.size, pendingEvents, recentEvents: this.recent.size().events };
   }
 
   // ---- the hot path ----
@@ -342,7 +342,7 @@ function pick(d: typeof DEFAULTS): WatchOptions {
     syncIntervalMs: d.syncIntervalMs,
     syncMaxWatchersPerPass: d.syncMaxWatchersPerPass,
     syncMaxRevisionsPerPass: d.syncMaxRevisionsPerPass,
-    watchHistoryEvents: d.watchHistoryEvents,
+    watchHistoryBytes: d.watchHistoryBytes,
     progressNotifyIntervalMs: d.progressNotifyIntervalMs,
     minProgressNotifyIntervalMs: d.minProgressNotifyIntervalMs,
     watchFragmentBytes: d.watchFragmentBytes,

@@ -165,14 +165,14 @@ test('a stalled watcher holds one batch while 100,000 events flow; others keep r
  * Catch-up reads come from the recent history when it still holds the start revision, else from
  * the store: run with it off, tiny (reads cross its lower edge all the time) and at its default.
  */
-for (const [label, watchHistoryEvents] of [['no recent history', 0], ['recent history of 10 events', 10], ['default recent history', undefined]] as const) {
-  test(`randomized (${label}): every kind of watcher, stalls, compaction, create/cancel mid-run — validator passes`, () => randomizedRun(watchHistoryEvents));
+for (const [label, watchHistoryBytes] of [['no recent history', 0], ['recent history of about 10 events', 4200], ['default recent history', undefined]] as const) {
+  test(`randomized (${label}): every kind of watcher, stalls, compaction, create/cancel mid-run — validator passes`, () => randomizedRun(watchHistoryBytes));
 }
 
-async function randomizedRun(watchHistoryEvents: number | undefined): Promise<void> {
+async function randomizedRun(watchHistoryBytes: number | undefined): Promise<void> {
   const seed = testSeed();
   const rng = new Rng(seed);
-  const engine = await openEngine({ syncMaxRevisionsPerPass: 7, syncMaxWatchersPerPass: 5, ...(watchHistoryEvents === undefined ? {} : { watchHistoryEvents }) });
+  const engine = await openEngine({ syncMaxRevisionsPerPass: 7, syncMaxWatchersPerPass: 5, ...(watchHistoryBytes === undefined ? {} : { watchHistoryBytes }) });
   // The whole history as committed (compaction later hides its start from the store).
   const fullHistory: RevisionChanges[] = [];
   engine.onCommit((revision, events) => void fullHistory.push({ revision, events: [...events] }));
