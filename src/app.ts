@@ -63,7 +63,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     return reply.code(404).type('text/plain; charset=utf-8').send('Not Found');
   });
 
-  await app.register(websocket, { options: { maxPayload: config.maxBodyBytes * 2 } });
+  // No permessage-deflate: the watch route writes its frames itself (ws/frame-batcher.ts).
+  await app.register(websocket, { options: { maxPayload: config.maxBodyBytes * 2, perMessageDeflate: false } });
   await app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: config.maxBodyBytes }, (_req, body, done) => done(null, body));

@@ -111,41 +111,57 @@ export function encodeWatchFrame(id: Identity, r: WatchResponse): string {
 }
 
 /**
- * The same frame as bytes, written straight into one buffer: a catch-up frame holds up to
- * hundreds of thousands of memoized event strings, and concatenating them into one string
- * builds a rope that costs more to flatten and UTF-8-encode than the events took to encode.
- * Event encodings are pure ASCII (base64, digits, field names), so they are copied as latin1.
+ * The same frame as bytes, in one buffer: the head (header, watch id, flags) and the events,
+ * whose bytes come from eventsBytes and are shared by every watcher given the same events.
  */
 export function encodeWatchFrameBytes(id: Identity, r: WatchResponse): Buffer {
   const head = frameHead(id, r);
   const headBytes = Buffer.byteLength(head, 'utf8');
-  const n = r.events.length;
-  if (n === 0) {
-    const buf = Buffer.allocUnsafe(headBytes + 2);
-    buf.write(head, 0, 'utf8');
-    buf[headBytes] = 0x7d; // }
-    buf[headBytes + 1] = 0x7d;
-    return buf;
-  }
-  const parts = n === 1 ? null : new Array<string>(n);
-  let size = headBytes + ',"events":[]}}'.length + (n - 1);
-  let only = '';
-  for (let i = 0; i < n; i++) {
-    const e = encodeEvent(r.events[i]!, r.withPrevKv);
-    size += e.length;
-    if (parts) parts[i] = e;
-    else only = e;
-  }
+  const events = r.events.length > 0 ? eventsBytes(r.events, r.withPrevKv) : null;
+  const size = headBytes + (events ? events.length : 0) + 2;
   const buf = Buffer.allocUnsafe(size);
-  let off = buf.write(head, 0, 'utf8');
-  off += buf.write(',"events":[', off, 'latin1');
-  if (parts) {
-    for (let i = 0; i < n; i++) {
-      if (i > 0) buf[off++] = 0x2c; // ,
-      off += buf.write(parts[i]!, off, 'latin1');
-    }
-  } else off += buf.write(only, off, 'latin1');
-  buf.write(']}}', off, 'latin1');
+  buf.write(head, 0, 'utf8');
+  if (events) events.copy(buf, headBytes);
+  buf[size - 2] = 0x7d; // }
+  buf[size - 1] = 0x7d;
+  return buf;
+}
+
+/**
+ * The last events list encoded, for each prev_kv choice. A revision fans out to its watchers
+ * one after the other, and the router hands every watcher that wants all of the revision's
+ * events the same array, so one encoding serves all of them.
+ */
+const lastEvents: [{ events: readonly Event[] | null; bytes: Buffer }, { events: readonly Event[] | null; bytes: Buffer }] = [
+  { events: null, bytes: Buffer.alloc(0) },
+  { events: null, bytes: Buffer.alloc(0) },
+];
+
+/**
+ * `,"events":[…]` as bytes. Built straight into one buffer: a catch-up frame holds up to
+ * hundreds of thousands of memoized event strings, and concatenating them into one string builds
+ * a rope that costs more to flatten and UTF-8-encode than the events took to encode. Event
+ * encodings are pure ASCII (base64, digits, field names), so they are copied as latin1.
+ */
+function eventsBytes(events: readonly Event[], withPrevKv: boolean): Buffer {
+  const slot = lastEvents[withPrevKv ? 1 : 0];
+  if (slot.events === events) return slot.bytes;
+  const n = events.length;
+  const parts = new Array<string>(n);
+  let size = ',"events":[]'.length + (n - 1);
+  for (let i = 0; i < n; i++) size += (parts[i] = encodeEvent(events[i]!, withPrevKv)).length;
+  const buf = Buffer.allocUnsafe(size);
+  let off = buf.write(',"events":[', 0, 'latin1');
+  for (let i = 0; i < n; i++) {
+    if (i > 0) buf[off++] = 0x2c; // ,
+    off += buf.write(parts[i]!, off, 'latin1');
+  }
+  buf[off] = 0x5d; // ]
+  // Only small lists are kept: a big catch-up list is sent once, and must not stay pinned.
+  if (n <= 16) {
+    slot.events = events;
+    slot.bytes = buf;
+  }
   return buf;
 }
 

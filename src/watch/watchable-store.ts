@@ -327,7 +327,7 @@ function routeHistory(batch: readonly Watcher[], changes: readonly RevisionChang
     for (const [w, evs] of group.route(rc.revision, rc.events)) {
       const list = owed.get(w);
       if (list) for (const ev of evs) list.push(ev);
-      else owed.set(w, evs);
+      else owed.set(w, evs === rc.events ? evs.slice() : evs); // never append to a shared list
     }
   }
   return owed;

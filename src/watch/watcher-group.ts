@@ -44,7 +44,8 @@ export class WatcherGroup {
 
   /**
    * Routes one revision's events: for each watcher that wants at least one of them (range,
-   * filters, start revision), the matching events in operation order.
+   * filters, start revision), the matching events in operation order. The lists are shared and
+   * must not be modified.
    */
   route(revision: number, events: readonly Event[]): Map<Watcher, Event[]> {
     const out = new Map<Watcher, Event[]>();
@@ -65,6 +66,9 @@ export class WatcherGroup {
       }
       if (ranges) this.ranges.stab(ev.kv.key, visit);
     }
+    // A watcher that wants every event gets the revision's own array: all of them then share
+    // one object, which lets the transport encode the list once for all of them.
+    for (const [w, list] of out) if (list.length === events.length) out.set(w, events as Event[]);
     return out;
   }
 }

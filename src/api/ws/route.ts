@@ -2,12 +2,13 @@
  * GET /v3/watch upgraded to a WebSocket: each client text frame is one WatchRequest, each server
  * frame one `{"result": WatchResponse}` (grpc-websocket-proxy's framing, full duplex).
  *
- * Backpressure: full() looks at ws's bufferedAmount (its queue plus the net socket's); the net
- * socket's 'drain' resumes the stream. Close codes: 1013 when the server has too many watch
+ * Backpressure: full() looks at ws's bufferedAmount (its queue plus the net socket's) and the
+ * frames batched for this tick; the net socket's 'drain' resumes the stream. Close codes: 1013 when the server has too many watch
  * streams, 1008 when the client stays unreadable too long, 1001 on server shutdown.
  */
 import type { FastifyInstance } from 'fastify';
 import type { ApiContext, WatchConnection } from '../context.ts';
+import { FrameBatcher } from './frame-batcher.ts';
 import { WatchSession } from './watch-session.ts';
 import { ERROR_MESSAGES } from '../../errors.ts';
 
@@ -23,37 +24,27 @@ export function wsWatchRoute(app: FastifyInstance, ctx: ApiContext): void {
     }
     const net = req.raw.socket;
     const high = ctx.config.wsHighWaterBytes;
-    // One commit fans out to many watchers of a socket in the same tick: cork the socket on the
-    // first frame and uncork on the next tick, so those frames leave in one write syscall
-    // instead of one each (the syscalls were most of the fan-out CPU). Frames stay separate.
-    let corked = false;
-    const uncork = (): void => {
-      corked = false;
-      net.uncork();
+    // Frames of one tick leave in one write (see FrameBatcher); ws keeps reading, pings and close.
+    const frames = new FrameBatcher({ open: () => socket.readyState === socket.OPEN, write: (chunk) => net.write(chunk) });
+    const close = (code: number, reason: string): void => {
+      frames.flush();
+      socket.close(code, reason);
     };
     const session = new WatchSession(
       ctx.engine,
       ctx.identity,
       {
-        write: (frame) => {
-          if (!corked) {
-            corked = true;
-            net.cork();
-            process.nextTick(uncork);
-          }
-          // Frames are JSON text whether they come as a string or as UTF-8 bytes.
-          socket.send(frame, { binary: false });
-        },
-        full: () => socket.bufferedAmount > high,
+        write: (frame) => frames.push(typeof frame === 'string' ? Buffer.from(frame, 'utf8') : frame),
+        full: () => socket.bufferedAmount + frames.pending > high,
         kill: (reason) => {
-          socket.close(1008, reason.slice(0, 120));
+          close(1008, reason.slice(0, 120));
           // The close frame may never get through a full buffer: cut the socket shortly after.
           setTimeout(() => socket.terminate(), 5000).unref();
         },
       },
       { maxUnreadableMs: ctx.config.wsMaxUnreadableMs, maxFrameBytes: ctx.config.maxBodyBytes },
     );
-    const conn: WatchConnection = { shutdown: (code, reason) => socket.close(code, reason) };
+    const conn: WatchConnection = { shutdown: close };
     ctx.connections.add(conn);
     const onDrain = (): void => session.resume();
     net.on('drain', onDrain);
