@@ -62,11 +62,17 @@ export class KeyIndex {
     this.generations.push({ ver: 0, created: 0, revs: [] });
   }
 
-  /** Restores a tombstone record; unlike `tombstone`, tolerates an empty generation (compacted history). */
+  /**
+   * Restores a tombstone record. Its generation's puts may be gone: compaction keeps a
+   * tombstone at exactly the compaction revision without them. It then stays alone in its
+   * generation, as compact() leaves it, so a compaction re-run at open keeps it too, and one at
+   * a later revision drops it.
+   */
   restoreTombstone(rev: Revision): void {
     const g = this.generations[this.generations.length - 1]!;
-    if (g.revs.length === 0) return; // the generation's puts were compacted; nothing to end
-    this.tombstone(rev);
+    if (g.revs.length > 0) return this.tombstone(rev);
+    g.revs.push(rev);
+    this.generations.push({ ver: 0, created: 0, revs: [] });
   }
 
   /** The key as of revision `atRev`, or undefined when it did not exist then. */

@@ -4,6 +4,8 @@ import * as assert from 'uvu/assert';
 import { MemoryBackend } from '../../src/backend/memory-backend.ts';
 import { isKvError, type ErrorCode } from '../../src/errors.ts';
 import { openKvStore } from '../../src/mvcc/kv-store.ts';
+import { META_FINISHED_COMPACT, recordKey } from '../../src/mvcc/kv-codec.ts';
+import { encodeMetaRevision } from '../../src/mvcc/compaction.ts';
 
 const b = (s: string) => Buffer.from(s);
 
@@ -113,6 +115,33 @@ test('a foreign data directory is refused', async () => {
   await backend.write([{ type: 'put', key: b('something-else'), value: b('x') }]);
   await backend.close();
   await rejects(openKvStore(backend), 'ERR_CORRUPT');
+});
+
+
+test('a tombstone at the compaction revision survives a compaction re-run at open after its put was deleted', async () => {
+  const backend = new MemoryBackend();
+  let store = await openKvStore(backend);
+  const k = (s: string) => Buffer.from(s);
+  await store.put({ key: k('a'), value: k('1') }); // rev 2
+  await store.deleteRange({ key: k('a') }); // rev 3: the tombstone
+  await store.put({ key: k('b'), value: k('2') }); // rev 4
+  await store.compact(3, true); // deletes a@2, keeps the tombstone a@3
+  // As if the process died after deleting but before recording the compaction as finished.
+  await backend.write([{ type: 'put', key: META_FINISHED_COMPACT, value: encodeMetaRevision(0) }]);
+  await store.close();
+  store = await openKvStore(backend); // re-runs the compaction at 3
+  await store.close(); // waits for it
+  store = await openKvStore(backend);
+  const history = await store.history(3, 4);
+  assert.equal(history.map((rc) => rc.events.map((e) => `${e.type} ${e.kv.key}@${rc.revision}`)), [['DELETE a@3'], ['PUT b@4']]);
+  assert.is((await store.range({ key: k('a') })).kvs.length, 0);
+  await store.close();
+  // And a later compaction past it does drop it.
+  store = await openKvStore(backend);
+  await store.put({ key: k('c'), value: k('3') }); // rev 5
+  await store.compact(5, true);
+  assert.equal((await backend.scan({ gte: recordKey(3, 0), lt: recordKey(4, 0), limit: 10 })).length, 0);
+  await store.close();
 });
 
 test.run();
