@@ -63,6 +63,19 @@ test('prev_kv: a wrong previous value and a withPrevKv flag contrary to the requ
   assert.ok(validateComplete(history, watcher(good, { prevKv: true }), 5).some((e) => e.includes('withPrevKv')));
 });
 
+test('prev_kv: missing is allowed only for events at or below the compaction revision; wrong never', () => {
+  const withPrev = good.map((r) => ({ ...r, withPrevKv: true }));
+  const missing = [...withPrev];
+  missing[2] = events(4, [{ type: 'DELETE', kv: ev(4, 0).kv }], { withPrevKv: true });
+  const w = watcher(missing, { prevKv: true });
+  assert.ok(validateWatcher(history, w).some((e) => e.includes('prev_kv')), 'missing, nothing compacted');
+  assert.ok(validateWatcher(history, w, 3).some((e) => e.includes('prev_kv')), 'missing above the compaction');
+  assert.equal(validateWatcher(history, w, 4), []);
+  const wrong = [...withPrev];
+  wrong[2] = events(4, [{ ...ev(4, 0), prevKv: a2 }], { withPrevKv: true });
+  assert.ok(validateWatcher(history, watcher(wrong, { prevKv: true }), 4).some((e) => e.includes('prev_kv')), 'wrong, even if compacted');
+});
+
 test('atomic: a revision split across responses needs `fragment` on every part but the last', () => {
   const split = [good[0]!, events(3, [ev(3, 0)]), events(3, [ev(3, 1)])];
   assert.ok(validateWatcher(history, watcher(split)).some((e) => e.includes('split')));

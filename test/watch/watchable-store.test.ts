@@ -241,7 +241,7 @@ async function randomizedRun(watchHistoryBytes: number | undefined): Promise<voi
       // answers the client's request, not the watch, so it is not part of the watch's life.
       const firstCancel = w.responses.findIndex((r) => r.canceled);
       const life = { ...w, responses: w.responses.filter((r, i) => !(r.canceled && firstCancel >= 0 && i > firstCancel)) };
-      const errs = validateWatcher(fullHistory, life);
+      const errs = validateWatcher(fullHistory, life, compacted);
       assert.equal(errs, [], `seed ${seed}: watcher ${id}`);
       checked++;
     }
