@@ -54,6 +54,21 @@ interface WatchRec {
   /** Refused at create (canceled in the created response): nothing more to compare. */
   refused: boolean;
   canceled: boolean;
+  /** the compaction revision when the watch was created (0: none yet) */
+  compactedAt: number;
+}
+
+/**
+ * Known difference #2 (README, "deliberately differs"): watchkv keeps the tombstones of the
+ * compaction revision, so a watch starting exactly there gets that revision's DELETE events;
+ * etcd 3.4 has dropped them. Returns watchkv's transcript without them when that is the only
+ * difference, else undefined.
+ */
+function withoutCompactedTombstones(rec: WatchRec, te: unknown[], tw: any[]): any[] | undefined {
+  const at = rec.compactedAt;
+  if (at === 0 || Number(rec.create.start_revision ?? 0) !== at) return undefined;
+  const trimmed = tw.filter((x) => !(x.event?.type === 'DELETE' && Number(x.event.kv.mod_revision) === at));
+  return trimmed.length < tw.length && isDeepStrictEqual(te, trimmed) ? trimmed : undefined;
 }
 
 function fail(seq: number, opIndex: number, what: string, detail: unknown): never {
@@ -73,6 +88,8 @@ test(`${SEQUENCES} random sequences agree with etcd (seed ${SEED})`, async () =>
   const wkStart = Number((await post(wk.url, '/v3/kv/range', { key: b64('/') })).body.header.revision);
   assert.is(wkStart, current, 'both servers start at the same revision');
   let knownDiffs = 0;
+  /** the latest compaction revision: the servers live across sequences */
+  let compactedAt = 0;
   const mismatches: string[] = [];
   let watchCount = 0;
   let events = 0;
@@ -109,6 +126,7 @@ test(`${SEQUENCES} random sequences agree with etcd (seed ${SEED})`, async () =>
           else if (re.status === 200 && op.path === '/v3/kv/txn') d = diffTxn(op.body, ne, nw);
           else d = isDeepStrictEqual(ne, nw) ? undefined : 'bodies differ';
           if (d) fail(seq, i, `${d} for ${op.path}`, { etcd: ne, watchkv: nw, req: op.body });
+          if (re.status === 200 && op.path === '/v3/kv/compaction') compactedAt = Number(op.body.revision);
           if (re.status === 200) {
             current = Number(re.body.header.revision);
             state.current = current;
@@ -123,7 +141,7 @@ test(`${SEQUENCES} random sequences agree with etcd (seed ${SEED})`, async () =>
           const [ce, cw] = await Promise.all([wsE.waitFor((m) => m.result?.created, 5000, fromE), wsW.waitFor((m) => m.result?.created, 5000, fromW)]);
           if (!isDeepStrictEqual(normalize(ce), normalize(cw))) fail(seq, i, 'created responses differ', { create: op.create, etcd: ce, watchkv: cw });
           const refused = Boolean(ce.result.canceled);
-          const rec: WatchRec = { create: op.create, refused, canceled: refused };
+          const rec: WatchRec = { create: op.create, refused, canceled: refused, compactedAt };
           if (!refused) {
             rec.idE = ce.result.watch_id ?? '0';
             rec.idW = cw.result.watch_id ?? '0';
@@ -155,7 +173,12 @@ test(`${SEQUENCES} random sequences agree with etcd (seed ${SEED})`, async () =>
         for (const [k, w] of watches.entries()) {
           if (w.refused) continue;
           const te = transcript(wsE.messages, w.idE);
-          const tw = transcript(wsW.messages, w.idW);
+          let tw = transcript(wsW.messages, w.idW);
+          const known = isDeepStrictEqual(te, tw) ? undefined : withoutCompactedTombstones(w, te, tw);
+          if (known) {
+            knownDiffs++;
+            tw = known;
+          }
           if (!isDeepStrictEqual(te, tw)) fail(seq, n, `watch ${k} transcripts differ (WebSocket)`, { create: w.create, etcd: te, watchkv: tw });
           events += te.filter((x) => x.event).length;
           for (const [name, msgs, id] of [['etcd', wsE.messages, w.idE], ['watchkv', wsW.messages, w.idW]] as const) {
@@ -163,8 +186,9 @@ test(`${SEQUENCES} random sequences agree with etcd (seed ${SEED})`, async () =>
             if (v.length) fail(seq, n, `${name} watch ${k} not atomic`, v);
           }
           if (w.http && !w.canceled) {
-            const th = transcript(w.http.messages, undefined, true);
+            let th = transcript(w.http.messages, undefined, true);
             const teNoId = transcript(wsE.messages, w.idE, true);
+            if (!isDeepStrictEqual(teNoId, th)) th = withoutCompactedTombstones(w, teNoId, th) ?? th;
             if (!isDeepStrictEqual(teNoId, th)) fail(seq, n, `watch ${k} transcripts differ (watchkv streaming HTTP vs etcd WebSocket)`, { create: w.create, etcd: teNoId, watchkv: th });
             const v = atomicViolations(w.http.messages, '0');
             if (v.length) fail(seq, n, `watchkv HTTP watch ${k} not atomic`, v);
