@@ -3,6 +3,9 @@
  * it receives, cheaply enough to keep up with a server fanning out hundreds of thousands of events
  * a second on a 2-core machine.
  *
+ * Transport: RawWs (raw-ws.ts), a minimal WebSocket client, so the harness spends its CPU on
+ * checking events rather than on a general-purpose WebSocket stack.
+ *
  * Fast path: event frames are scanned with indexOf instead of JSON.parse (watch_id, each event's
  * mod_revision and value). The first `verifyFrames` event frames of every socket are also parsed
  * with JSON.parse and compared with the scan, so a format the scanner misreads fails loudly.
@@ -13,7 +16,7 @@
  * smaller otherwise, where a txn's events share one). Comparing count and sum with what the writer
  * wrote then proves exactly-once, in-order delivery.
  */
-import WebSocket from 'ws';
+import { RawWs } from './raw-ws.ts';
 import type { LatencyHistogram } from './histogram.ts';
 import { nowMs } from './keys.ts';
 
@@ -34,6 +37,8 @@ export interface WatchSocketOptions {
   latency?: LatencyHistogram;
   /** how many event frames per socket to cross-check with JSON.parse */
   verifyFrames?: number;
+  /** revision → send time decoded from its value; openWatchers shares one among its sockets */
+  sendTimes?: Map<number, number>;
 }
 
 interface ScannedEvent {
@@ -89,8 +94,6 @@ export class WatchSocket {
   /** resolvers of create requests in flight, in send order: the server answers creates in order */
   private readonly awaitingCreate: Array<{ resolve: (w: WatcherStats) => void; reject: (e: Error) => void }> = [];
   private verifyLeft: number;
-  private lastB64 = '';
-  private lastTs = 0;
   framesIn = 0;
   eventsIn = 0;
   /** protocol problems seen (error frames, unknown watch ids, scanner mismatches) */
@@ -98,24 +101,28 @@ export class WatchSocket {
   closed = false;
   private closing = false;
 
-  private constructor(private readonly ws: WebSocket, private readonly opts: WatchSocketOptions) {
+  private ws!: RawWs;
+  private onClosed: (() => void) | null = null;
+
+  private constructor(private readonly opts: WatchSocketOptions) {
     this.verifyLeft = opts.verifyFrames ?? 20;
-    ws.on('message', (data: Buffer) => this.onFrame(data.toString('utf8')));
-    ws.on('close', (code: number) => {
-      if (!this.closing) this.problem(`socket closed by the server (code ${code})`);
-      this.closed = true;
-      for (const w of this.awaitingCreate.splice(0)) w.reject(new Error('watch socket closed'));
-    });
-    ws.on('error', (e) => this.problem(`socket error: ${e.message}`));
   }
 
-  static open(baseUrl: string, opts: WatchSocketOptions): Promise<WatchSocket> {
+  static async open(baseUrl: string, opts: WatchSocketOptions): Promise<WatchSocket> {
     const url = baseUrl.replace(/^http/, 'ws') + '/v3/watch';
-    return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 0x7fffffff, skipUTF8Validation: true });
-      ws.once('open', () => resolve(new WatchSocket(ws, opts)));
-      ws.once('error', reject);
+    const sock = new WatchSocket(opts);
+    sock.ws = await RawWs.connect(url, {
+      // latin1 is a plain byte copy; event frames are ASCII, and control frames are re-read as UTF-8.
+      message: (data) => sock.onFrame(data.toString('latin1'), data),
+      close: (code) => {
+        if (!sock.closing) sock.problem(`socket closed by the server (code ${code})`);
+        sock.closed = true;
+        for (const w of sock.awaitingCreate.splice(0)) w.reject(new Error('watch socket closed'));
+        sock.onClosed?.();
+      },
+      error: (e) => sock.problem(`socket error: ${e.message}`),
     });
+    return sock;
   }
 
   private problem(p: string): void {
@@ -156,13 +163,77 @@ export class WatchSocket {
     return made;
   }
 
-  private onFrame(s: string): void {
+  private onFrame(s: string, raw: Buffer): void {
     this.framesIn++;
     const ev = s.indexOf('"events":[');
     if (ev < 0) {
-      this.onControl(s);
+      this.onControl(raw.toString('utf8'));
       return;
     }
+    if (this.verifyLeft > 0) {
+      this.verifyLeft--;
+      this.onVerifiedFrame(s, ev);
+      return;
+    }
+    const now = nowMs();
+    const w = this.byId.get(scanWatchId(s));
+    if (!w) {
+      this.problem(`events for unknown watch id ${scanWatchId(s)}`);
+      return;
+    }
+    // Fast path: two indexOf per event. Each event has exactly one `"kv":{` and its kv one
+    // `"mod_revision":`; the verified frames above prove the layout for this server.
+    const lat = this.opts.latency;
+    let n = 0;
+    for (let k = s.indexOf('"kv":{', ev); k >= 0; ) {
+      const mr = s.indexOf('"mod_revision":', k);
+      if (mr < 0) {
+        this.problem(`event without mod_revision: ${s.slice(k, k + 200)}`);
+        break;
+      }
+      const rev = readInt(s, mr + 15);
+      const next = s.indexOf('"kv":{', mr);
+      this.count(w, rev);
+      if (lat) {
+        const sent = this.sentAt(rev, s, k, next < 0 ? s.length : next);
+        if (sent !== undefined) lat.record(now - sent);
+      }
+      n++;
+      k = next;
+    }
+    w.lastEventAt = now;
+    this.eventsIn += n;
+  }
+
+  private count(w: WatcherStats, rev: number): void {
+    if (this.opts.strictOrder ? rev <= w.lastRev : rev < w.lastRev) {
+      w.orderViolations++;
+      w.firstViolation ??= `rev ${rev} after ${w.lastRev}`;
+    }
+    if (rev > w.lastRev) w.lastRev = rev;
+    w.events++;
+    w.revSum += rev;
+  }
+
+  /**
+   * The writer's send time carried in the value of revision `rev`'s event. Every watcher gets
+   * the same event, so it is decoded once per revision, not once per delivery.
+   */
+  private sentAt(rev: number, s: string, from: number, end: number): number | undefined {
+    const sendTimes = (this.opts.sendTimes ??= new Map());
+    let ts = sendTimes.get(rev);
+    if (ts === undefined) {
+      const v = s.indexOf('"value":"', from);
+      if (v < 0 || v >= end) return undefined;
+      ts = Number.parseFloat(Buffer.from(s.slice(v + 9, s.indexOf('"', v + 9)), 'base64').toString('latin1'));
+      if (sendTimes.size > 1_000_000) sendTimes.clear();
+      sendTimes.set(rev, ts);
+    }
+    return ts;
+  }
+
+  /** A frame read twice, by the scanner and by JSON.parse, which must agree. */
+  private onVerifiedFrame(s: string, ev: number): void {
     const now = nowMs();
     let id = scanWatchId(s);
     let events: ScannedEvent[] = [];
@@ -170,17 +241,13 @@ export class WatchSocket {
       scanEvents(s, ev, events);
     } catch (e) {
       this.problem((e as Error).message);
-      this.verifyLeft = 1; // fall back to JSON.parse for this frame
     }
-    if (this.verifyLeft > 0) {
-      this.verifyLeft--;
-      const parsed = parsedEvents(s);
-      const same = parsed.id === id && parsed.events.length === events.length && parsed.events.every((e, i) => e.rev === events[i]!.rev && e.value === events[i]!.value);
-      if (!same) {
-        this.problem(`frame scanner disagrees with JSON.parse on: ${s.slice(0, 300)}`);
-        events = parsed.events;
-        id = parsed.id;
-      }
+    const parsed = parsedEvents(s);
+    const same = parsed.id === id && parsed.events.length === events.length && parsed.events.every((e, i) => e.rev === events[i]!.rev && e.value === events[i]!.value);
+    if (!same) {
+      this.problem(`frame scanner disagrees with JSON.parse on: ${s.slice(0, 300)}`);
+      events = parsed.events;
+      id = parsed.id;
     }
     const w = this.byId.get(id);
     if (!w) {
@@ -189,20 +256,8 @@ export class WatchSocket {
     }
     const lat = this.opts.latency;
     for (const e of events) {
-      if (this.opts.strictOrder ? e.rev <= w.lastRev : e.rev < w.lastRev) {
-        w.orderViolations++;
-        w.firstViolation ??= `rev ${e.rev} after ${w.lastRev}`;
-      }
-      if (e.rev > w.lastRev) w.lastRev = e.rev;
-      w.events++;
-      w.revSum += e.rev;
-      if (lat && e.value !== null) {
-        if (e.value !== this.lastB64) {
-          this.lastB64 = e.value;
-          this.lastTs = Number.parseFloat(Buffer.from(e.value, 'base64').toString('latin1'));
-        }
-        lat.record(now - this.lastTs);
-      }
+      this.count(w, e.rev);
+      if (lat && e.value !== null) lat.record(now - Number.parseFloat(Buffer.from(e.value, 'base64').toString('latin1')));
     }
     w.lastEventAt = now;
     this.eventsIn += events.length;
@@ -254,10 +309,10 @@ export class WatchSocket {
         this.ws.terminate();
         resolve();
       }, 2000);
-      this.ws.once('close', () => {
+      this.onClosed = () => {
         clearTimeout(timer);
         resolve();
-      });
+      };
       this.ws.close(1000);
     });
   }
@@ -272,6 +327,7 @@ export async function openWatchers(
   opts: WatchSocketOptions,
 ): Promise<WatchSocket[]> {
   const out: WatchSocket[] = [];
+  if (opts.latency) opts = { ...opts, sendTimes: new Map() };
   try {
     for (let s = 0; s < sockets; s++) out.push(await WatchSocket.open(url, opts));
     await Promise.all(out.map((sock, s) => sock.create(Array.from({ length: perSocket }, (_, i) => reqOf(s, i)))));

@@ -111,20 +111,24 @@ export function encodeWatchFrame(id: Identity, r: WatchResponse): string {
 }
 
 /**
- * The same frame as bytes, in one buffer: the head (header, watch id, flags) and the events,
- * whose bytes come from eventsBytes and are shared by every watcher given the same events.
+ * A frame in pieces: its text is `head`, then the bytes of `events` (if any), then `}}`. The
+ * events bytes are shared by every watcher given the same events (eventsBytes), so a transport
+ * can copy them once into its output instead of building a buffer per watcher.
  */
+export interface WatchFramePieces {
+  head: string;
+  events: Buffer | null;
+  tail: string;
+}
+
+export function encodeWatchFramePieces(id: Identity, r: WatchResponse): WatchFramePieces {
+  return { head: frameHead(id, r), events: r.events.length > 0 ? eventsBytes(r.events, r.withPrevKv) : null, tail: '}}' };
+}
+
+/** The same frame as bytes, in one buffer. */
 export function encodeWatchFrameBytes(id: Identity, r: WatchResponse): Buffer {
-  const head = frameHead(id, r);
-  const headBytes = Buffer.byteLength(head, 'utf8');
-  const events = r.events.length > 0 ? eventsBytes(r.events, r.withPrevKv) : null;
-  const size = headBytes + (events ? events.length : 0) + 2;
-  const buf = Buffer.allocUnsafe(size);
-  buf.write(head, 0, 'utf8');
-  if (events) events.copy(buf, headBytes);
-  buf[size - 2] = 0x7d; // }
-  buf[size - 1] = 0x7d;
-  return buf;
+  const { head, events, tail } = encodeWatchFramePieces(id, r);
+  return Buffer.concat([Buffer.from(head, 'utf8'), ...(events ? [events] : []), Buffer.from(tail)]);
 }
 
 /**

@@ -51,8 +51,12 @@ export async function httpWatchRoute(app: FastifyInstance, ctx: ApiContext): Pro
             started = true;
             res.writeHead(200, STREAM_HEADERS);
           }
-          res.write(frame);
-          res.write('\n');
+          if (typeof frame === 'string') res.write(frame + '\n');
+          else {
+            res.write(frame.head);
+            if (frame.events) res.write(frame.events);
+            res.write(frame.tail + '\n');
+          }
         },
         full: () => res.writableLength > ctx.config.wsHighWaterBytes,
         kill: () => res.destroy(),

@@ -34,7 +34,7 @@ export function wsWatchRoute(app: FastifyInstance, ctx: ApiContext): void {
       ctx.engine,
       ctx.identity,
       {
-        write: (frame) => frames.push(typeof frame === 'string' ? Buffer.from(frame, 'utf8') : frame),
+        write: (frame) => (typeof frame === 'string' ? frames.push(frame, null, '') : frames.push(frame.head, frame.events, frame.tail)),
         full: () => socket.bufferedAmount + frames.pending > high,
         kill: (reason) => {
           close(1008, reason.slice(0, 120));

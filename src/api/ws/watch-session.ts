@@ -9,13 +9,16 @@
  * killed, so an unreadable client cannot pin memory or watchers forever.
  */
 import type { WatchEngine, WatchResponse, WatchStream } from '../../watch/watch-api.ts';
-import { encodeWatchFrameBytes, decodeWatchRequest, type Identity } from '../json.ts';
+import { encodeWatchFramePieces, decodeWatchRequest, type Identity, type WatchFramePieces } from '../json.ts';
 import { asObject, parseJsonObject } from '../json-read.ts';
 import { mapError, streamErrorBody } from '../error-map.ts';
 
 export interface FrameWriter {
-  /** Writes one frame (a whole `{"result":…}` or `{"error":…}` object, no newline, UTF-8). */
-  write(frame: string | Buffer): void;
+  /**
+   * Writes one frame: a whole `{"result":…}` or `{"error":…}` object, no newline. Watch
+   * responses come in pieces whose event bytes are shared with other watchers' frames.
+   */
+  write(frame: string | WatchFramePieces): void;
   /** True while the transport's send buffer is above its high-water mark. */
   full(): boolean;
   /** Ends the connection because the client stopped reading. */
@@ -47,7 +50,7 @@ export class WatchSession {
       this.armUnreadable();
       return false;
     }
-    this.writer.write(encodeWatchFrameBytes(this.identity, r));
+    this.writer.write(encodeWatchFramePieces(this.identity, r));
     return true;
   }
 

@@ -29,26 +29,35 @@ test('every payload length class (7, 16 and 64-bit) round-trips, in order, batch
   const h = harness();
   const sizes = [0, 1, 125, 126, 127, 65535, 65536, 100_000, 16 * 1024, 16 * 1024 + 1];
   const payloads = sizes.map((n, i) => `{"i":${i},"p":"${'x'.repeat(Math.max(0, n - 20))}"}`.slice(0, Math.max(n, 9)) );
-  for (const p of payloads) h.batcher.push(Buffer.from(p));
+  for (const p of payloads) h.batcher.push(p.slice(0, 3), Buffer.from(p.slice(3, -1)), p.slice(-1));
   await new Promise((r) => process.nextTick(r));
-  assert.ok(h.chunks.length < payloads.length, `${payloads.length} frames in ${h.chunks.length} writes`);
+  assert.equal(await h.read(), payloads);
+});
+
+test('small frames of one tick leave in one write', async () => {
+  const h = harness();
+  const payloads = Array.from({ length: 50 }, (_, i) => `{"n":${i}}`);
+  for (const p of payloads) h.batcher.push(p, null, '');
+  assert.is(h.chunks.length, 0, 'nothing written before the tick ends');
+  await new Promise((r) => process.nextTick(r));
+  assert.is(h.chunks.length, 1);
   assert.equal(await h.read(), payloads);
 });
 
 test('non-ASCII UTF-8 payloads keep their byte length', async () => {
   const h = harness();
   const p = JSON.stringify({ cancel_reason: 'ünïcødé ✓ 𝄞' });
-  h.batcher.push(Buffer.from(p, 'utf8'));
+  h.batcher.push(p, null, '');
   h.batcher.flush();
   assert.equal(await h.read(), [p]);
 });
 
 test('nothing is written once the socket is no longer open', () => {
   const h = harness();
-  h.batcher.push(Buffer.from('{"a":1}'));
+  h.batcher.push('{"a":1}', null, '');
   h.close();
   h.batcher.flush();
-  h.batcher.push(Buffer.from('x'.repeat(20_000)));
+  h.batcher.push('x'.repeat(20_000), null, '');
   assert.is(h.chunks.length, 0);
   assert.is(h.batcher.pending, 0);
 });
