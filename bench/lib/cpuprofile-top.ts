@@ -35,9 +35,37 @@ export function topFunctions(profile: Profile, n: number): Array<{ name: string;
     .map(([name, t]) => ({ name, selfPct: (t / total) * 100 }));
 }
 
+/**
+ * Self time by where the code lives: our layers (src/api, src/mvcc, ...), each npm package,
+ * Node's own JS (node:*), natives called from JS (no URL: writev, base64 and the like), and
+ * V8's buckets ((garbage collector), (idle), (program)). Says which side of a seam a cost is on.
+ */
+export function byArea(profile: Profile): Array<{ area: string; selfPct: number }> {
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const self = new Map<string, number>();
+  let total = 0;
+  profile.samples.forEach((id, i) => {
+    const dt = profile.timeDeltas[i] ?? 0;
+    const f = byId.get(id)!.callFrame;
+    let area: string;
+    if (!f.url) area = f.functionName.startsWith('(') ? f.functionName : 'native (syscalls, encoders)';
+    else if (f.url.startsWith('node:')) area = 'node: internals';
+    else {
+      const m = /\/(src\/[^/]+|node_modules\/(?:@[^/]+\/)?[^/]+|bench|test|scripts)\//.exec(f.url);
+      area = m ? m[1]!.replace(/^src\/[^/]+\.ts$/, 'src') : f.url;
+    }
+    self.set(area, (self.get(area) ?? 0) + dt);
+    total += dt;
+  });
+  return [...self.entries()].sort((a, b) => b[1] - a[1]).map(([area, t]) => ({ area, selfPct: (t / total) * 100 }));
+}
+
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {
-  const file = process.argv[2];
-  if (!file) throw new Error('usage: cpuprofile-top.ts <file.cpuprofile> [n]');
+  const args = process.argv.slice(2);
+  const areas = args.includes('--by-area');
+  const [file, n] = args.filter((a) => a !== '--by-area');
+  if (!file) throw new Error('usage: cpuprofile-top.ts [--by-area] <file.cpuprofile> [n]');
   const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
-  for (const f of topFunctions(profile, Number(process.argv[3]) || 25)) process.stdout.write(`${f.selfPct.toFixed(1).padStart(5)}%  ${f.name}\n`);
+  if (areas) for (const a of byArea(profile)) process.stdout.write(`${a.selfPct.toFixed(1).padStart(5)}%  ${a.area}\n`);
+  else for (const f of topFunctions(profile, Number(n) || 25)) process.stdout.write(`${f.selfPct.toFixed(1).padStart(5)}%  ${f.name}\n`);
 }
