@@ -74,8 +74,8 @@ function verdict(sockets: WatchSocket[], w: WriterResult, expectedWatchers: numb
   return { check: `FAILED: ${bad} of ${expectedWatchers} watchers wrong; ${problems.slice(0, 3).join('; ')}`, behind };
 }
 
-export async function runFanout(server: ServerHandle, rep: number, run: FanoutRun, writer: WriterProcess, drainTimeoutS: number): Promise<Sample> {
-  const prefix = `/bench/fan/${run.mode}${run.watchers}/${rep}/`;
+export async function runFanout(server: ServerHandle, rep: number, run: FanoutRun, writer: WriterProcess, drainTimeoutS: number, tag = ''): Promise<Sample> {
+  const prefix = `/bench/fan/${tag}${run.mode}${run.watchers}/${rep}/`;
   const hist = new LatencyHistogram();
   const create = { key: b64(prefix), range_end: b64(prefixEnd(prefix)) };
   const sockets = await openWatchers(server.url, Math.ceil(run.watchers / run.perSocket), run.perSocket, () => create, { strictOrder: true, latency: hist });
@@ -131,6 +131,10 @@ const fanoutMetrics = [
   { key: 'clientCpu', label: 'harness (watch client) CPU', unit: '% of a core' },
 ];
 
+/** s: the unrecorded warm-up run before a server's first measured fan-out run */
+const WARMUP_S = 2;
+const warmed = new WeakSet<ServerHandle>();
+
 function writerScenario(id: string, title: string, run: FanoutRun): Scenario {
   let writer: WriterProcess | null = null;
   return {
@@ -143,6 +147,12 @@ function writerScenario(id: string, title: string, run: FanoutRun): Scenario {
     },
     async measure(server, rep, cfg) {
       writer ??= await WriterProcess.start();
+      if (!warmed.has(server)) {
+        // A fresh server's first writes and deliveries run cold (JIT, first LevelDB files): one
+        // short unrecorded run of the same shape first, on its own prefix and watchers.
+        warmed.add(server);
+        await runFanout(server, 0, { ...run, mode: 'paced', rate: Math.min(run.rate || 1000, 1000), concurrency: 64, durationS: WARMUP_S }, writer, cfg.drainTimeoutS, 'warmup');
+      }
       return runFanout(server, rep, run, writer, cfg.drainTimeoutS);
     },
     async teardown() {

@@ -23,6 +23,7 @@ export function wsWatchRoute(app: FastifyInstance, ctx: ApiContext): void {
       return;
     }
     const net = req.raw.socket;
+    net.setNoDelay(true); // each tick's frames are one write: send it now, do not wait for ACKs
     const high = ctx.config.wsHighWaterBytes;
     // Frames of one tick leave in one write (see FrameBatcher); ws keeps reading, pings and close.
     const frames = new FrameBatcher({ open: () => socket.readyState === socket.OPEN, write: (chunk) => net.write(chunk) });
