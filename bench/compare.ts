@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { benchEnv, loadBenchConfig, type BenchConfig } from './lib/bench-config.ts';
 import { buildRows, outcomeFor, renderNotes, renderTable, type ScenarioOutcome, type Target } from './lib/report.ts';
 import type { Scenario } from './lib/scenario.ts';
+import { BOUNDS_MD } from './lib/bounds.ts';
 import { startServer, type ServerHandle, type ServerKind } from './lib/server-process.ts';
 import { catchupScenario } from './compare/catchup.ts';
 import { pacedFanoutScenario, saturationScenario } from './compare/fanout.ts';
@@ -159,6 +160,7 @@ side used. Both servers get identical load through the same API: etcd's JSON gat
 ${table}
 
 ${notes.length ? `## Failures and notes\n\n${notes.map((n) => `- ${n}`).join('\n')}\n` : '## Failures and notes\n\nNone: every check passed.\n'}
+${BOUNDS_MD}
 ## What each scenario measures
 
 1. **put**: autocannon, 50 connections, ${cfg.durationS} s, 256-byte values over 10k keys (a different key per request);
@@ -168,6 +170,9 @@ ${notes.length ? `## Failures and notes\n\n${notes.map((n) => `- ${n}`).join('\n
    send time). Paced: ${cfg.fanoutRate} puts/s for ${cfg.fanoutDurationS} s. Saturation: ${cfg.saturation.writers} writers flat out for
    ${cfg.saturation.durationS} s. Delivered events/s counts all watchers from the writer's start to the last event received; latency is
    receipt time minus send time. Every watcher must receive every acknowledged put's revision exactly once, in order.
+   Before a fresh server's first measured run, an unrecorded 2 s run of the same shape warms it up (both servers).
+   The watch client (bench/lib/watch-client.ts over the minimal WebSocket client bench/lib/raw-ws.ts) scans frames
+   without JSON.parse after cross-checking each socket's first 20 event frames with it.
 4. **catch-up**: ${cfg.catchupEvents.toLocaleString('en-US')} events written as txns of ${cfg.catchupOpsPerTxn} puts, then one watch from the first of
    their revisions; events/s from the create request to the last event.
 5. **idle**: ${cfg.idleWatchers.toLocaleString('en-US')} watchers over ${cfg.idleSockets} sockets, each on its own key, on a fresh server;
@@ -181,7 +186,7 @@ Knobs (environment): \`BENCH_QUICK=1\` (short run for development), \`BENCH_REPE
 \`BENCH_DRAIN_TIMEOUT_S\`, \`BENCH_CATCHUP_EVENTS\`, \`BENCH_IDLE_WATCHERS\`, \`BENCH_IDLE_SOCKETS\`, \`BENCH_IDLE_TIMEOUT_S\`,
 \`BENCH_REOPEN_KEYS\`, \`BENCH_REOPEN_FILL_TIMEOUT_S\`, \`BENCH_ONLY=put,range,fanout,catchup,idle,reopen\` (a subset),
 \`BENCH_SERVERS=watchkv,etcd,fastify\` (a subset), \`BENCH_WATCHKV_NODE_ARGS\` (e.g. \`--cpu-prof --cpu-prof-dir=/tmp/prof\`;
-summarise with \`node --import tsx bench/lib/cpuprofile-top.ts <file>\`).
+summarise with \`node --import tsx bench/lib/cpuprofile-top.ts [--by-area] <file>\`).
 `;
 }
 
