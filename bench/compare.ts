@@ -174,7 +174,7 @@ ${BOUNDS_MD}
    The watch client (bench/lib/watch-client.ts over the minimal WebSocket client bench/lib/raw-ws.ts) scans frames
    without JSON.parse after cross-checking each socket's first 20 event frames with it.
 4. **catch-up**: ${cfg.catchupEvents.toLocaleString('en-US')} events written as txns of ${cfg.catchupOpsPerTxn} puts, then one watch from the first of
-   their revisions; events/s from the create request to the last event.
+   their revisions; events/s from the create request to the last event. Each server first replays it once unrecorded (warm-up).
 5. **idle**: ${cfg.idleWatchers.toLocaleString('en-US')} watchers over ${cfg.idleSockets} sockets, each on its own key, on a fresh server;
    (VmRSS after - VmRSS before) / watchers created. Creation is capped at ${cfg.idleTimeoutS} s per server.
 6. **reopen**: ${cfg.reopenKeys.toLocaleString('en-US')} keys written as txns of ${cfg.reopenOpsPerTxn} puts; graceful stop, start on the same data dir,

@@ -1,7 +1,7 @@
 /**
  * Scenario 4, catch-up: N events written as N/100 txns of 100 puts (distinct keys under one prefix),
  * then one watch from the first of those revisions; events/s from the create request to the last
- * event. The same history is replayed on every repetition. The txn write rate is reported too.
+ * event. The same history is replayed on every repetition, after one unrecorded warm-up replay. The txn write rate is reported too.
  */
 import { HttpClient, writeTxns } from '../lib/http-client.ts';
 import { b64, nowMs, prefixEnd, sleep } from '../lib/keys.ts';
@@ -55,20 +55,32 @@ export const catchupScenario: Scenario = {
   async measure(server) {
     const h = histories.get(server);
     if (!h) throw new Error('catch-up history not written');
-    const sock = await WatchSocket.open(server.url, { strictOrder: false });
-    try {
-      const t0 = nowMs();
-      const [w] = await sock.create([{ key: b64(PREFIX), range_end: b64(prefixEnd(PREFIX)), start_revision: String(h.firstRev) }]);
-      const deadline = t0 + TIMEOUT_MS;
-      while (w!.events < h.events && nowMs() < deadline && !sock.closed && !w!.canceled) await sleep(5);
-      const seconds = (w!.lastEventAt - t0) / 1000;
-      const ok = w!.events === h.events && w!.revSum === h.revSum && w!.orderViolations === 0 && !w!.canceled && sock.problems.length === 0;
-      const check = ok
-        ? 'ok'
-        : `FAILED: ${w!.events} of ${h.events} events${w!.orderViolations ? `, out of order (${w!.firstViolation})` : ''}${w!.canceled ? `, canceled (${w!.canceled})` : ''}${sock.problems.length ? `, ${sock.problems[0]}` : ''}`;
-      return { figures: { eps: w!.events / seconds, seconds, writeEps: h.writeEps }, check };
-    } finally {
-      await sock.close();
+    if (!warmed.has(server)) {
+      // The first replay on a fresh server runs cold (JIT, first large buffers): one unrecorded
+      // replay of the same history first, as the fan-out runs do (both servers alike).
+      warmed.add(server);
+      await replay(server.url, h);
     }
+    return replay(server.url, h);
   },
 };
+
+const warmed = new WeakSet<ServerHandle>();
+
+async function replay(url: string, h: History): Promise<{ figures: Record<string, number>; check: string }> {
+  const sock = await WatchSocket.open(url, { strictOrder: false });
+  try {
+    const t0 = nowMs();
+    const [w] = await sock.create([{ key: b64(PREFIX), range_end: b64(prefixEnd(PREFIX)), start_revision: String(h.firstRev) }]);
+    const deadline = t0 + TIMEOUT_MS;
+    while (w!.events < h.events && nowMs() < deadline && !sock.closed && !w!.canceled) await sleep(5);
+    const seconds = (w!.lastEventAt - t0) / 1000;
+    const ok = w!.events === h.events && w!.revSum === h.revSum && w!.orderViolations === 0 && !w!.canceled && sock.problems.length === 0;
+    const check = ok
+      ? 'ok'
+      : `FAILED: ${w!.events} of ${h.events} events${w!.orderViolations ? `, out of order (${w!.firstViolation})` : ''}${w!.canceled ? `, canceled (${w!.canceled})` : ''}${sock.problems.length ? `, ${sock.problems[0]}` : ''}`;
+    return { figures: { eps: w!.events / seconds, seconds, writeEps: h.writeEps }, check };
+  } finally {
+    await sock.close();
+  }
+}
