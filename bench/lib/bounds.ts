@@ -22,7 +22,7 @@ and 10-11k on 2026-11-30), so compare ratios within one run.
   per request, and parsing, the txn and the LevelDB write already take about 40% of it (14% + 5%
   against 52%), plus the LevelDB write thread's CPU on the core autocannon needs. Against etcd the ratio moves
   with the box: etcd spreads one request over both cores (gateway, gRPC, raft, bbolt), Node's
-  server uses one, so a slower or busier box narrows the gap: 1.98x on 2026-11-22, ~1.4x on
+  server uses one, so a slower or busier box narrows the gap: 1.98x on 2026-11-22, 1.3-1.5x on
   2026-11-30, when the previous session's build, run back to back with this one, was no faster
   (3.8-5.2k vs 5.1-5.8k req/s).
 - **fan-out, W=100 at 1,000 puts/s (target: writer keeps up, p99 <= 50 ms).** Keeps up with
@@ -41,7 +41,7 @@ and 10-11k on 2026-11-30), so compare ratios within one run.
   commit, so a replay routes them (~15-30 ms), assembles the frame from ready-made event
   JSON (~30-50 ms), and the client scans 21 MB (~40-100 ms) while the server is already done.
   Measured in one process, the first byte leaves after 65-180 ms and the last arrives
-  after 105-235 ms. At 100-165 ms end to end, 20x etcd (30-54k events/s) means being within a
+  after 105-235 ms. Replays after the warm-up vary between ~600k and ~1M events/s from run to run. At 100-165 ms end to end, 20x etcd (30-54k events/s) means being within a
   factor of ~1-2 of that floor. Without encoding on commit, a cold replay ran at ~250k events/s (~3 us per event to encode).
 - **idle watchers (target <= 2 KB each).** Each watcher is a small object in a map and, for
   ranges, an interval-tree node; what remains is V8 heap overhead.
