@@ -17,22 +17,29 @@ interface Profile {
   timeDeltas: number[];
 }
 
-export function topFunctions(profile: Profile, n: number): Array<{ name: string; selfPct: number }> {
+type CallFrame = ProfileNode['callFrame'];
+
+/** Self time summed per label of the sampled frame, largest first, as % of all samples. */
+function selfTime(profile: Profile, labelOf: (f: CallFrame) => string): Array<[string, number]> {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const self = new Map<string, number>();
   let total = 0;
   profile.samples.forEach((id, i) => {
     const dt = profile.timeDeltas[i] ?? 0;
-    const f = byId.get(id)!.callFrame;
-    const where = f.url ? `${f.url.replace(/^file:\/\/.*?\/(src|node_modules)\//, '$1/')}:${f.lineNumber + 1}` : '';
-    const name = `${f.functionName || '(anonymous)'} ${where}`.trim();
-    self.set(name, (self.get(name) ?? 0) + dt);
+    const label = labelOf(byId.get(id)!.callFrame);
+    self.set(label, (self.get(label) ?? 0) + dt);
     total += dt;
   });
-  return [...self.entries()]
-    .sort((a, b) => b[1] - a[1])
+  return [...self.entries()].sort((a, b) => b[1] - a[1]).map(([label, t]) => [label, (t / total) * 100]);
+}
+
+export function topFunctions(profile: Profile, n: number): Array<{ name: string; selfPct: number }> {
+  return selfTime(profile, (f) => {
+    const where = f.url ? `${f.url.replace(/^file:\/\/.*?\/(src|node_modules)\//, '$1/')}:${f.lineNumber + 1}` : '';
+    return `${f.functionName || '(anonymous)'} ${where}`.trim();
+  })
     .slice(0, n)
-    .map(([name, t]) => ({ name, selfPct: (t / total) * 100 }));
+    .map(([name, selfPct]) => ({ name, selfPct }));
 }
 
 /**
@@ -41,23 +48,12 @@ export function topFunctions(profile: Profile, n: number): Array<{ name: string;
  * V8's buckets ((garbage collector), (idle), (program)). Says which side of a seam a cost is on.
  */
 export function byArea(profile: Profile): Array<{ area: string; selfPct: number }> {
-  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
-  const self = new Map<string, number>();
-  let total = 0;
-  profile.samples.forEach((id, i) => {
-    const dt = profile.timeDeltas[i] ?? 0;
-    const f = byId.get(id)!.callFrame;
-    let area: string;
-    if (!f.url) area = f.functionName.startsWith('(') ? f.functionName : 'native (syscalls, encoders)';
-    else if (f.url.startsWith('node:')) area = 'node: internals';
-    else {
-      const m = /\/(src\/[^/]+|node_modules\/(?:@[^/]+\/)?[^/]+|bench|test|scripts)\//.exec(f.url);
-      area = m ? m[1]!.replace(/^src\/[^/]+\.ts$/, 'src') : f.url;
-    }
-    self.set(area, (self.get(area) ?? 0) + dt);
-    total += dt;
-  });
-  return [...self.entries()].sort((a, b) => b[1] - a[1]).map(([area, t]) => ({ area, selfPct: (t / total) * 100 }));
+  return selfTime(profile, (f) => {
+    if (!f.url) return f.functionName.startsWith('(') ? f.functionName : 'native (syscalls, encoders)';
+    if (f.url.startsWith('node:')) return 'node: internals';
+    const m = /\/(src\/[^/]+|node_modules\/(?:@[^/]+\/)?[^/]+|bench|test|scripts)\//.exec(f.url);
+    return m ? m[1]!.replace(/^src\/[^/]+\.ts$/, 'src') : f.url;
+  }).map(([area, selfPct]) => ({ area, selfPct }));
 }
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {
