@@ -37,12 +37,15 @@ and 10-11k on 2026-11-30), so compare ratios within one run.
   of a core), on the same 2 cores. etcd is bound by its own CPU (~160%: both cores, mostly gateway
   JSON marshalling), so more client headroom would widen the ratio, not narrow it.
 - **catch-up (target >= 20x etcd).** Copying and scanning bytes. 100,000 events are one ~21 MB
-  frame. Recent events are kept in memory (\`--watch-history-bytes\`) and encoded right after they
-  commit, so a replay routes them (~15-30 ms), assembles the frame from ready-made event
-  JSON (~30-50 ms), and the client scans 21 MB (~40-100 ms) while the server is already done.
-  Measured in one process, the first byte leaves after 65-180 ms and the last arrives
-  after 105-235 ms. Replays after the warm-up vary between ~600k and ~1M events/s from run to run. At 100-165 ms end to end, 20x etcd (30-54k events/s) means being within a
-  factor of ~1-2 of that floor. Without encoding on commit, a cold replay ran at ~250k events/s (~3 us per event to encode).
+  frame. Recent events are kept in memory (\`--watch-history-bytes\`) and encoded right after
+  they commit, so a replay only routes them (~15-30 ms) and assembles the frame from ready-made
+  event JSON (~30-50 ms); the client then scans 21 MB (~40-100 ms). Measured in one process, the
+  first byte leaves after 65-180 ms and the last arrives after 105-235 ms; across runs, replays
+  after the warm-up take 100-165 ms (~600k to ~1M events/s). etcd takes 2-3 s here, so 20x sits
+  inside that run-to-run spread. Without encoding on commit a replay ran at ~250k events/s
+  (~3 us per event to encode). Splitting the replay into ~1 MB responses, so the client could scan
+  while the server built the rest, was tried and measured slower (230-360k events/s): past the
+  1 MiB send high-water mark each piece waits for the socket to drain.
 - **idle watchers (target <= 2 KB each).** Each watcher is a small object in a map and, for
   ranges, an interval-tree node; what remains is V8 heap overhead.
 `;
