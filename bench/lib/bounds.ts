@@ -22,7 +22,7 @@ and 10-11k on 2026-11-30), so compare ratios within one run.
   per request, and parsing, the txn and the LevelDB write already take about 40% of it (14% + 5%
   against 52%), plus the LevelDB write thread's CPU on the core autocannon needs. Against etcd the ratio moves
   with the box: etcd spreads one request over both cores (gateway, gRPC, raft, bbolt), Node's
-  server uses one, so a slower or busier box narrows the gap: 1.98x on 2026-11-22, 1.3-1.5x on
+  server uses one, so a slower or busier box narrows the gap: 1.98x on 2026-11-22, 1.3-1.6x on
   2026-11-30, when the previous session's build, run back to back with this one, was no faster
   (3.8-5.2k vs 5.1-5.8k req/s).
 - **fan-out, W=100 at 1,000 puts/s (target: writer keeps up, p99 <= 50 ms).** Keeps up with
