@@ -88,6 +88,10 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
     const v = get(flag);
     return v === undefined ? def : positiveInt(flag, v);
   };
+  const count = (flag: keyof typeof FLAGS, def: number): number => {
+    const v = get(flag);
+    return v === undefined ? def : nonNegativeInt(flag, v);
+  };
 
   const listenClientUrls = get('listen-client-urls') ?? DEFAULTS.listenClientUrls;
   for (const u of listenClientUrls.split(',')) {
@@ -120,7 +124,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
     maxTxnOps: num('max-txn-ops', DEFAULTS.maxTxnOps),
     maxWatchersPerStream: num('max-watchers-per-stream', DEFAULTS.maxWatchersPerStream),
     maxWatchStreams: num('max-watch-streams', DEFAULTS.maxWatchStreams),
-    watchHistoryBytes: ((v) => (v === undefined ? DEFAULTS.watchHistoryBytes : nonNegativeInt('watch-history-bytes', v)))(get('watch-history-bytes')),
+    watchHistoryBytes: count('watch-history-bytes', DEFAULTS.watchHistoryBytes),
     wsHighWaterBytes: DEFAULTS.wsHighWaterBytes,
     wsMaxUnreadableMs: DEFAULTS.wsMaxUnreadableMs,
     shutdownGraceMs: DEFAULTS.shutdownGraceMs,

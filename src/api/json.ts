@@ -107,7 +107,8 @@ function encodeEventOpen(ev: Event): string {
 
 /** One `{"result": WatchResponse}` frame (no trailing newline). */
 export function encodeWatchFrame(id: Identity, r: WatchResponse): string {
-  return encodeWatchFrameBytes(id, r).toString('utf8');
+  const { head, events, tail } = encodeWatchFramePieces(id, r);
+  return head + (events ? events.toString('latin1') : '') + tail;
 }
 
 /**
@@ -123,12 +124,6 @@ export interface WatchFramePieces {
 
 export function encodeWatchFramePieces(id: Identity, r: WatchResponse): WatchFramePieces {
   return { head: frameHead(id, r), events: r.events.length > 0 ? eventsBytes(r.events, r.withPrevKv) : null, tail: '}}' };
-}
-
-/** The same frame as bytes, in one buffer. */
-export function encodeWatchFrameBytes(id: Identity, r: WatchResponse): Buffer {
-  const { head, events, tail } = encodeWatchFramePieces(id, r);
-  return Buffer.concat([Buffer.from(head, 'utf8'), ...(events ? [events] : []), Buffer.from(tail)]);
 }
 
 /**
@@ -147,6 +142,9 @@ const lastEvents: [{ events: readonly Event[] | null; bytes: Buffer }, { events:
  * a rope that costs more to flatten and UTF-8-encode than the events took to encode. Event
  * encodings are pure ASCII (base64, digits, field names), so they are copied as latin1.
  */
+/** events: lists up to this long are one revision's fan-out, worth keeping encoded. */
+const SHARED_LIST_MAX = 16;
+
 function eventsBytes(events: readonly Event[], withPrevKv: boolean): Buffer {
   const slot = lastEvents[withPrevKv ? 1 : 0];
   if (slot.events === events) return slot.bytes;
@@ -162,7 +160,7 @@ function eventsBytes(events: readonly Event[], withPrevKv: boolean): Buffer {
   }
   buf[off] = 0x5d; // ]
   // Only small lists are kept: a big catch-up list is sent once, and must not stay pinned.
-  if (n <= 16) {
+  if (n <= SHARED_LIST_MAX) {
     slot.events = events;
     slot.bytes = buf;
   }

@@ -8,8 +8,9 @@ import type { Event, RevisionChanges } from '../mvcc/kv.ts';
  *
  * Holds every revision in [start, last] that had events, and nothing older: a read from a revision
  * below `start` must go to the store. Bounded in bytes by an estimate of what the entries keep
- * alive (see eventCost); the oldest whole revisions are dropped first. Events are immutable and carry prevKv whenever the key had one
- * (kv.ts), so a watcher with or without prev_kv reads the same entries.
+ * alive (see eventCost); the oldest whole revisions are dropped first. Events are immutable and
+ * carry prevKv whenever the key had one (kv.ts), so a watcher with or without prev_kv reads the
+ * same entries.
  */
 export class RecentHistory {
   private readonly revisions: Entry[] = [];
@@ -70,9 +71,10 @@ export class RecentHistory {
 
   /**
    * The revisions in [from, to], at most `maxRevisions` of them, oldest first; `covers(from)`
-   * must hold. Shares the event arrays: callers must not modify them.
+   * must hold. Shares the event arrays: callers must not modify them. As from the store (and
+   * etcd), events at or below `compactRevision` come without prev_kv: that version is compacted.
    */
-  read(from: number, to: number, maxRevisions: number): RevisionChanges[] {
+  read(from: number, to: number, maxRevisions: number, compactRevision = 0): RevisionChanges[] {
     const out: RevisionChanges[] = [];
     const revs = this.revisions;
     // First entry with revision >= from: binary search over the live part.
@@ -86,7 +88,8 @@ export class RecentHistory {
     for (let i = lo; i < revs.length && out.length < maxRevisions; i++) {
       const rc = revs[i]!;
       if (rc.revision > to) break;
-      out.push({ revision: rc.revision, events: rc.events });
+      const events = rc.revision <= compactRevision ? rc.events.map((e) => ({ type: e.type, kv: e.kv })) : rc.events;
+      out.push({ revision: rc.revision, events });
     }
     return out;
   }

@@ -224,13 +224,7 @@ export class WatchableStore implements KV, WatchEngine {
       const to = this.rev;
       let changes: RevisionChanges[] = [];
       if (from <= to && this.recent.covers(from)) {
-        changes = this.recent.read(from, to, this.options.syncMaxRevisionsPerPass);
-        // The key's version before the compaction revision is compacted: a read at the
-        // compaction revision has no prev_kv for its events, here as from the store (and etcd).
-        const first = changes[0];
-        if (first && first.revision <= compactRev) {
-          changes[0] = { revision: first.revision, events: first.events.map((e) => ({ type: e.type, kv: e.kv })) };
-        }
+        changes = this.recent.read(from, to, this.options.syncMaxRevisionsPerPass, compactRev);
       } else if (from <= to) {
         try {
           changes = await this.kv.history(from, to, {

@@ -50,12 +50,14 @@ export class WatcherGroup {
   route(revision: number, events: readonly Event[]): Map<Watcher, Event[]> {
     const out = new Map<Watcher, Event[]>();
     let ev: Event;
+    const single = events.length === 1;
     const visit = (w: Watcher): void => {
       if (revision < w.minRev) return; // waiting for a future start revision
       if (ev.type === 'PUT' ? w.noPut : w.noDelete) return;
       const list = out.get(w);
       if (list) list.push(ev);
-      else out.set(w, [ev]);
+      // Most revisions hold one event: a watcher wanting it gets the revision's own array.
+      else out.set(w, single ? (events as Event[]) : [ev]);
     };
     const byKey = this.byKey.size > 0;
     const ranges = this.ranges.size > 0;
@@ -68,7 +70,7 @@ export class WatcherGroup {
     }
     // A watcher that wants every event gets the revision's own array: all of them then share
     // one object, which lets the transport encode the list once for all of them.
-    for (const [w, list] of out) if (list.length === events.length) out.set(w, events as Event[]);
+    if (!single) for (const [w, list] of out) if (list.length === events.length) out.set(w, events as Event[]);
     return out;
   }
 }

@@ -29,6 +29,15 @@ test('holds whole revisions up to its byte bound, dropping the oldest first', ()
   assert.equal(revs(h, 10, 12), []);
 });
 
+test('events at or below the compaction revision are read without prev_kv, later ones keep it', () => {
+  const h = new RecentHistory(100 * ONE, 1);
+  const withPrev = (rev: number): Event[] => events(rev, 1).map((e) => ({ ...e, prevKv: events(rev - 1, 1)[0]!.kv }));
+  for (let rev = 2; rev <= 4; rev++) h.append(rev, withPrev(rev));
+  const got = h.read(2, 4, 10, 3).map((rc) => rc.events[0]!.prevKv !== undefined);
+  assert.equal(got, [false, false, true]);
+  assert.ok(h.read(2, 4, 10)[0]!.events[0]!.prevKv, 'the held events themselves are untouched');
+});
+
 test('big values count for their bytes: fewer of them fit', () => {
   const h = new RecentHistory(100_000, 1);
   const big = (rev: number): Event[] => [{ type: 'PUT', kv: { key: Buffer.from('k'), createRevision: rev, modRevision: rev, version: 1, value: Buffer.alloc(10_000), lease: 0n } }];

@@ -3,8 +3,9 @@
  * frame one `{"result": WatchResponse}` (grpc-websocket-proxy's framing, full duplex).
  *
  * Backpressure: full() looks at ws's bufferedAmount (its queue plus the net socket's) and the
- * frames batched for this tick; the net socket's 'drain' resumes the stream. Close codes: 1013 when the server has too many watch
- * streams, 1008 when the client stays unreadable too long, 1001 on server shutdown.
+ * frames batched for this tick; the net socket's 'drain' resumes the stream. Close codes: 1013
+ * when the server has too many watch streams, 1008 when the client stays unreadable too long,
+ * 1001 on server shutdown.
  */
 import type { FastifyInstance } from 'fastify';
 import type { ApiContext, WatchConnection } from '../context.ts';
