@@ -145,7 +145,10 @@ export class LessorImpl implements Lessor, LeaseHook {
   }
 
   leases(): bigint[] {
-    return [...this.live.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    // etcd lists leases by expiry (soonest first); ties by id, so the order is stable.
+    return [...this.live.values()]
+      .sort((a, b) => a.deadline - b.deadline || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      .map((l) => l.id);
   }
 
   leaseOfKey(key: Buffer): bigint {
