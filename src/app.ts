@@ -11,6 +11,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import websocket from '@fastify/websocket';
 import type { Event, KV } from './mvcc/kv.ts';
 import type { WatchEngine } from './watch/watch-api.ts';
+import type { Lessor } from './lease/lease-api.ts';
 import type { ServerConfig } from './cli-options.ts';
 import { encodeEvent, type Identity } from './api/json.ts';
 import type { ApiContext } from './api/context.ts';
@@ -20,10 +21,13 @@ import { kvRoutes } from './api/routes/kv.ts';
 import { healthRoutes } from './api/routes/health.ts';
 import { httpWatchRoute } from './api/routes/watch-http.ts';
 import { wsWatchRoute } from './api/ws/route.ts';
+import { leaseRoutes } from './api/routes/lease.ts';
+import { leaseKeepAliveRoutes } from './api/routes/lease-keepalive.ts';
 
 export interface AppDeps {
   kv: KV;
   engine: WatchEngine;
+  lessor: Lessor;
   config: ServerConfig;
   identity: Identity;
   /** Collects every registered route (method + url), for the OpenAPI drift test. */
@@ -77,7 +81,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: config.maxBodyBytes }, (_req, body, done) => done(null, body));
     kvRoutes(scope, ctx);
+    leaseRoutes(scope, ctx);
   });
+  await app.register(async (scope) => leaseKeepAliveRoutes(scope, ctx));
   await app.register(async (scope) => httpWatchRoute(scope, ctx));
   await app.register(async (scope) => wsWatchRoute(scope, ctx));
   healthRoutes(app, ctx);

@@ -58,6 +58,22 @@ export const DEFAULTS = Object.freeze({
    */
   watchFragmentBytes: 2 * MiB,
 
+  // --- leases ---
+  /**
+   * s: the smallest lease TTL; shorter (0 and negatives included) is raised to it. etcd derives
+   * it from its election timeout: ceil(1.5 × 10 ticks × 100 ms) = 2 s.
+   */
+  minLeaseTtlSeconds: 2,
+  /** s: the largest lease TTL, etcd's MaxLeaseTTL; above it a grant fails (OutOfRange). */
+  maxLeaseTtlSeconds: 9_000_000_000,
+  /** ms: how often expired leases are looked for (etcd's lessor checks every 500 ms). */
+  leaseCheckIntervalMs: 500,
+  /**
+   * leases: most expired leases revoked at once before yielding to the event loop. Each is its
+   * own write txn (one revision); group commit makes a batch cost about one fsync.
+   */
+  leaseRevokeBatch: 256,
+
   // --- WebSocket transport ---
   /** watchers: most watchers one socket (one watch stream) may hold. */
   maxWatchersPerStream: 10_000,

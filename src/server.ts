@@ -9,6 +9,7 @@ import type { Backend } from './backend/backend.ts';
 import { LevelBackend } from './backend/level-backend.ts';
 import { openKvStore } from './mvcc/kv-store.ts';
 import { WatchableStore } from './watch/watchable-store.ts';
+import { openLessor, type LessorImpl } from './lease/lessor.ts';
 import { buildApp, closeWatchConnections } from './app.ts';
 import { ConfigError, HELP, defaultConfig, loadConfig, type ServerConfig } from './cli-options.ts';
 import { loadIdentity, randomIdentity } from './api/identity.ts';
@@ -17,6 +18,7 @@ export interface RunningServer {
   /** Base URL, e.g. http://127.0.0.1:2379 */
   address: string;
   store: WatchableStore;
+  lessor: LessorImpl;
   close(): Promise<void>;
 }
 
@@ -28,6 +30,13 @@ export async function startServer(partial: Partial<ServerConfig>, backend?: Back
     maxRequestBytes: config.maxRequestBytes,
     maxTxnOps: config.maxTxnOps,
   });
+  let lessor: LessorImpl;
+  try {
+    lessor = await openLessor(kv);
+  } catch (err) {
+    await kv.close();
+    throw err;
+  }
   const store = new WatchableStore(kv, {
     maxWatchersPerStream: config.maxWatchersPerStream,
     progressNotifyIntervalMs: config.progressNotifyIntervalMs,
@@ -35,10 +44,11 @@ export async function startServer(partial: Partial<ServerConfig>, backend?: Back
   });
   let app;
   try {
-    app = await buildApp({ kv: store, engine: store, config, identity });
+    app = await buildApp({ kv: store, engine: store, lessor, config, identity });
     const url = new URL(config.listenClientUrls.split(',')[0]!);
     await app.fastify.listen({ host: url.hostname, port: Number(url.port || 80) });
   } catch (err) {
+    await lessor.close();
     await store.close();
     throw err;
   }
@@ -54,10 +64,11 @@ export async function startServer(partial: Partial<ServerConfig>, backend?: Back
       // fastify.close stops accepting and waits for in-flight requests (commits) to answer.
       const grace = new Promise<void>((r) => setTimeout(r, config.shutdownGraceMs).unref());
       await Promise.race([fastify.close(), grace]);
+      await lessor.close(); // no expiry revoke may start on a closing store
       await store.close();
       fastify.log.info({ revision: store.currentRevision() }, 'watchkv stopped');
     })());
-  return { address, store, close };
+  return { address, store, lessor, close };
 }
 
 async function main(): Promise<void> {

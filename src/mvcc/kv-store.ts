@@ -1,13 +1,15 @@
-import type { Backend } from '../backend/backend.ts';
+import type { Backend, BatchOp } from '../backend/backend.ts';
 import { DEFAULTS } from '../config.ts';
 import { kvError } from '../errors.ts';
 import { CommitQueue, type PendingCommit } from './commit-queue.ts';
 import { decodeMetaRevision, deleteCompacted, encodeMetaRevision } from './compaction.ts';
 import { restoreIndex } from './index-restore.ts';
 import type { KeyAt, KeyIndex } from './key-index.ts';
+import type { LeaseHook, LeaseHost, LeaseTxn } from './lease-hook.ts';
 import {
   decodeRecord,
   FORMAT_VERSION,
+  LEASE_PREFIX,
   META_FINISHED_COMPACT,
   META_FORMAT,
   META_SCHEDULED_COMPACT,
@@ -74,7 +76,7 @@ type State = 'opening' | 'open' | 'recovering' | 'closed';
  * Invariant: compactRev <= durableRev <= appliedRev, and every revision in (durableRev,
  * appliedRev] sits in `unflushed` and in the commit queue.
  */
-export class KvStore implements KV, ValueSource {
+export class KvStore implements KV, ValueSource, LeaseHost {
   index!: TreeIndex;
   private state: State = 'opening';
   private appliedRev = 1;
@@ -92,6 +94,8 @@ export class KvStore implements KV, ValueSource {
   private readonly commitListeners = new Set<CommitListener>();
   private readonly compactListeners = new Set<CompactListener>();
   private recovery: Promise<void> | undefined;
+  /** The lessor's view of attachments; told of every lease change under the txn lock. */
+  private leaseHook: LeaseHook | undefined;
 
   constructor(
     private readonly backend: Backend,
@@ -295,18 +299,23 @@ export class KvStore implements KV, ValueSource {
    * nothing still waits for the state it read to be durable: no answer reveals a write that
    * could be lost.
    */
-  private async write<T>(body: (tx: WriteTxn) => T | Promise<T>): Promise<T> {
+  private async write<T>(body: (tx: WriteTxn) => T | Promise<T>, extra?: { ops: readonly BatchOp[] }): Promise<T> {
     let durable!: Promise<void>;
     const run = this.txnLock.then(async () => {
       this.checkWritable();
-      const tx = new WriteTxn(this, this.appliedRev);
+      const tx = new WriteTxn(this, this.appliedRev, this.leaseHook);
       const result = await body(tx);
       // A recovery may have started while the txn awaited a read: its changes are void.
       this.checkWritable();
+      // Records a lessor writes along with the txn go in the same backend batch (atomic).
+      const ops = extra && extra.ops.length > 0 ? [...tx.ops, ...extra.ops] : tx.ops;
       if (tx.events.length > 0) {
         this.appliedRev = tx.beginRev + 1;
         for (const [k, kv] of tx.written) this.unflushed.set(k, kv);
-        durable = this.queue.append(tx.ops, { revision: this.appliedRev, events: tx.events });
+        if (this.leaseHook && tx.leaseMoves.length > 0) this.leaseHook.keysMoved(tx.leaseMoves);
+        durable = this.queue.append(ops, { revision: this.appliedRev, events: tx.events });
+      } else if (ops.length > 0) {
+        durable = this.queue.append(ops);
       } else {
         durable = this.queue.barrier();
       }
@@ -316,6 +325,51 @@ export class KvStore implements KV, ValueSource {
     const result = await run;
     await durable;
     return result;
+  }
+
+  // ---- the lessor's seam (lease-hook.ts) ----
+
+  async setLeaseHook(hook: LeaseHook): Promise<void> {
+    await this.write(() => {
+      this.leaseHook = hook;
+      hook.reattach(this.attachedKeys());
+    });
+  }
+
+  async leaseWrite<T>(body: (tx: LeaseTxn) => { ops: BatchOp[]; result: T }): Promise<{ result: T; revision: number }> {
+    const extra: { ops: readonly BatchOp[] } = { ops: [] };
+    let revision = 0;
+    const result = await this.write((tx) => {
+      const out = body(tx);
+      extra.ops = out.ops;
+      revision = tx.rev;
+      return out.result;
+    }, extra);
+    return { result, revision };
+  }
+
+  async scanLeaseRecords(): Promise<Array<[Buffer, Buffer]>> {
+    this.checkReadable();
+    const out: Array<[Buffer, Buffer]> = [];
+    const lt = Buffer.from([LEASE_PREFIX + 1]);
+    const batch = this.options.scanBatchRecords;
+    let gte: Buffer | undefined = Buffer.from([LEASE_PREFIX]);
+    while (gte) {
+      const entries = await this.backend.scan({ gte, lt, limit: batch });
+      out.push(...entries);
+      gte = entries.length < batch ? undefined : Buffer.concat([entries[entries.length - 1]![0], Buffer.from([0])]);
+    }
+    return out;
+  }
+
+  /** Every live key with a lease, in key order (from the index's cached latest kvs). */
+  private attachedKeys(): Array<{ key: Buffer; lease: bigint }> {
+    const out: Array<{ key: Buffer; lease: bigint }> = [];
+    this.index.keysIn(Buffer.alloc(0), null, (ki) => {
+      const lease = ki.latest?.lease ?? 0n;
+      if (lease !== 0n) out.push({ key: ki.key, lease });
+    });
+    return out;
   }
 
   async compact(revision: number, physical = false): Promise<CompactResult> {
@@ -392,6 +446,8 @@ export class KvStore implements KV, ValueSource {
           this.index = restored.index;
           this.unflushed.clear();
           this.appliedRev = this.durableRev;
+          // Moves of the lost txns were reported already: the rebuilt index is the truth now.
+          this.leaseHook?.reattach(this.attachedKeys());
           this.state = 'open';
         } catch (e) {
           process.emitWarning(`store recovery failed: ${(e as Error).message} (after: ${(err as Error)?.message})`);
