@@ -75,7 +75,7 @@ export class LessorImpl implements Lessor, LeaseHook {
     private readonly options: LessorOptions,
   ) {
     this.loop = new ExpiryLoop(
-      { expired: (max) => this.takeExpired(max), revoke: (id) => this.expire(id), failed: (id) => this.requeue(id) },
+      { expired: (max) => this.takeExpired(max), revoke: (id) => this.expire(id) },
       { intervalMs: options.leaseCheckIntervalMs, batch: options.leaseRevokeBatch },
     );
   }
@@ -228,6 +228,8 @@ export class LessorImpl implements Lessor, LeaseHook {
       (err) => {
         lease.revoking = undefined;
         if (isKvError(err, 'ERR_LEASE_NOT_FOUND')) return; // revoked meanwhile by a client
+        // Storage trouble: the lease lives on and is retried on a later pass.
+        if (this.live.get(id) === lease) this.expiry.push(lease.deadline, id);
         throw err;
       },
     );
@@ -252,12 +254,6 @@ export class LessorImpl implements Lessor, LeaseHook {
   /** Runs an expiry pass now (tests with a fake clock). */
   expireNow(): Promise<void> {
     return this.loop.kick();
-  }
-
-  /** A lease whose expiry revoke failed (storage) is retried on a later pass. */
-  private requeue(id: bigint): void {
-    const lease = this.live.get(id);
-    if (lease) this.expiry.push(lease.deadline, id);
   }
 
   private add(lease: Lease): void {

@@ -6,10 +6,10 @@ import { decodeMetaRevision, deleteCompacted, encodeMetaRevision } from './compa
 import { restoreIndex } from './index-restore.ts';
 import type { KeyAt, KeyIndex } from './key-index.ts';
 import type { LeaseHook, LeaseHost, LeaseTxn } from './lease-hook.ts';
+import { attachedKeys, scanLeaseRecords } from './lease-records.ts';
 import {
   decodeRecord,
   FORMAT_VERSION,
-  LEASE_PREFIX,
   META_FINISHED_COMPACT,
   META_FORMAT,
   META_SCHEDULED_COMPACT,
@@ -332,7 +332,7 @@ export class KvStore implements KV, ValueSource, LeaseHost {
   async setLeaseHook(hook: LeaseHook): Promise<void> {
     await this.write(() => {
       this.leaseHook = hook;
-      hook.reattach(this.attachedKeys());
+      hook.reattach(attachedKeys(this.index));
     });
   }
 
@@ -350,26 +350,7 @@ export class KvStore implements KV, ValueSource, LeaseHost {
 
   async scanLeaseRecords(): Promise<Array<[Buffer, Buffer]>> {
     this.checkReadable();
-    const out: Array<[Buffer, Buffer]> = [];
-    const lt = Buffer.from([LEASE_PREFIX + 1]);
-    const batch = this.options.scanBatchRecords;
-    let gte: Buffer | undefined = Buffer.from([LEASE_PREFIX]);
-    while (gte) {
-      const entries = await this.backend.scan({ gte, lt, limit: batch });
-      out.push(...entries);
-      gte = entries.length < batch ? undefined : Buffer.concat([entries[entries.length - 1]![0], Buffer.from([0])]);
-    }
-    return out;
-  }
-
-  /** Every live key with a lease, in key order (from the index's cached latest kvs). */
-  private attachedKeys(): Array<{ key: Buffer; lease: bigint }> {
-    const out: Array<{ key: Buffer; lease: bigint }> = [];
-    this.index.keysIn(Buffer.alloc(0), null, (ki) => {
-      const lease = ki.latest?.lease ?? 0n;
-      if (lease !== 0n) out.push({ key: ki.key, lease });
-    });
-    return out;
+    return scanLeaseRecords(this.backend, this.options.scanBatchRecords);
   }
 
   async compact(revision: number, physical = false): Promise<CompactResult> {
@@ -447,7 +428,7 @@ export class KvStore implements KV, ValueSource, LeaseHost {
           this.unflushed.clear();
           this.appliedRev = this.durableRev;
           // Moves of the lost txns were reported already: the rebuilt index is the truth now.
-          this.leaseHook?.reattach(this.attachedKeys());
+          this.leaseHook?.reattach(attachedKeys(this.index));
           this.state = 'open';
         } catch (e) {
           process.emitWarning(`store recovery failed: ${(e as Error).message} (after: ${(err as Error)?.message})`);

@@ -201,4 +201,20 @@ test('storage failure: a failed grant does not exist, a failed revoke keeps its 
   await r.close();
 });
 
+test('storage failure during expiry: the lease lives on and is revoked once the disk heals', async () => {
+  const r = await rig();
+  await r.lessor.grant(1n, 5);
+  await r.store.put({ key: b('a'), value: b('1'), lease: 1n });
+  r.backend.failWrites(new Error('disk full'));
+  r.clock.t += 6_000;
+  await r.lessor.expireNow();
+  assert.equal(r.lessor.leases(), [1n], 'a failed revoke leaves the lease');
+  r.backend.failWrites(null);
+  for (let i = 0; i < 100 && !r.store.isOpen(); i++) await new Promise((res) => setTimeout(res, 20));
+  await r.lessor.expireNow();
+  assert.equal(r.lessor.leases(), []);
+  assert.is((await r.store.range({ key: b('a') })).count, 0);
+  await r.close();
+});
+
 test.run();
