@@ -34,6 +34,7 @@ export const HELP = `Usage: watchkv [flags]   (each flag also reads the environm
   --max-watch-streams N           most concurrent watch streams (WATCHKV_MAX_WATCH_STREAMS)  default ${DEFAULTS.maxWatchStreams}
   --watch-history-bytes N        recent events kept in memory for catch-up, 0 = none (WATCHKV_WATCH_HISTORY_BYTES)  default ${DEFAULTS.watchHistoryBytes}
   --log-level LEVEL               fatal|error|warn|info|debug|trace|silent (WATCHKV_LOG_LEVEL)  default ${DEFAULTS.logLevel}
+  --version                       print the version and exit
   --help                          print this help
 `;
 
@@ -48,6 +49,7 @@ const FLAGS = {
   'watch-history-bytes': { type: 'string' },
   'log-level': { type: 'string' },
   help: { type: 'boolean' },
+  version: { type: 'boolean' },
 } as const;
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -70,8 +72,8 @@ function nonNegativeInt(flag: string, v: string): number {
   return n;
 }
 
-/** Returns the config, or 'help' when --help was given. */
-export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig | 'help' {
+/** Returns the config, or 'help' / 'version' when --help / --version was given. */
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig | 'help' | 'version' {
   let values: Record<string, string | boolean | undefined>;
   try {
     values = parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: false }).values;
@@ -79,6 +81,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
     throw new ConfigError((err as Error).message);
   }
   if (values.help) return 'help';
+  if (values.version) return 'version';
   const get = (flag: keyof typeof FLAGS): string | undefined => {
     const v = values[flag];
     if (typeof v === 'string') return v;
