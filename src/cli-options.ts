@@ -1,9 +1,10 @@
 /**
- * Server configuration from command-line flags and WATCHKV_* environment variables (flags win),
- * on top of DEFAULTS. Bad values throw ConfigError; server.ts prints it and exits with code 2.
+ * Server configuration from command-line flags, WATCHKV_* environment variables and an optional
+ * YAML config file (config-file.ts), in that order of precedence, on top of DEFAULTS. Bad values throw ConfigError; server.ts prints it and exits with code 2.
  */
 import { parseArgs } from 'node:util';
 import { DEFAULTS } from './config.ts';
+import { ConfigFileError, readConfigFile } from './config-file.ts';
 
 export interface ServerConfig {
   listenClientUrls: string;
@@ -34,6 +35,8 @@ export const HELP = `Usage: watchkv [flags]   (each flag also reads the environm
   --max-watch-streams N           most concurrent watch streams (WATCHKV_MAX_WATCH_STREAMS)  default ${DEFAULTS.maxWatchStreams}
   --watch-history-bytes N        recent events kept in memory for catch-up, 0 = none (WATCHKV_WATCH_HISTORY_BYTES)  default ${DEFAULTS.watchHistoryBytes}
   --log-level LEVEL               fatal|error|warn|info|debug|trace|silent (WATCHKV_LOG_LEVEL)  default ${DEFAULTS.logLevel}
+  --config-file FILE              YAML file whose keys are these flags' names, e.g. data-dir: /x;
+                                  flags and environment win over it (WATCHKV_CONFIG_FILE)
   --version                       print the version and exit
   --help                          print this help
 `;
@@ -48,6 +51,7 @@ const FLAGS = {
   'max-watch-streams': { type: 'string' },
   'watch-history-bytes': { type: 'string' },
   'log-level': { type: 'string' },
+  'config-file': { type: 'string' },
   help: { type: 'boolean' },
   version: { type: 'boolean' },
 } as const;
@@ -82,10 +86,22 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
   }
   if (values.help) return 'help';
   if (values.version) return 'version';
+  const envOf = (flag: string): string | undefined => env[`WATCHKV_${flag.toUpperCase().replaceAll('-', '_')}`] || undefined;
+  const configFile = typeof values['config-file'] === 'string' ? values['config-file'] : envOf('config-file');
+  let fromFile: Record<string, string> = {};
+  if (configFile !== undefined) {
+    const known = Object.entries(FLAGS).flatMap(([name, o]) => (o.type === 'string' && name !== 'config-file' ? [name] : []));
+    try {
+      fromFile = readConfigFile(configFile, known);
+    } catch (err) {
+      if (err instanceof ConfigFileError) throw new ConfigError(err.message);
+      throw err;
+    }
+  }
   const get = (flag: keyof typeof FLAGS): string | undefined => {
     const v = values[flag];
     if (typeof v === 'string') return v;
-    return env[`WATCHKV_${flag.toUpperCase().replaceAll('-', '_')}`] || undefined;
+    return envOf(flag) ?? fromFile[flag];
   };
   const num = (flag: keyof typeof FLAGS, def: number): number => {
     const v = get(flag);
