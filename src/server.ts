@@ -16,6 +16,7 @@ import { buildApp, closeWatchConnections } from './app.ts';
 import { ConfigError, HELP, defaultConfig, loadConfig, type ServerConfig } from './cli-options.ts';
 import { loadIdentity, randomIdentity } from './api/identity.ts';
 import { watchkvVersion } from './version.ts';
+import { startCompactor } from './compactor/compactor.ts';
 
 export interface RunningServer {
   /** Base URL, e.g. http://127.0.0.1:2379 */
@@ -57,11 +58,17 @@ export async function startServer(partial: Partial<ServerConfig>, backend?: Back
   const { fastify, ctx } = app;
   const addr = fastify.server.address();
   const address = typeof addr === 'object' && addr ? `http://${addr.address}:${addr.port}` : String(addr);
+  const compactor = startCompactor(store, fastify.log, {
+    mode: config.autoCompactionMode,
+    retention: config.autoCompactionRetention,
+    revisionIntervalMs: config.autoCompactionRevisionIntervalMs,
+  });
   fastify.log.info({ address, dataDir: backend ? '(memory)' : resolve(config.dataDir), revision: store.currentRevision() }, 'watchkv started');
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
+      compactor?.stop();
       closeWatchConnections(ctx);
       // fastify.close stops accepting and waits for in-flight requests (commits) to answer.
       const grace = new Promise<void>((r) => setTimeout(r, config.shutdownGraceMs).unref());
