@@ -8,6 +8,7 @@
  * the gateway does.
  */
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import type { DestinationStream } from 'pino';
 import websocket from '@fastify/websocket';
 import type { Event, KV } from './mvcc/kv.ts';
 import type { WatchEngine } from './watch/watch-api.ts';
@@ -23,6 +24,7 @@ import { httpWatchRoute } from './api/routes/watch-http.ts';
 import { wsWatchRoute } from './api/ws/route.ts';
 import { leaseRoutes } from './api/routes/lease.ts';
 import { leaseKeepAliveRoutes } from './api/routes/lease-keepalive.ts';
+import { accessLog } from './api/access-log.ts';
 
 export interface AppDeps {
   kv: KV;
@@ -30,6 +32,8 @@ export interface AppDeps {
   lessor: Lessor;
   config: ServerConfig;
   identity: Identity;
+  /** Where log lines go instead of stdout (server.ts: pino-pretty when stdout is a terminal). */
+  logStream?: DestinationStream;
   /** Collects every registered route (method + url), for the OpenAPI drift test. */
   onRoute?: (method: string, url: string) => void;
 }
@@ -43,7 +47,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const { config } = deps;
   const ctx: ApiContext = { ...deps, connections: new Set(), serving: true };
   const app = Fastify({
-    logger: { level: config.logLevel },
+    logger: deps.logStream ? { level: config.logLevel, stream: deps.logStream } : { level: config.logLevel },
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.maxBodyBytes,
   });
@@ -55,6 +59,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     const stop = deps.kv.onCommit(preEncoder());
     app.addHook('onClose', async () => stop());
   }
+  accessLog(app);
   const postPaths = new Set<string>();
   app.addHook('onRoute', (r) => {
     for (const m of [r.method].flat()) {

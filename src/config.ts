@@ -90,6 +90,14 @@ export const DEFAULTS = Object.freeze({
   /** ms: how long graceful shutdown waits for in-flight commits before closing the store. */
   shutdownGraceMs: 5_000,
 
+  // --- auto-compaction (etcd's --auto-compaction-mode / --auto-compaction-retention) ---
+  /** 'periodic' (keep a span of time) or 'revision' (keep a number of revisions); etcd's default. */
+  autoCompactionMode: 'periodic' as 'periodic' | 'revision',
+  /** periodic: ms of history kept; revision: revisions kept. 0 = auto-compaction off, as etcd. */
+  autoCompactionRetention: 0,
+  /** ms: how often revision mode compacts at current - retention (etcd: 5 minutes). */
+  autoCompactionRevisionIntervalMs: 5 * 60_000,
+
   // --- storage backend ---
   /**
    * bytes: free disk space needed before LevelDB, wedged by a failed write (disk full), is

@@ -1,6 +1,6 @@
 import type { Backend, BatchOp } from '../backend/backend.ts';
 import { DEFAULTS } from '../config.ts';
-import { kvError } from '../errors.ts';
+import { isKvError, kvError, type WatchKvError } from '../errors.ts';
 import { CommitQueue, type PendingCommit } from './commit-queue.ts';
 import { decodeMetaRevision, deleteCompacted, encodeMetaRevision } from './compaction.ts';
 import { restoreIndex } from './index-restore.ts';
@@ -96,6 +96,13 @@ export class KvStore implements KV, ValueSource, LeaseHost {
   private recovery: Promise<void> | undefined;
   /** The lessor's view of attachments; told of every lease change under the txn lock. */
   private leaseHook: LeaseHook | undefined;
+  /**
+   * Why the last batch failed to reach the disk, until a probe (an empty backend write) shows the
+   * backend accepts writes again. While it is set, each write probes first and fails with this
+   * error's kind without touching the index, so a disk that stays full costs one index rebuild
+   * (for the batch that ran ahead of the disk), not one per refused write.
+   */
+  private writeFailure: WatchKvError | undefined;
 
   constructor(
     private readonly backend: Backend,
@@ -303,6 +310,7 @@ export class KvStore implements KV, ValueSource, LeaseHost {
     let durable!: Promise<void>;
     const run = this.txnLock.then(async () => {
       this.checkWritable();
+      if (this.writeFailure) await this.probeBackend();
       const tx = new WriteTxn(this, this.appliedRev, this.leaseHook);
       const result = await body(tx);
       // A recovery may have started while the txn awaited a read: its changes are void.
@@ -415,6 +423,7 @@ export class KvStore implements KV, ValueSource, LeaseHost {
    * from the old index at the durable revision, which is still exact.
    */
   private recover(err: unknown): void {
+    this.writeFailure = isKvError(err) ? err : kvError('ERR_STORAGE', `storage write failed: ${(err as Error)?.message}`, err);
     if (this.state !== 'open') return;
     this.state = 'recovering';
     this.recovery = (async () => {
@@ -438,12 +447,25 @@ export class KvStore implements KV, ValueSource, LeaseHost {
     })();
   }
 
+  /** Resolves once the backend takes writes again; otherwise throws what it says, changing nothing. */
+  private async probeBackend(): Promise<void> {
+    try {
+      await this.backend.write([]);
+    } catch (err) {
+      throw isKvError(err) ? err : kvError('ERR_STORAGE', `storage write failed: ${(err as Error)?.message}`, err);
+    }
+    this.writeFailure = undefined;
+  }
+
   private checkReadable(): void {
     if (this.state === 'closed') throw kvError('ERR_STOPPED');
   }
 
   private checkWritable(): void {
     if (this.state === 'open') return;
-    throw kvError(this.state === 'closed' ? 'ERR_STOPPED' : 'ERR_UNAVAILABLE');
+    if (this.state === 'closed') throw kvError('ERR_STOPPED');
+    // Rebuilding after a full disk: say so, as etcd keeps answering "database space exceeded".
+    if (this.writeFailure?.code === 'ERR_NO_SPACE') throw kvError('ERR_NO_SPACE', this.writeFailure.message);
+    throw kvError('ERR_UNAVAILABLE');
   }
 }
