@@ -27,6 +27,8 @@ interface Tracked {
   granted: boolean;
   keys: string[];
   revoked: boolean;
+  /** A revoke was sent: unless it was acknowledged, the kill may have come before or after it. */
+  revoking: boolean;
 }
 
 let dir = '';
@@ -37,7 +39,7 @@ test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 async function worker(url: string, rng: Rng, w: number, out: Tracked[], stop: () => boolean): Promise<void> {
   for (let n = 0; !stop(); n++) {
-    const lease: Tracked = { id: String(w * 1_000_000 + n + 1), ttl: rng.pick([3, 3, 600]), granted: false, keys: [], revoked: false };
+    const lease: Tracked = { id: String(w * 1_000_000 + n + 1), ttl: rng.pick([3, 3, 600]), granted: false, keys: [], revoked: false, revoking: false };
     out.push(lease);
     try {
       if ((await post(url, '/v3/lease/grant', { ID: lease.id, TTL: lease.ttl }, 5000)).status !== 200) return;
@@ -48,6 +50,7 @@ async function worker(url: string, rng: Rng, w: number, out: Tracked[], stop: ()
         lease.keys.push(key);
       }
       if (rng.chance(0.5)) {
+        lease.revoking = true;
         if ((await post(url, '/v3/lease/revoke', { ID: lease.id }, 5000)).status !== 200) return;
         lease.revoked = true;
       }
@@ -80,11 +83,15 @@ test(`leases survive kill -9: acknowledged grants and revokes hold, revokes are 
   await Promise.all(workers);
   assert.ok(tracked.filter((l) => l.granted).length >= 10, `too little work before the kill: ${tracked.length}`);
 
+  // Every lease restarts its full TTL when the new process opens the store, which is after
+  // spawnedAt: until spawnedAt + TTL no lease can have expired, however slow the start was.
+  const spawnedAt = Date.now();
   const s2 = await spawnServer(dir);
   await waitReady(s2);
   const restartedAt = Date.now();
   try {
     const live = new Set<string>(((await post(s2.url, '/v3/lease/leases', {})).body.leases ?? []).map((l: any) => l.ID));
+    const listedAfterMs = Date.now() - spawnedAt;
     for (const l of tracked) {
       const keys = await keysOf(s2.url, l.id);
       if (l.revoked) {
@@ -92,16 +99,21 @@ test(`leases survive kill -9: acknowledged grants and revokes hold, revokes are 
         assert.equal(keys, [], `lease ${l.id}: revoked but keys left`);
         continue;
       }
-      if (l.granted) assert.ok(live.has(l.id), `lease ${l.id}: acknowledged grant lost (seed ${SEED})`);
+      const mayHaveExpired = listedAfterMs >= l.ttl * 1000;
+      if (l.granted && !l.revoking && !mayHaveExpired) assert.ok(live.has(l.id), `lease ${l.id}: acknowledged grant lost (seed ${SEED})`);
       if (!live.has(l.id)) {
         assert.equal(keys, [], `lease ${l.id} is gone but keys are left: revoke not atomic (seed ${SEED})`);
         continue;
       }
       for (const k of l.keys) assert.ok(keys.includes(k), `lease ${l.id}: acknowledged key ${k} lost`);
       const t = await post(s2.url, '/v3/lease/timetolive', { ID: l.id, keys: true });
+      if (t.body.TTL === '-1' && Date.now() - spawnedAt >= l.ttl * 1000) continue; // expired since the listing
       assert.equal((t.body.keys ?? []).map((k: string) => Buffer.from(k, 'base64').toString()).sort(), keys.sort(), `lease ${l.id}: attachments rebuilt`);
       assert.is(t.body.grantedTTL, String(l.ttl));
-      assert.ok(Number(t.body.TTL) >= l.ttl - 1, `lease ${l.id}: full TTL again after restart, got ${t.body.TTL}`);
+      // The full TTL restarted when the new process opened the store (after spawnedAt): what is
+      // left can be below it only by the time since then.
+      const sinceSpawnS = Math.ceil((Date.now() - spawnedAt) / 1000);
+      assert.ok(Number(t.body.TTL) >= Math.min(l.ttl - sinceSpawnS, l.ttl - 1), `lease ${l.id}: full TTL again after restart, got ${t.body.TTL}`);
     }
     // 3. no live key names a missing lease
     const all = await post(s2.url, '/v3/kv/range', { key: b64('/lk/'), range_end: b64('/lk0') });
@@ -110,16 +122,18 @@ test(`leases survive kill -9: acknowledged grants and revokes hold, revokes are 
     // 4. short leases expire later, and not before (most of) their TTL after the restart
     const short = tracked.filter((l) => live.has(l.id) && l.ttl === 3);
     const long = tracked.filter((l) => live.has(l.id) && l.ttl === 600);
-    assert.ok(short.length > 0, 'some short leases were alive at the kill');
+    // A very slow start (a loaded machine) may let every short lease expire before the listing.
+    assert.ok(short.length > 0 || listedAfterMs >= 3000, 'some short leases were alive at the kill');
+    if (short.length === 0) return;
     const early = await post(s2.url, '/v3/lease/timetolive', { ID: short[0]!.id });
-    if (Date.now() - restartedAt < 2000) assert.is.not(early.body.TTL, '-1', 'a lease expired early after the restart');
+    if (Date.now() - spawnedAt < 3000) assert.is.not(early.body.TTL, '-1', 'a lease expired early after the restart');
     for (;;) {
       const left = ((await post(s2.url, '/v3/lease/leases', {})).body.leases ?? []).map((l: any) => l.ID);
       if (!short.some((l) => left.includes(l.id))) break;
       assert.ok(Date.now() - restartedAt < 8000, 'short leases did not expire');
       await new Promise((r) => setTimeout(r, 100));
     }
-    assert.ok(Date.now() - restartedAt >= 2000, `short leases expired ${Date.now() - restartedAt} ms after the restart (TTL 3 s)`);
+    assert.ok(Date.now() - spawnedAt >= 3000, `short leases expired ${Date.now() - spawnedAt} ms after the restart began (TTL 3 s)`);
     for (const l of short) assert.equal(await keysOf(s2.url, l.id), [], `lease ${l.id} expired but kept keys`);
     for (const l of long) assert.ok((await keysOf(s2.url, l.id)).length >= l.keys.length, `long lease ${l.id} lost keys`);
   } finally {
