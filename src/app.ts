@@ -20,6 +20,8 @@ import { kvRoutes } from './api/routes/kv.ts';
 import { healthRoutes } from './api/routes/health.ts';
 import { httpWatchRoute } from './api/routes/watch-http.ts';
 import { wsWatchRoute } from './api/ws/route.ts';
+import { restKvRoutes } from './api/rest/kv-routes.ts';
+import { routableUrl } from './api/rest/key-path.ts';
 
 export interface AppDeps {
   kv: KV;
@@ -42,6 +44,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     logger: { level: config.logLevel },
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.maxBodyBytes,
+    rewriteUrl: (req) => routableUrl(req.url ?? '/'),
   });
   // Each committed event is encoded to JSON once, soon after it commits (events memoize their
   // encoding). The watch engine keeps recent events for catch-up: a replay then sends bytes that
@@ -80,6 +83,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
   await app.register(async (scope) => httpWatchRoute(scope, ctx));
   await app.register(async (scope) => wsWatchRoute(scope, ctx));
+  await app.register(async (scope) => restKvRoutes(scope, ctx));
   healthRoutes(app, ctx);
   return { fastify: app, ctx };
 }
