@@ -22,6 +22,8 @@ import { httpWatchRoute } from './api/routes/watch-http.ts';
 import { wsWatchRoute } from './api/ws/route.ts';
 import { restKvRoutes } from './api/rest/kv-routes.ts';
 import { routableUrl } from './api/rest/key-path.ts';
+import { sseWatchRoute } from './api/watch/sse-route.ts';
+import { SseStats } from './api/watch/sse-stats.ts';
 
 export interface AppDeps {
   kv: KV;
@@ -84,6 +86,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(async (scope) => httpWatchRoute(scope, ctx));
   await app.register(async (scope) => wsWatchRoute(scope, ctx));
   await app.register(async (scope) => restKvRoutes(scope, ctx));
+  const sseStats = new SseStats();
+  await app.register(async (scope) => sseWatchRoute(scope, ctx, sseStats));
   healthRoutes(app, ctx);
   return { fastify: app, ctx };
 }

@@ -19,6 +19,8 @@ export interface ServerConfig {
   wsHighWaterBytes: number;
   wsMaxUnreadableMs: number;
   shutdownGraceMs: number;
+  sseProgressIntervalMs: number;
+  sseHeartbeatIntervalMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -33,6 +35,8 @@ export const HELP = `Usage: watchkv [flags]   (each flag also reads the environm
   --max-watchers-per-stream N     most watchers per watch stream (WATCHKV_MAX_WATCHERS_PER_STREAM)  default ${DEFAULTS.maxWatchersPerStream}
   --max-watch-streams N           most concurrent watch streams (WATCHKV_MAX_WATCH_STREAMS)  default ${DEFAULTS.maxWatchStreams}
   --watch-history-bytes N        recent events kept in memory for catch-up, 0 = none (WATCHKV_WATCH_HISTORY_BYTES)  default ${DEFAULTS.watchHistoryBytes}
+  --sse-progress-interval DUR     progress event on an idle SSE watch (WATCHKV_SSE_PROGRESS_INTERVAL)  default 30s
+  --sse-heartbeat-interval DUR    comment heartbeat on a silent SSE watch (WATCHKV_SSE_HEARTBEAT_INTERVAL)  default 15s
   --log-level LEVEL               fatal|error|warn|info|debug|trace|silent (WATCHKV_LOG_LEVEL)  default ${DEFAULTS.logLevel}
   --help                          print this help
 `;
@@ -47,6 +51,8 @@ const FLAGS = {
   'max-watch-streams': { type: 'string' },
   'watch-history-bytes': { type: 'string' },
   'log-level': { type: 'string' },
+  'sse-progress-interval': { type: 'string' },
+  'sse-heartbeat-interval': { type: 'string' },
   help: { type: 'boolean' },
 } as const;
 
@@ -113,6 +119,12 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
     throw new ConfigError(`--progress-notify-interval: must be at least ${DEFAULTS.minProgressNotifyIntervalMs}ms`);
   }
   const maxRequestBytes = num('max-request-bytes', DEFAULTS.maxRequestBytes);
+  const interval = (flag: 'sse-progress-interval' | 'sse-heartbeat-interval', def: number): number => {
+    const v = get(flag);
+    const ms = v === undefined ? def : duration(flag, v);
+    if (ms < DEFAULTS.minProgressNotifyIntervalMs) throw new ConfigError(`--${flag}: must be at least ${DEFAULTS.minProgressNotifyIntervalMs}ms`);
+    return ms;
+  };
   return {
     listenClientUrls,
     dataDir: get('data-dir') ?? DEFAULTS.dataDir,
@@ -128,6 +140,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
     wsHighWaterBytes: DEFAULTS.wsHighWaterBytes,
     wsMaxUnreadableMs: DEFAULTS.wsMaxUnreadableMs,
     shutdownGraceMs: DEFAULTS.shutdownGraceMs,
+    sseProgressIntervalMs: interval('sse-progress-interval', DEFAULTS.sseProgressIntervalMs),
+    sseHeartbeatIntervalMs: interval('sse-heartbeat-interval', DEFAULTS.sseHeartbeatIntervalMs),
   };
 }
 
