@@ -24,6 +24,7 @@ import { restKvRoutes } from './api/rest/kv-routes.ts';
 import { routableUrl } from './api/rest/key-path.ts';
 import { sseWatchRoute } from './api/watch/sse-route.ts';
 import { SseStats } from './api/watch/sse-stats.ts';
+import { metricsRoutes } from './api/metrics.ts';
 
 export interface AppDeps {
   kv: KV;
@@ -76,6 +77,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     return reply.code(404).type('text/plain; charset=utf-8').send('Not Found');
   });
 
+  // Before the plugins: its request-counting hooks must reach every route.
+  const sseStats = new SseStats();
+  metricsRoutes(app, ctx, sseStats);
+
   // No permessage-deflate: the watch route writes its frames itself (ws/frame-batcher.ts).
   await app.register(websocket, { options: { maxPayload: config.maxBodyBytes * 2, perMessageDeflate: false } });
   await app.register(async (scope) => {
@@ -86,7 +91,6 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(async (scope) => httpWatchRoute(scope, ctx));
   await app.register(async (scope) => wsWatchRoute(scope, ctx));
   await app.register(async (scope) => restKvRoutes(scope, ctx));
-  const sseStats = new SseStats();
   await app.register(async (scope) => sseWatchRoute(scope, ctx, sseStats));
   healthRoutes(app, ctx);
   return { fastify: app, ctx };
