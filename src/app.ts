@@ -25,6 +25,7 @@ import { routableUrl } from './api/rest/key-path.ts';
 import { sseWatchRoute } from './api/watch/sse-route.ts';
 import { SseStats } from './api/watch/sse-stats.ts';
 import { metricsRoutes } from './api/metrics.ts';
+import { uiRoutes } from './api/ui-route.ts';
 
 export interface AppDeps {
   kv: KV;
@@ -92,6 +93,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(async (scope) => wsWatchRoute(scope, ctx));
   await app.register(async (scope) => restKvRoutes(scope, ctx));
   await app.register(async (scope) => sseWatchRoute(scope, ctx, sseStats));
+  await app.register(uiRoutes);
   healthRoutes(app, ctx);
   return { fastify: app, ctx };
 }
