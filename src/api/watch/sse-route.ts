@@ -60,7 +60,8 @@ export function sseWatchRequest(url: string, query: Query, lastEventId: string |
 }
 
 export async function sseWatchRoute(app: FastifyInstance, ctx: ApiContext, stats: SseStats): Promise<void> {
-  app.get(`${PREFIX}*`, (req, reply) => {
+  // No HEAD twin: a HEAD would hold a watcher open with nowhere to send its events.
+  app.get(`${PREFIX}*`, { exposeHeadRoute: false }, (req, reply) => {
     const request = sseWatchRequest(req.originalUrl, req.query as Query, req.headers['last-event-id']);
     if (!ctx.serving) throw kvError('ERR_STOPPED');
     if (ctx.connections.size >= ctx.config.maxWatchStreams) throw kvError('ERR_TOO_MANY_STREAMS');

@@ -187,6 +187,32 @@ test('a slow reader goes through victim/catch-up and still gets every event exac
   }
 });
 
+test('a client that stays unreadable is disconnected; its watcher is released', async () => {
+  const s = await startTestServer({ wsHighWaterBytes: 16 * 1024, wsMaxUnreadableMs: 300 }, { memory: true });
+  try {
+    const c = await SseClient.open(`${s.url}/v1/watch/u/?prefix`);
+    await c.until(() => c.messages.length === 1, 'start');
+    c.pause();
+    const value = 'y'.repeat(64 * 1024);
+    let parked = false;
+    for (let i = 0; i < 1500 && !parked; i++) {
+      await put(s.url, `u/${i % 10}`, value);
+      const st = s.server.store.stats();
+      parked = st.victims + st.unsynced > 0;
+    }
+    assert.ok(parked, 'the watcher was parked');
+    // Still not reading: after maxUnreadableMs the server cuts the connection.
+    for (let i = 0; i < 250 && s.server.store.stats().victims + s.server.store.stats().unsynced + s.server.store.stats().synced > 0; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(s.server.store.stats().synced + s.server.store.stats().victims + s.server.store.stats().unsynced, 0, 'watcher released');
+    c.resume();
+    await c.waitEnd();
+  } finally {
+    await s.stop();
+  }
+});
+
 test('bad requests are 4xx JSON errors before the stream starts; the stream limit is 429', async () => {
   const s = await startTestServer({ maxWatchStreams: 1 }, { memory: true });
   try {
@@ -201,6 +227,7 @@ test('bad requests are 4xx JSON errors before the stream starts; the stream limi
     await check('/v1/watch/k', { 'last-event-id': 'abc' }, 400, 3, /Last-Event-ID/);
     await check('/v1/watch/k?start_revision=-4', {}, 400, 3, /start_revision/);
     await check('/v1/watch/k%G1', {}, 400, 3, /percent-encoding/);
+    assert.is((await fetch(`${s.url}/v1/watch/k`, { method: 'HEAD' })).status, 404);
     const open = await SseClient.open(`${s.url}/v1/watch/k`);
     assert.is(open.status, 200);
     await check('/v1/watch/k', {}, 429, 8, /too many watch streams/);
