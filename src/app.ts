@@ -26,6 +26,7 @@ import { sseWatchRoute } from './api/watch/sse-route.ts';
 import { SseStats } from './api/watch/sse-stats.ts';
 import { metricsRoutes } from './api/metrics.ts';
 import { uiRoutes } from './api/ui-route.ts';
+import { docsRoutes } from './api/docs-route.ts';
 
 export interface AppDeps {
   kv: KV;
@@ -94,6 +95,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(async (scope) => restKvRoutes(scope, ctx));
   await app.register(async (scope) => sseWatchRoute(scope, ctx, sseStats));
   await app.register(uiRoutes);
+  await app.register(docsRoutes);
   healthRoutes(app, ctx);
   return { fastify: app, ctx };
 }

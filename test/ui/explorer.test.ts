@@ -136,6 +136,17 @@ if (!existsSync(CHROMIUM)) {
     await page.locator('#log', { hasText: 'put phone/later' }).waitFor();
     await page.close();
   });
+
+  test('Swagger UI at /docs renders the spec', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(`${s.url}/docs`);
+    await page.getByText('/v1/watch/{key}').first().waitFor({ timeout: 20_000 });
+    await page.getByText('/v1/kv/{key}').first().waitFor();
+    const shot = join(shots, 'docs.png');
+    await page.screenshot({ path: shot });
+    console.log(`screenshot: ${shot}`);
+    await page.close();
+  });
 }
 
 test.run();
