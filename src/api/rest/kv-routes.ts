@@ -38,18 +38,12 @@ export async function restKvRoutes(app: FastifyInstance, ctx: ApiContext): Promi
     return key;
   };
 
-  /** The key's current kv (undefined when absent), for preconditions. */
-  const current = async (key: Buffer): Promise<{ kv: KeyValue | undefined; revision: number }> => {
-    const r = await kv.range({ key });
-    return { kv: r.kvs[0], revision: r.revision };
-  };
-
   /** Checks If-Match / If-None-Match; returns the guard for the write (mod_revision seen), or undefined when unconditional. */
   const precondition = async (req: FastifyRequest, key: Buffer): Promise<number | undefined> => {
     const ifMatch = parseTags(req.headers['if-match']);
     const ifNoneMatch = parseTags(req.headers['if-none-match']);
     if (!ifMatch && !ifNoneMatch) return undefined;
-    const { kv: cur } = await current(key);
+    const cur = (await kv.range({ key })).kvs[0];
     if (ifMatch && !ifMatchHolds(ifMatch, cur)) throw failed('If-Match', ifMatch, cur);
     if (ifNoneMatch && !ifNoneMatchHolds(ifNoneMatch, cur)) throw failed('If-None-Match', ifNoneMatch, cur);
     return cur?.modRevision ?? 0;
@@ -66,8 +60,8 @@ export async function restKvRoutes(app: FastifyInstance, ctx: ApiContext): Promi
     const q = req.query as Query;
     const rev = count(q, 'rev');
     if (flag(q, 'prefix')) {
-      const r = await kv.range({ ...prefixRange(keyOf(req, true)), revision: rev, limit: count(q, 'limit'), keysOnly: flag(q, 'keys_only') });
       const keysOnly = flag(q, 'keys_only');
+      const r = await kv.range({ ...prefixRange(keyOf(req, true)), revision: rev, limit: count(q, 'limit'), keysOnly });
       const kvs = r.kvs.map((k) => encodeRestKv(k, keysOnly)).join(',');
       reply.header(REVISION_HEADER, String(r.revision));
       return sendJson(reply, 200, `{"revision":${r.revision},"count":${r.count},"kvs":[${kvs}],"more":${r.more}}`);
