@@ -48,6 +48,12 @@ interface Lease {
   readonly keys: Set<string>;
   /** Set while an expiry revoke of this lease is in flight. */
   revoking?: Promise<void>;
+  /**
+   * Set once a revoke has deleted the lease's keys in memory, until that batch is durable. The
+   * lease no longer takes keys or renewals, but it stays listed: reads are served at the durable
+   * revision, so no reader may see the lease gone while its keys are still readable.
+   */
+  sweeping?: boolean;
 }
 
 /** Opens the lessor on a store: loads the lease records, installs the hook, starts expiry. */
@@ -123,7 +129,7 @@ export class LessorImpl implements Lessor, LeaseHook {
   async renew(id: bigint): Promise<number> {
     this.checkOpen();
     const lease = this.live.get(id);
-    if (!lease) return 0;
+    if (!lease || lease.sweeping) return 0;
     if (lease.deadline <= this.options.now()) {
       // Expired but not swept yet: as etcd, wait for the revoke, then it is not found.
       await this.expire(id).catch(() => {});
@@ -164,7 +170,8 @@ export class LessorImpl implements Lessor, LeaseHook {
   // ---- LeaseHook (called by the store under its txn lock) ----
 
   leaseExists(id: bigint): boolean {
-    return this.live.has(id);
+    const lease = this.live.get(id);
+    return lease !== undefined && !lease.sweeping;
   }
 
   keysMoved(moves: readonly LeaseMove[]): void {
@@ -201,21 +208,18 @@ export class LessorImpl implements Lessor, LeaseHook {
     const { revision } = await this.host
       .leaseWrite((tx) => {
         lease = this.live.get(id);
-        if (!lease) throw kvError('ERR_LEASE_NOT_FOUND');
+        if (!lease || lease.sweeping) throw kvError('ERR_LEASE_NOT_FOUND');
         for (const k of [...lease.keys].sort()) tx.deleteRange({ key: Buffer.from(k, 'latin1') });
-        this.live.delete(id);
+        lease.sweeping = true;
         return { ops: [deleteLeaseRecord(id)], result: undefined };
       })
       .catch((err) => {
         // The batch did not reach the disk: the lease is still recorded, so it lives on. The
-        // store rebuilds attachments after such a failure; take this lease's keys from them.
-        if (lease && !this.live.has(id)) {
-          lease.keys.clear();
-          for (const [k, owner] of this.keyLease) if (owner === id) lease.keys.add(k);
-          this.add(lease);
-        }
+        // store rebuilds its index after such a failure and reattaches every live lease's keys.
+        if (lease && lease.sweeping) lease.sweeping = false;
         throw err;
       });
+    if (this.live.get(id) === lease) this.live.delete(id);
     return { revision };
   }
 
@@ -245,7 +249,7 @@ export class LessorImpl implements Lessor, LeaseHook {
       if (at === undefined || at > now) break;
       const { value: id } = this.expiry.pop()!;
       const lease = this.live.get(id);
-      if (!lease || lease.deadline !== at || lease.revoking) continue;
+      if (!lease || lease.deadline !== at || lease.revoking || lease.sweeping) continue;
       out.push(id);
     }
     return out;
