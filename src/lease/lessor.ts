@@ -5,8 +5,9 @@
  *   live      id → lease (granted TTL, deadline, attached keys); the live leases
  *   keyLease  key → lease id, for every live key that has one; the store reports each change
  *             (LeaseHook) under its txn lock, so this is always the index's view
- *   expiry    min-heap of (deadline, id); a renewal pushes a new entry and the old one is
- *             skipped when it surfaces (its deadline no longer matches the lease's)
+ *   expiry    min-heap of (deadline, lease), at most one entry per lease (`queued`). A renewal
+ *             only moves the lease's deadline; when its old entry surfaces, the lease is queued
+ *             again at the new deadline. So a client renewing in a tight loop costs no memory.
  *
  * Invariants:
  * - A lease is in `live` iff its record is in the backend, or its grant/revoke is on the way
@@ -48,6 +49,8 @@ interface Lease {
   readonly keys: Set<string>;
   /** Set while an expiry revoke of this lease is in flight. */
   revoking?: Promise<void>;
+  /** True while the lease has its (one) entry in the expiry queue. */
+  queued: boolean;
 }
 
 /** Opens the lessor on a store: loads the lease records, installs the hook, starts expiry. */
@@ -66,7 +69,7 @@ export async function openLessor(host: LeaseHost, options: Partial<LessorOptions
 export class LessorImpl implements Lessor, LeaseHook {
   private readonly live = new Map<bigint, Lease>();
   private keyLease = new Map<string, bigint>();
-  private readonly expiry = new MinHeap<bigint>();
+  private readonly expiry = new MinHeap<Lease>();
   private readonly loop: ExpiryLoop;
   private closed = false;
 
@@ -85,7 +88,7 @@ export class LessorImpl implements Lessor, LeaseHook {
     const now = this.options.now();
     for (const [key, value] of await this.host.scanLeaseRecords()) {
       const { id, ttlSeconds } = decodeLeaseRecord(key, value);
-      this.add({ id, ttlSeconds, deadline: now + ttlSeconds * 1000, keys: new Set() });
+      this.add({ id, ttlSeconds, deadline: now + ttlSeconds * 1000, keys: new Set(), queued: false });
     }
     await this.host.setLeaseHook(this);
     this.loop.start();
@@ -103,7 +106,7 @@ export class LessorImpl implements Lessor, LeaseHook {
       .leaseWrite(() => {
         const chosen = id === 0n ? this.freshId() : id;
         if (this.live.has(chosen)) throw kvError('ERR_LEASE_EXISTS');
-        lease = { id: chosen, ttlSeconds: ttl, deadline: this.options.now() + ttl * 1000, keys: new Set() };
+        lease = { id: chosen, ttlSeconds: ttl, deadline: this.options.now() + ttl * 1000, keys: new Set(), queued: false };
         this.add(lease);
         return { ops: [putLeaseRecord(chosen, ttl)], result: undefined };
       })
@@ -129,8 +132,7 @@ export class LessorImpl implements Lessor, LeaseHook {
       await this.expire(id).catch(() => {});
       return 0;
     }
-    lease.deadline = this.options.now() + lease.ttlSeconds * 1000;
-    this.expiry.push(lease.deadline, id);
+    lease.deadline = this.options.now() + lease.ttlSeconds * 1000; // its queue entry follows lazily
     return lease.ttlSeconds;
   }
 
@@ -229,24 +231,28 @@ export class LessorImpl implements Lessor, LeaseHook {
         lease.revoking = undefined;
         if (isKvError(err, 'ERR_LEASE_NOT_FOUND')) return; // revoked meanwhile by a client
         // Storage trouble: the lease lives on and is retried on a later pass.
-        if (this.live.get(id) === lease) this.expiry.push(lease.deadline, id);
+        if (this.live.get(id) === lease) this.schedule(lease);
         throw err;
       },
     );
     return lease.revoking;
   }
 
-  /** Pops up to `max` leases whose deadline passed (skipping stale queue entries). */
+  /**
+   * Pops up to `max` leases whose deadline passed. An entry of a renewed lease re-queues it at
+   * its new deadline; an entry of a lease that is gone (or being revoked) is dropped.
+   */
   private takeExpired(max: number): bigint[] {
     const now = this.options.now();
     const out: bigint[] = [];
     while (out.length < max) {
       const at = this.expiry.peekPriority();
       if (at === undefined || at > now) break;
-      const { value: id } = this.expiry.pop()!;
-      const lease = this.live.get(id);
-      if (!lease || lease.deadline !== at || lease.revoking) continue;
-      out.push(id);
+      const lease = this.expiry.pop()!.value;
+      lease.queued = false;
+      if (this.live.get(lease.id) !== lease || lease.revoking) continue;
+      if (lease.deadline > now) this.schedule(lease);
+      else out.push(lease.id);
     }
     return out;
   }
@@ -258,7 +264,18 @@ export class LessorImpl implements Lessor, LeaseHook {
 
   private add(lease: Lease): void {
     this.live.set(lease.id, lease);
-    this.expiry.push(lease.deadline, lease.id);
+    this.schedule(lease);
+  }
+
+  private schedule(lease: Lease): void {
+    if (lease.queued) return;
+    lease.queued = true;
+    this.expiry.push(lease.deadline, lease);
+  }
+
+  /** Entries in the expiry queue (tests: it stays about one per lease). */
+  queuedEntries(): number {
+    return this.expiry.size;
   }
 
   /** A fresh positive int64 id, as etcd picks one (it never hands out 0 or negatives). */

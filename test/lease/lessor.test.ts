@@ -129,6 +129,14 @@ test('renew and timeToLive follow the clock; expiry revokes in batches, each lea
   assert.is(r.lessor.timeToLive(1n, false).ttlSeconds, 10);
   r.clock.t += 1;
   assert.is(r.lessor.timeToLive(1n, false).ttlSeconds, 9);
+  for (let i = 0; i < 10_000; i++) {
+    r.clock.t += 1;
+    await r.lessor.renew(1n);
+  }
+  assert.is(r.lessor.queuedEntries(), 1, 'renewals do not grow the expiry queue');
+  await r.lessor.expireNow();
+  assert.equal(r.lessor.leases(), [1n], 'the old entry surfaced and re-queued the lease, not expired it');
+  assert.is(r.lessor.queuedEntries(), 1);
   for (let i = 0; i < 20; i++) {
     await r.lessor.grant(BigInt(100 + i), 3);
     await r.store.put({ key: b(`e${i}`), value: b('v'), lease: BigInt(100 + i) });
