@@ -1,7 +1,7 @@
 /**
- * Entry point: load config → open LevelDB → store → watch engine → app → listen; close
+ * Entry point: load config → open LevelDB → store → lessor → watch engine → app → listen; close
  * gracefully on SIGINT/SIGTERM (stop accepting, close watch sockets with 1001, let in-flight
- * requests finish, close the store). `startServer` is what the e2e tests use.
+ * requests finish, stop the lessor's expiry, close the store). `startServer` is what the e2e tests use.
  */
 import os from 'node:os';
 import { resolve } from 'node:path';
