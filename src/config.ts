@@ -71,6 +71,11 @@ export const DEFAULTS = Object.freeze({
   wsHighWaterBytes: 1 * MiB,
   /** ms: a client that keeps its socket full (unreadable) for longer than this is disconnected. */
   wsMaxUnreadableMs: 30_000,
+  /**
+   * ms: how long a new connection may stay silent before its first bytes say whether it speaks
+   * HTTP/1.1 or HTTP/2 (gRPC); every real client sends at once, so this only reaps idle sockets.
+   */
+  connectionPrefaceTimeoutMs: 10_000,
   /** ms: how long graceful shutdown waits for in-flight commits before closing the store. */
   shutdownGraceMs: 5_000,
 

@@ -1,7 +1,7 @@
 /**
- * Entry point: load config → open LevelDB → store → watch engine → app → listen; close
- * gracefully on SIGINT/SIGTERM (stop accepting, close watch sockets with 1001, let in-flight
- * requests finish, close the store). `startServer` is what the e2e tests use.
+ * Entry point: load config → open LevelDB → store → watch engine → app → listen (HTTP and gRPC on
+ * one port); close gracefully on SIGINT/SIGTERM (stop accepting, close watch sockets with 1001
+ * and gRPC streams with UNAVAILABLE, let in-flight requests finish, close the store). `startServer` is what the e2e tests use.
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -12,6 +12,7 @@ import { WatchableStore } from './watch/watchable-store.ts';
 import { buildApp, closeWatchConnections } from './app.ts';
 import { ConfigError, HELP, defaultConfig, loadConfig, type ServerConfig } from './cli-options.ts';
 import { loadIdentity, randomIdentity } from './api/identity.ts';
+import { listenShared, type SharedListener } from './api/listener.ts';
 
 export interface RunningServer {
   /** Base URL, e.g. http://127.0.0.1:2379 */
@@ -34,26 +35,32 @@ export async function startServer(partial: Partial<ServerConfig>, backend?: Back
     watchHistoryBytes: config.watchHistoryBytes,
   });
   let app;
+  let listener: SharedListener;
   try {
     app = await buildApp({ kv: store, engine: store, config, identity });
+    await app.fastify.ready();
     const url = new URL(config.listenClientUrls.split(',')[0]!);
-    await app.fastify.listen({ host: url.hostname, port: Number(url.port || 80) });
+    // One port: HTTP/1.1 (gateway, WebSocket) to fastify, HTTP/2 prefaces to gRPC.
+    const grpc = app.grpc;
+    listener = await listenShared(url.hostname, Number(url.port || 80), { http: app.fastify.server, grpc: (s) => grpc.injector.injectConnection(s) });
   } catch (err) {
     await store.close();
     throw err;
   }
-  const { fastify, ctx } = app;
-  const addr = fastify.server.address();
-  const address = typeof addr === 'object' && addr ? `http://${addr.address}:${addr.port}` : String(addr);
+  const { fastify, grpc, ctx } = app;
+  const address = listener.url;
+  grpc.advertised.clientUrls = [address];
   fastify.log.info({ address, dataDir: backend ? '(memory)' : resolve(config.dataDir), revision: store.currentRevision() }, 'watchkv started');
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
+      listener.stopAccepting();
       closeWatchConnections(ctx);
-      // fastify.close stops accepting and waits for in-flight requests (commits) to answer.
+      // fastify.close and the gRPC shutdown wait for in-flight requests (commits) to answer.
       const grace = new Promise<void>((r) => setTimeout(r, config.shutdownGraceMs).unref());
-      await Promise.race([fastify.close(), grace]);
+      await Promise.race([Promise.all([fastify.close(), grpc.close(config.shutdownGraceMs)]), grace]);
+      listener.destroyAll();
       await store.close();
       fastify.log.info({ revision: store.currentRevision() }, 'watchkv stopped');
     })());
