@@ -18,8 +18,9 @@ export interface Advertised {
 export function clusterService(ctx: ApiContext, log: GrpcLog, advertised: Advertised): UntypedServiceImplementation {
   const { identity: id } = ctx;
   return {
+    // etcd's cluster server fills the header without a revision (membership is not MVCC data).
     MemberList: unary(log, 'MemberList', () => ({
-      header: headerObject(id, ctx.kv.currentRevision()),
+      header: headerObject(id, 0),
       members: [{ ID: id.memberId, name: MEMBER_NAME, peerURLs: [], clientURLs: advertised.clientUrls, isLearner: false }],
     })),
     MemberAdd: unimplemented('member add'),
