@@ -42,7 +42,7 @@ test('get, put, delete, prefix reads and a txn through etcd3', async () => {
 });
 
 test('a watch resumes across a server restart with no event lost or repeated', async () => {
-  const client = new Etcd3({ hosts: `127.0.0.1:${port}`, backoffStrategy: undefined });
+  const client = new Etcd3({ hosts: `127.0.0.1:${port}` });
   const seen: string[] = [];
   const watcher = await client.watch().prefix('r/').create();
   watcher.on('put', (kv) => seen.push(kv.value.toString()));

@@ -8,9 +8,9 @@ import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 
 const PROTO_DIR = fileURLToPath(new URL('../../../src/api/grpc/proto/', import.meta.url));
-const pkg = grpc.loadPackageDefinition(
-  loadSync('rpc.proto', { includeDirs: [PROTO_DIR], keepCase: true, longs: String, enums: String, bytes: Buffer, defaults: true, oneofs: true }),
-) as any;
+const load = (defaults: boolean): any =>
+  grpc.loadPackageDefinition(loadSync('rpc.proto', { includeDirs: [PROTO_DIR], keepCase: true, longs: String, enums: String, bytes: Buffer, defaults, oneofs: true }));
+const pkgs = { withDefaults: load(true), sparse: load(false) };
 
 export type Service = 'KV' | 'Watch' | 'Lease' | 'Cluster' | 'Maintenance' | 'Auth';
 
@@ -23,8 +23,12 @@ export class EtcdGrpc {
   private readonly clients = new Map<Service, any>();
   private readonly channel: grpc.Channel;
 
-  /** `url`: http://host:port */
-  constructor(url: string, options: grpc.ChannelOptions = {}) {
+  /**
+   * `url`: http://host:port. `sparse`: decode without filling defaults (fields at their default
+   * are absent, as in the JSON gateway's answers).
+   */
+  constructor(url: string, options: grpc.ChannelOptions = {}, sparse = false) {
+    const pkg = sparse ? pkgs.sparse : pkgs.withDefaults;
     const target = url.replace(/^http:\/\//, '');
     this.channel = new grpc.Channel(target, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': -1, ...options });
     for (const s of ['KV', 'Watch', 'Lease', 'Cluster', 'Maintenance', 'Auth'] as const) {
@@ -62,22 +66,42 @@ export async function grpcError(p: Promise<unknown>): Promise<GrpcError> {
 
 export const buf = (s: string): Buffer => Buffer.from(s, 'utf8');
 
+/** A decoded gRPC message in the JSON gateway's form: bytes as base64 (to reuse its comparators). */
+export function toGateway(v: any): any {
+  if (Buffer.isBuffer(v)) return v.toString('base64');
+  if (Array.isArray(v)) return v.map(toGateway);
+  if (v === null || typeof v !== 'object') return v;
+  const out: any = {};
+  for (const [k, x] of Object.entries(v)) if (x !== undefined && x !== null) out[k] = toGateway(x);
+  return out;
+}
+
+/** A JSON gateway request body in gRPC form: base64 bytes fields back to Buffers. */
+export function fromGateway(v: any): any {
+  if (Array.isArray(v)) return v.map(fromGateway);
+  if (v === null || typeof v !== 'object') return v;
+  const out: any = {};
+  for (const [k, x] of Object.entries(v)) out[k] = (k === 'key' || k === 'range_end' || k === 'value') && typeof x === 'string' ? Buffer.from(x, 'base64') : fromGateway(x);
+  return out;
+}
+
 /**
  * A decoded etcdserverpb.WatchResponse → the engine's WatchResponse, for the watch validator.
  * `prevKvAsked`: the wire has no withPrevKv flag; the watcher's request says it.
  */
 export function toWatchResponse(r: any, prevKvAsked = false): import('../../../src/watch/watch-api.ts').WatchResponse {
+  // Sparse messages (decoded without defaults) lack the fields at their default.
   const kv = (o: any) => ({
-    key: o.key as Buffer,
-    value: o.value as Buffer,
-    createRevision: Number(o.create_revision),
-    modRevision: Number(o.mod_revision),
-    version: Number(o.version),
-    lease: BigInt(o.lease),
+    key: (o.key ?? Buffer.alloc(0)) as Buffer,
+    value: (o.value ?? Buffer.alloc(0)) as Buffer,
+    createRevision: Number(o.create_revision ?? 0),
+    modRevision: Number(o.mod_revision ?? 0),
+    version: Number(o.version ?? 0),
+    lease: BigInt(o.lease ?? 0),
   });
   const events = (r.events ?? []).map((e: any) => ({ type: e.type === 'DELETE' ? 'DELETE' : 'PUT', kv: kv(e.kv), prevKv: e.prev_kv ? kv(e.prev_kv) : undefined }));
   return {
-    watchId: Number(r.watch_id),
+    watchId: Number(r.watch_id ?? 0),
     revision: Number(r.header?.revision ?? 0),
     created: r.created || undefined,
     canceled: r.canceled || undefined,
