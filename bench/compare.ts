@@ -17,6 +17,7 @@ import { startServer, type ServerHandle, type ServerKind } from './lib/server-pr
 import { catchupScenario } from './compare/catchup.ts';
 import { pacedFanoutScenario, saturationScenario } from './compare/fanout.ts';
 import { idleScenario } from './compare/idle.ts';
+import { leaseExpiryScenario, leaseKeepAliveScenario } from './compare/lease.ts';
 import { putScenario } from './compare/put.ts';
 import { rangeScenario } from './compare/range.ts';
 import { reopenScenario } from './compare/reopen.ts';
@@ -179,12 +180,19 @@ ${BOUNDS_MD}
    (VmRSS after - VmRSS before) / watchers created. Creation is capped at ${cfg.idleTimeoutS} s per server.
 6. **reopen**: ${cfg.reopenKeys.toLocaleString('en-US')} keys written as txns of ${cfg.reopenOpsPerTxn} puts; graceful stop, start on the same data dir,
    time from spawn until \`/v3/maintenance/status\` answers (etcd with \`--quota-backend-bytes 8589934592\`).
+7. **lease-keepalive**: autocannon, 50 connections, ${cfg.durationS} s; each connection loops grant (TTL 60) then one
+   keep-alive of that lease (a one-request streaming \`POST /v3/lease/keepalive\`); both requests count.
+8. **lease-expiry**: ${cfg.leaseCount.toLocaleString('en-US')} leases (TTL ${cfg.leaseTtlS} s) with one key each, granted by 32 clients; then the time from
+   the first lease's deadline (and from the last's) until the last key is gone, and the latency of a probe read every
+   20 ms meanwhile (the stall other clients see). etcd revokes at most 1,000 expired leases a second (its
+   \`leaseRevokeRate\`); watchkv revokes them in batches of 256, each lease its own revision, yielding between batches.
 
 Knobs (environment): \`BENCH_QUICK=1\` (short run for development), \`BENCH_REPEAT\` (default 2),
 \`BENCH_DURATION_S\` (put; range and fan-out follow it unless \`BENCH_RANGE_DURATION_S\` / \`BENCH_FANOUT_DURATION_S\` /
 \`BENCH_SAT_DURATION_S\` are set), \`BENCH_FANOUT_RATE\`, \`BENCH_SAT_WATCHERS\`, \`BENCH_SAT_PER_SOCKET\`, \`BENCH_SAT_WRITERS\`,
 \`BENCH_DRAIN_TIMEOUT_S\`, \`BENCH_CATCHUP_EVENTS\`, \`BENCH_IDLE_WATCHERS\`, \`BENCH_IDLE_SOCKETS\`, \`BENCH_IDLE_TIMEOUT_S\`,
-\`BENCH_REOPEN_KEYS\`, \`BENCH_REOPEN_FILL_TIMEOUT_S\`, \`BENCH_ONLY=put,range,fanout,catchup,idle,reopen\` (a subset),
+\`BENCH_REOPEN_KEYS\`, \`BENCH_REOPEN_FILL_TIMEOUT_S\`, \`BENCH_LEASE_COUNT\`, \`BENCH_LEASE_TTL_S\`,
+\`BENCH_ONLY=put,range,fanout,catchup,idle,reopen,lease\` (a subset),
 \`BENCH_SERVERS=watchkv,etcd,fastify\` (a subset), \`BENCH_WATCHKV_NODE_ARGS\` (e.g. \`--cpu-prof --cpu-prof-dir=/tmp/prof\`;
 summarise with \`node --import tsx bench/lib/cpuprofile-top.ts [--by-area] <file>\`).
 `;
@@ -202,6 +210,8 @@ async function main(): Promise<void> {
     catchupScenario,
     idleScenario,
     reopenScenario,
+    leaseKeepAliveScenario,
+    leaseExpiryScenario,
   ];
   const chosen = cfg.only.length ? all.filter((s) => cfg.only.some((o) => s.id === o || s.id.startsWith(`${o}-`))) : all;
   if (chosen.length === 0) throw new Error(`BENCH_ONLY=${cfg.only.join(',')} matches none of: ${all.map((s) => s.id).join(', ')}`);

@@ -9,9 +9,11 @@
  * the gateway does.
  */
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import type { DestinationStream } from 'pino';
 import websocket from '@fastify/websocket';
 import type { Event, KV } from './mvcc/kv.ts';
 import type { WatchEngine } from './watch/watch-api.ts';
+import type { Lessor } from './lease/lease-api.ts';
 import type { ServerConfig } from './cli-options.ts';
 import { encodeEvent, type Identity } from './api/json.ts';
 import type { ApiContext } from './api/context.ts';
@@ -22,12 +24,18 @@ import { healthRoutes } from './api/routes/health.ts';
 import { httpWatchRoute } from './api/routes/watch-http.ts';
 import { wsWatchRoute } from './api/ws/route.ts';
 import { buildGrpcServer, type GrpcApi } from './api/grpc/grpc-server.ts';
+import { leaseRoutes } from './api/routes/lease.ts';
+import { leaseKeepAliveRoutes } from './api/routes/lease-keepalive.ts';
+import { accessLog } from './api/access-log.ts';
 
 export interface AppDeps {
   kv: KV;
   engine: WatchEngine;
+  lessor: Lessor;
   config: ServerConfig;
   identity: Identity;
+  /** Where log lines go instead of stdout (server.ts: pino-pretty when stdout is a terminal). */
+  logStream?: DestinationStream;
   /** Collects every registered route (method + url), for the OpenAPI drift test. */
   onRoute?: (method: string, url: string) => void;
 }
@@ -43,7 +51,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const { config } = deps;
   const ctx: ApiContext = { ...deps, connections: new Set(), serving: true };
   const app = Fastify({
-    logger: { level: config.logLevel },
+    logger: deps.logStream ? { level: config.logLevel, stream: deps.logStream } : { level: config.logLevel },
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.maxBodyBytes,
   });
@@ -55,6 +63,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     const stop = deps.kv.onCommit(preEncoder());
     app.addHook('onClose', async () => stop());
   }
+  accessLog(app);
   const postPaths = new Set<string>();
   app.addHook('onRoute', (r) => {
     for (const m of [r.method].flat()) {
@@ -81,7 +90,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: config.maxBodyBytes }, (_req, body, done) => done(null, body));
     kvRoutes(scope, ctx);
+    leaseRoutes(scope, ctx);
   });
+  await app.register(async (scope) => leaseKeepAliveRoutes(scope, ctx));
   await app.register(async (scope) => httpWatchRoute(scope, ctx));
   await app.register(async (scope) => wsWatchRoute(scope, ctx));
   healthRoutes(app, ctx);

@@ -24,6 +24,10 @@ export const ERROR_MESSAGES = {
   ERR_WATCH_UNKNOWN_ID: 'mvcc: watch ID not found on the WatchStream',
   ERR_TOO_MANY_WATCHERS: 'too many watchers on this stream',
   ERR_TOO_MANY_STREAMS: 'too many watch streams on this server',
+  // Leases
+  ERR_LEASE_NOT_FOUND: 'etcdserver: requested lease not found',
+  ERR_LEASE_EXISTS: 'etcdserver: lease already exists',
+  ERR_LEASE_TTL_TOO_LARGE: 'etcdserver: too large lease TTL',
   // Availability and storage
   ERR_UNAVAILABLE: 'etcdserver: server is unavailable',
   ERR_STOPPED: 'etcdserver: server stopped',

@@ -1,10 +1,12 @@
-import type { Backend } from '../backend/backend.ts';
+import type { Backend, BatchOp } from '../backend/backend.ts';
 import { DEFAULTS } from '../config.ts';
-import { kvError } from '../errors.ts';
+import { isKvError, kvError, type WatchKvError } from '../errors.ts';
 import { CommitQueue, type PendingCommit } from './commit-queue.ts';
 import { decodeMetaRevision, deleteCompacted, encodeMetaRevision } from './compaction.ts';
 import { restoreIndex } from './index-restore.ts';
 import type { KeyAt, KeyIndex } from './key-index.ts';
+import type { LeaseHook, LeaseHost, LeaseTxn } from './lease-hook.ts';
+import { attachedKeys, scanLeaseRecords } from './lease-records.ts';
 import {
   decodeRecord,
   FORMAT_VERSION,
@@ -74,7 +76,7 @@ type State = 'opening' | 'open' | 'recovering' | 'closed';
  * Invariant: compactRev <= durableRev <= appliedRev, and every revision in (durableRev,
  * appliedRev] sits in `unflushed` and in the commit queue.
  */
-export class KvStore implements KV, ValueSource {
+export class KvStore implements KV, ValueSource, LeaseHost {
   index!: TreeIndex;
   private state: State = 'opening';
   private appliedRev = 1;
@@ -92,6 +94,15 @@ export class KvStore implements KV, ValueSource {
   private readonly commitListeners = new Set<CommitListener>();
   private readonly compactListeners = new Set<CompactListener>();
   private recovery: Promise<void> | undefined;
+  /** The lessor's view of attachments; told of every lease change under the txn lock. */
+  private leaseHook: LeaseHook | undefined;
+  /**
+   * Why the last batch failed to reach the disk, until a probe (an empty backend write) shows the
+   * backend accepts writes again. While it is set, each write probes first and fails with this
+   * error's kind without touching the index, so a disk that stays full costs one index rebuild
+   * (for the batch that ran ahead of the disk), not one per refused write.
+   */
+  private writeFailure: WatchKvError | undefined;
 
   constructor(
     private readonly backend: Backend,
@@ -295,18 +306,24 @@ export class KvStore implements KV, ValueSource {
    * nothing still waits for the state it read to be durable: no answer reveals a write that
    * could be lost.
    */
-  private async write<T>(body: (tx: WriteTxn) => T | Promise<T>): Promise<T> {
+  private async write<T>(body: (tx: WriteTxn) => T | Promise<T>, extra?: { ops: readonly BatchOp[] }): Promise<T> {
     let durable!: Promise<void>;
     const run = this.txnLock.then(async () => {
       this.checkWritable();
-      const tx = new WriteTxn(this, this.appliedRev);
+      if (this.writeFailure) await this.probeBackend();
+      const tx = new WriteTxn(this, this.appliedRev, this.leaseHook);
       const result = await body(tx);
       // A recovery may have started while the txn awaited a read: its changes are void.
       this.checkWritable();
+      // Records a lessor writes along with the txn go in the same backend batch (atomic).
+      const ops = extra && extra.ops.length > 0 ? [...tx.ops, ...extra.ops] : tx.ops;
       if (tx.events.length > 0) {
         this.appliedRev = tx.beginRev + 1;
         for (const [k, kv] of tx.written) this.unflushed.set(k, kv);
-        durable = this.queue.append(tx.ops, { revision: this.appliedRev, events: tx.events });
+        if (this.leaseHook && tx.leaseMoves.length > 0) this.leaseHook.keysMoved(tx.leaseMoves);
+        durable = this.queue.append(ops, { revision: this.appliedRev, events: tx.events });
+      } else if (ops.length > 0) {
+        durable = this.queue.append(ops);
       } else {
         durable = this.queue.barrier();
       }
@@ -316,6 +333,32 @@ export class KvStore implements KV, ValueSource {
     const result = await run;
     await durable;
     return result;
+  }
+
+  // ---- the lessor's seam (lease-hook.ts) ----
+
+  async setLeaseHook(hook: LeaseHook): Promise<void> {
+    await this.write(() => {
+      this.leaseHook = hook;
+      hook.reattach(attachedKeys(this.index));
+    });
+  }
+
+  async leaseWrite<T>(body: (tx: LeaseTxn) => { ops: BatchOp[]; result: T }): Promise<{ result: T; revision: number }> {
+    const extra: { ops: readonly BatchOp[] } = { ops: [] };
+    let revision = 0;
+    const result = await this.write((tx) => {
+      const out = body(tx);
+      extra.ops = out.ops;
+      revision = tx.rev;
+      return out.result;
+    }, extra);
+    return { result, revision };
+  }
+
+  async scanLeaseRecords(): Promise<Array<[Buffer, Buffer]>> {
+    this.checkReadable();
+    return scanLeaseRecords(this.backend, this.options.scanBatchRecords);
   }
 
   async compact(revision: number, physical = false): Promise<CompactResult> {
@@ -380,6 +423,7 @@ export class KvStore implements KV, ValueSource {
    * from the old index at the durable revision, which is still exact.
    */
   private recover(err: unknown): void {
+    this.writeFailure = isKvError(err) ? err : kvError('ERR_STORAGE', `storage write failed: ${(err as Error)?.message}`, err);
     if (this.state !== 'open') return;
     this.state = 'recovering';
     this.recovery = (async () => {
@@ -392,6 +436,8 @@ export class KvStore implements KV, ValueSource {
           this.index = restored.index;
           this.unflushed.clear();
           this.appliedRev = this.durableRev;
+          // Moves of the lost txns were reported already: the rebuilt index is the truth now.
+          this.leaseHook?.reattach(attachedKeys(this.index));
           this.state = 'open';
         } catch (e) {
           process.emitWarning(`store recovery failed: ${(e as Error).message} (after: ${(err as Error)?.message})`);
@@ -401,12 +447,25 @@ export class KvStore implements KV, ValueSource {
     })();
   }
 
+  /** Resolves once the backend takes writes again; otherwise throws what it says, changing nothing. */
+  private async probeBackend(): Promise<void> {
+    try {
+      await this.backend.write([]);
+    } catch (err) {
+      throw isKvError(err) ? err : kvError('ERR_STORAGE', `storage write failed: ${(err as Error)?.message}`, err);
+    }
+    this.writeFailure = undefined;
+  }
+
   private checkReadable(): void {
     if (this.state === 'closed') throw kvError('ERR_STOPPED');
   }
 
   private checkWritable(): void {
     if (this.state === 'open') return;
-    throw kvError(this.state === 'closed' ? 'ERR_STOPPED' : 'ERR_UNAVAILABLE');
+    if (this.state === 'closed') throw kvError('ERR_STOPPED');
+    // Rebuilding after a full disk: say so, as etcd keeps answering "database space exceeded".
+    if (this.writeFailure?.code === 'ERR_NO_SPACE') throw kvError('ERR_NO_SPACE', this.writeFailure.message);
+    throw kvError('ERR_UNAVAILABLE');
   }
 }

@@ -8,7 +8,6 @@
  */
 import { Server, ServerCredentials, type ConnectionInjector, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { ApiContext } from '../context.ts';
-import type { Lessor } from '../../lease/lease-api.ts';
 import { serviceDefinition, withRawResponses } from './proto.ts';
 import { KV_RAW_METHODS, kvService } from './kv-service.ts';
 import { WATCH_RAW_METHODS, watchService } from './watch-service.ts';
@@ -35,11 +34,9 @@ export function buildGrpcServer(ctx: ApiContext, log: GrpcLog): GrpcApi {
     'grpc.max_send_message_length': -1,
   });
   const advertised: Advertised = { clientUrls: [] };
-  // The lessor joins the context when the lease core is built into the server.
-  const lessor = (ctx as ApiContext & { lessor?: Lessor }).lessor;
   server.addService(withRawResponses(serviceDefinition('KV'), KV_RAW_METHODS), kvService(ctx, log));
   server.addService(withRawResponses(serviceDefinition('Watch'), WATCH_RAW_METHODS), watchService(ctx));
-  server.addService(serviceDefinition('Lease'), leaseService(ctx, log, lessor));
+  server.addService(serviceDefinition('Lease'), leaseService(ctx, log));
   server.addService(serviceDefinition('Cluster'), clusterService(ctx, log, advertised));
   server.addService(serviceDefinition('Maintenance'), maintenanceService(ctx, log));
   const auth: UntypedServiceImplementation = {};

@@ -14,14 +14,10 @@ import { ERROR_MESSAGES } from '../../errors.ts';
 import { grpcStatus } from '../error-map.ts';
 import { int64, type Msg } from './decode.ts';
 import { headerObject } from './header.ts';
-import { unary, unimplemented, type GrpcLog } from './unary.ts';
+import { unary, type GrpcLog } from './unary.ts';
 
-export function leaseService(ctx: ApiContext, log: GrpcLog, lessor: Lessor | undefined): UntypedServiceImplementation {
-  if (!lessor) {
-    const none = unimplemented('the lease API (no lessor in this build)');
-    return { LeaseGrant: none, LeaseRevoke: none, LeaseKeepAlive: none, LeaseTimeToLive: none, LeaseLeases: none };
-  }
-  const { identity: id, kv } = ctx;
+export function leaseService(ctx: ApiContext, log: GrpcLog): UntypedServiceImplementation {
+  const { identity: id, kv, lessor } = ctx;
   const header = (revision = kv.currentRevision()) => headerObject(id, revision);
   return {
     LeaseGrant: unary(log, 'LeaseGrant', async (m) => {
