@@ -65,18 +65,37 @@ export function normalizeCtl(s: string, t: Target): string {
     .trim();
 }
 
-async function both(args: string[], stdin = ''): Promise<[CtlResult, CtlResult]> {
-  const e = await ctl(etcd, args, stdin);
-  const w = await ctl(wk, args, stdin);
-  return [e, w];
+/** Per-target values (lease ids) that are masked like ids before comparing. */
+const leaseIds = new Map<Target, string[]>();
+
+function mask(s: string, t: Target): string {
+  let out = s;
+  for (const id of leaseIds.get(t) ?? []) out = out.split(id).join('LEASE').split(String(BigInt('0x' + id))).join('LEASE');
+  return normalizeCtl(out.replace(/remaining\(\d+s\)/g, 'remaining(Ns)').replace(/"TTL":\d+/g, '"TTL":N'), t);
 }
 
-async function same(args: string[], stdin = ''): Promise<CtlResult> {
-  const [e, w] = await both(args, stdin);
-  const ne = { code: e.code, stdout: normalizeCtl(e.stdout, etcd), stderr: normalizeCtl(e.stderr, etcd) };
-  const nw = { code: w.code, stdout: normalizeCtl(w.stdout, wk), stderr: normalizeCtl(w.stderr, wk) };
-  assert.equal(nw, ne, `etcdctl ${args.join(' ')}`);
+/** Runs one command on each server (args may depend on the server) and compares the outputs. */
+async function same(args: string[] | ((t: Target) => string[]), stdin = ''): Promise<CtlResult> {
+  const argsOf = typeof args === 'function' ? args : () => args;
+  const e = await ctl(etcd, argsOf(etcd), stdin);
+  const w = await ctl(wk, argsOf(wk), stdin);
+  const ne = { code: e.code, stdout: mask(e.stdout, etcd), stderr: mask(e.stderr, etcd) };
+  const nw = { code: w.code, stdout: mask(w.stdout, wk), stderr: mask(w.stderr, wk) };
+  assert.equal(nw, ne, `etcdctl ${argsOf(etcd).join(' ')}`);
   return e;
+}
+
+/** `lease grant` on both; remembers each server's id so later commands and outputs use it. */
+async function grant(ttl: number): Promise<(t: Target) => string> {
+  const ids = new Map<Target, string>();
+  for (const t of [etcd, wk]) {
+    const r = await ctl(t, ['lease', 'grant', String(ttl)]);
+    const id = /lease ([0-9a-f]+) granted/.exec(r.stdout)?.[1];
+    assert.ok(id, `lease grant on ${t.url}: ${r.stdout}${r.stderr}`);
+    ids.set(t, id);
+    leaseIds.set(t, [...(leaseIds.get(t) ?? []), id]);
+  }
+  return (t) => ids.get(t)!;
 }
 
 /** Runs a watch on both, performs `then` on both, and compares what each watch printed. */
@@ -159,6 +178,30 @@ test('compaction, then reads and watches below it fail as etcd', async () => {
   await same(['get', 'foo', `--rev=${rev - 5}`]);
   const out = await sameWatch(['--rev', '2', 'foo']);
   assert.match(out, /compacted/);
+});
+
+test('leases: grant, put --lease, timetolive, keep-alive, list, revoke, expiry', async () => {
+  const l = await grant(60);
+  await same((t) => ['put', 'leased/a', '1', `--lease=${l(t)}`]);
+  await same((t) => ['put', 'leased/b', '2', `--lease=${l(t)}`]);
+  await same(['get', 'leased/', '--prefix', '-w', 'json']);
+  await same((t) => ['lease', 'timetolive', l(t), '--keys']);
+  await same((t) => ['lease', 'keep-alive', '--once', l(t)]);
+  await same(['lease', 'list']);
+  await same(['put', 'leased/c', '3', '--lease=1234']);
+  await same((t) => ['put', 'leased/a', '--ignore-lease', '--ignore-value', `--lease=${l(t)}`]);
+  await same((t) => ['lease', 'revoke', l(t)]);
+  await same(['get', 'leased/', '--prefix']);
+  await same((t) => ['lease', 'revoke', l(t)]);
+  await same((t) => ['lease', 'timetolive', l(t)]);
+  await same(['lease', 'keep-alive', '--once', '1234']);
+  // Expiry: a 2 s lease (the minimum) with a key, not kept alive; its key goes with it.
+  const short = await grant(2);
+  await same((t) => ['put', 'leased/short', 'x', `--lease=${short(t)}`]);
+  await sleep(4500);
+  await same(['get', 'leased/short']);
+  await same((t) => ['lease', 'timetolive', short(t)]);
+  await same(['lease', 'list']);
 });
 
 test('endpoint status and health, member list', async () => {
