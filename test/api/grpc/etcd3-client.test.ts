@@ -1,14 +1,15 @@
 /**
  * The npm `etcd3` client (what Node applications use against etcd) end to end against watchkv:
- * KV calls, and a watch that survives a server restart: the client reconnects and resumes from
- * the revision after the last event it saw, so nothing is lost or repeated.
+ * KV calls; a watch that survives a server restart (the client reconnects and resumes from the
+ * revision after the last event it saw, so nothing is lost or repeated); its Lock and Election
+ * recipes, which stand on leases, keep-alive streams, txns and watches together.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Etcd3 } from 'etcd3';
+import { Etcd3, EtcdLockFailedError } from 'etcd3';
 import { startServer, type RunningServer } from '../../../src/server.ts';
 import { until } from '../../support/watch-harness.ts';
 
@@ -59,6 +60,46 @@ test('a watch resumes across a server restart with no event lost or repeated', a
   await watcher.cancel();
   writer.close();
   client.close();
+});
+
+test('Lock: mutual exclusion between two clients; the lock key lives on a lease', async () => {
+  const a = new Etcd3({ hosts: `127.0.0.1:${port}` });
+  const b = new Etcd3({ hosts: `127.0.0.1:${port}` });
+  const lockA = await a.lock('jobs/lock').ttl(10).acquire();
+  // etcd3's Lock does not queue: a held lock fails at once (EtcdLockFailedError).
+  let failed: unknown;
+  await b.lock('jobs/lock').ttl(10).acquire().catch((err) => (failed = err));
+  assert.instance(failed, EtcdLockFailedError);
+  const leases = await a.leaseClient.leaseLeases();
+  assert.is(leases.leases.length, 1, 'the lock holds one lease');
+  await lockA.release();
+  const lockB = await b.lock('jobs/lock').ttl(10).acquire();
+  await lockB.release();
+  a.close();
+  b.close();
+});
+
+test('Election: one leader, observers see it, resign hands over', async () => {
+  const a = new Etcd3({ hosts: `127.0.0.1:${port}` });
+  const b = new Etcd3({ hosts: `127.0.0.1:${port}` });
+  const ca = a.election('svc', 5).campaign('node-a');
+  await new Promise<void>((resolve, reject) => {
+    ca.on('elected', () => resolve());
+    ca.on('error', reject);
+  });
+  const cb = b.election('svc', 5).campaign('node-b');
+  cb.on('error', () => {});
+  const observer = await b.election('svc', 5).observe();
+  assert.is(observer.leader(), 'node-a');
+  const bElected = new Promise<void>((resolve) => cb.on('elected', () => resolve()));
+  const changed = new Promise<string | undefined>((resolve) => observer.on('change', (v) => resolve(v)));
+  await ca.resign();
+  await bElected;
+  assert.is(await changed, 'node-b');
+  await observer.cancel();
+  await cb.resign();
+  a.close();
+  b.close();
 });
 
 test.run();
