@@ -36,7 +36,7 @@ function fail(log: GrpcLog, method: string, err: unknown, callback: sendUnaryDat
  * server cannot", never as a transient failure to retry.
  */
 export function unimplemented(what: string): UntypedHandleCall {
-  const details = `watchkv: ${what} is not implemented (watchkv is a single-node etcd API without it)`;
+  const details = `watchkv: ${what} is not implemented`;
   return ((call: { emit?: unknown }, callback?: sendUnaryData<never>) => {
     if (callback) return callback({ code: status.UNIMPLEMENTED, details });
     (call as { emit(e: string, v: unknown): void }).emit('error', { code: status.UNIMPLEMENTED, details });
