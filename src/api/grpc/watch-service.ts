@@ -4,9 +4,13 @@
  *
  * Backpressure: HTTP/2 flow control is the client's "I have read it". A response's bytes count
  * as pending from call.write until grpc-js hands them to the HTTP/2 stream (its write callback),
- * which waits for the peer's flow-control window. Above wsHighWaterBytes pending (or when
- * grpc-js's own queue asks for a drain) the session reports full: the engine makes the watchers
- * victims and they catch up when the stream drains, exactly as over a WebSocket.
+ * which waits for the peer's flow-control window. Above wsHighWaterBytes pending, or when
+ * call.write returned false (grpc-js's queue of messages not yet handed to HTTP/2 is over its
+ * high-water mark), the session reports full: the engine makes the watchers victims and they catch
+ * up when the stream drains, exactly as over a WebSocket. The second condition matters for speed
+ * too: every gRPC message costs grpc-js a fixed amount of work, and a victim's catch-up sends one
+ * response for many revisions (measured: 3-5x more events/s at saturation than queueing one
+ * message per watcher per revision).
  *
  * A stream ends with its client (end/cancel), on server shutdown (UNAVAILABLE, so clients
  * reconnect elsewhere or later) or when its client stays unreadable too long.
