@@ -19,6 +19,7 @@ import { pacedFanoutScenario, saturationScenario } from './compare/fanout.ts';
 import { idleScenario } from './compare/idle.ts';
 import { leaseExpiryScenario, leaseKeepAliveScenario } from './compare/lease.ts';
 import { putScenario } from './compare/put.ts';
+import { grpcPutScenario, grpcRangeScenario, grpcSaturationScenario } from './compare/grpc.ts';
 import { rangeScenario } from './compare/range.ts';
 import { reopenScenario } from './compare/reopen.ts';
 import { sseFanoutScenario } from './compare/sse-fanout.ts';
@@ -42,6 +43,8 @@ function targetsFor(cfg: BenchConfig): Target[] {
     { scenario: w100, metric: 'p99', label: '<= 50 ms', pass: (v) => v.watchkv <= 50 },
     { scenario: 'catchup', metric: 'eps', label: '>= 20x etcd', pass: (v) => v.watchkv >= 20 * v.etcd },
     { scenario: 'fanout-sse', metric: 'ratio', label: '>= 0.5 (half the WebSocket rate)', pass: (v) => v.watchkv >= 0.5 },
+    { scenario: 'grpc-put', metric: 'rps', label: '>= etcd', pass: (v) => v.watchkv >= v.etcd },
+    { scenario: 'grpc-fanout-sat', metric: 'delivered', label: '>= 5x etcd', pass: (v) => v.watchkv >= 5 * v.etcd },
     { scenario: 'idle', metric: 'bytesPerWatcher', label: '<= 2 KB (2,048 B)', pass: (v) => v.watchkv <= 2048 },
   ];
 }
@@ -192,13 +195,17 @@ ${BOUNDS_MD}
    the first lease's deadline (and from the last's) until the last key is gone, and the latency of a probe read every
    20 ms meanwhile (the stall other clients see). etcd revokes at most 1,000 expired leases a second (its
    \`leaseRevokeRate\`); watchkv revokes them in batches of 256, each lease its own revision, yielding between batches.
+9. **grpc-put / grpc-range / grpc-fanout-sat**: the put, range and saturation fan-out loads through etcd's gRPC API
+   (the same port), with one lean grpc-js client for both servers (bench/lib/grpc-client.ts: requests encoded once,
+   responses walked, not decoded): 5 connections × 10 calls in flight; watchers on Watch streams, one connection
+   per stream; the fan-out writer is the same HTTP writer process.
 
 Knobs (environment): \`BENCH_QUICK=1\` (short run for development), \`BENCH_REPEAT\` (default 2),
 \`BENCH_DURATION_S\` (put; range and fan-out follow it unless \`BENCH_RANGE_DURATION_S\` / \`BENCH_FANOUT_DURATION_S\` /
 \`BENCH_SAT_DURATION_S\` are set), \`BENCH_FANOUT_RATE\`, \`BENCH_SAT_WATCHERS\`, \`BENCH_SAT_PER_SOCKET\`, \`BENCH_SAT_WRITERS\`,
 \`BENCH_DRAIN_TIMEOUT_S\`, \`BENCH_CATCHUP_EVENTS\`, \`BENCH_IDLE_WATCHERS\`, \`BENCH_IDLE_SOCKETS\`, \`BENCH_IDLE_TIMEOUT_S\`,
 \`BENCH_REOPEN_KEYS\`, \`BENCH_REOPEN_FILL_TIMEOUT_S\`, \`BENCH_LEASE_COUNT\`, \`BENCH_LEASE_TTL_S\`, \`BENCH_SSE_WATCHERS\`,
-\`BENCH_ONLY=put,range,fanout,fanout-sse,catchup,idle,reopen,lease\` (a subset),
+\`BENCH_ONLY=put,range,fanout,fanout-sse,catchup,idle,reopen,lease,grpc\` (a subset),
 \`BENCH_SERVERS=watchkv,etcd,fastify\` (a subset), \`BENCH_WATCHKV_NODE_ARGS\` (e.g. \`--cpu-prof --cpu-prof-dir=/tmp/prof\`;
 summarise with \`node --import tsx bench/lib/cpuprofile-top.ts [--by-area] <file>\`).
 `;
@@ -219,6 +226,9 @@ async function main(): Promise<void> {
     reopenScenario,
     leaseKeepAliveScenario,
     leaseExpiryScenario,
+    grpcPutScenario,
+    grpcRangeScenario,
+    grpcSaturationScenario(cfg),
   ];
   const chosen = cfg.only.length ? all.filter((s) => cfg.only.some((o) => s.id === o || s.id.startsWith(`${o}-`))) : all;
   if (chosen.length === 0) throw new Error(`BENCH_ONLY=${cfg.only.join(',')} matches none of: ${all.map((s) => s.id).join(', ')}`);

@@ -1,6 +1,7 @@
 /**
- * buildApp: fastify + the etcd gateway routes over a store and a watch engine. Never listens
- * (server.ts does), so tests can build it around any KV/engine.
+ * buildApp: fastify + the etcd gateway routes, and etcd's gRPC services, over a store and a watch
+ * engine. Never listens (server.ts does, both on one port), so tests can build it around any
+ * KV/engine.
  *
  * Bodies: etcd clients send JSON with any content type (curl -d says form-urlencoded), so one
  * catch-all parser hands every body to the routes as a string; json.ts decodes it. Every error
@@ -22,6 +23,7 @@ import { kvRoutes } from './api/routes/kv.ts';
 import { healthRoutes } from './api/routes/health.ts';
 import { httpWatchRoute } from './api/routes/watch-http.ts';
 import { wsWatchRoute } from './api/ws/route.ts';
+import { buildGrpcServer, type GrpcApi } from './api/grpc/grpc-server.ts';
 import { leaseRoutes } from './api/routes/lease.ts';
 import { leaseKeepAliveRoutes } from './api/routes/lease-keepalive.ts';
 import { accessLog } from './api/access-log.ts';
@@ -47,6 +49,8 @@ export interface AppDeps {
 
 export interface App {
   fastify: FastifyInstance;
+  /** etcd's gRPC API over the same context; the shared listener injects its connections. */
+  grpc: GrpcApi;
   ctx: ApiContext;
 }
 
@@ -108,7 +112,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(uiRoutes);
   await app.register(docsRoutes);
   healthRoutes(app, ctx);
-  return { fastify: app, ctx };
+  return { fastify: app, grpc: buildGrpcServer(ctx, app.log), ctx };
 }
 
 /**

@@ -99,6 +99,11 @@ export const DEFAULTS = Object.freeze({
    * load balancers with idle timeouts (often 60 s) keep the connection open.
    */
   sseHeartbeatIntervalMs: 15_000,
+  /**
+   * ms: how long a new connection may stay silent before its first bytes say whether it speaks
+   * HTTP/1.1 or HTTP/2 (gRPC); every real client sends at once, so this only reaps idle sockets.
+   */
+  connectionPrefaceTimeoutMs: 10_000,
   /** ms: how long graceful shutdown waits for in-flight commits before closing the store. */
   shutdownGraceMs: 5_000,
 

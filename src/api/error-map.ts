@@ -73,6 +73,22 @@ export function mapError(err: unknown, maxBodyBytes = 0): MappedError {
   return { httpStatus, httpStatusText, grpcCode, message, unexpected: !known || grpcCode === 13 };
 }
 
+/**
+ * A gRPC status as etcd's v3rpc sends it: the code and etcd's message as details. grpc-js takes
+ * it as the error of a unary callback or the 'error' of a stream.
+ */
+export interface GrpcStatus {
+  code: number;
+  details: string;
+  /** As MappedError.unexpected: log it. */
+  unexpected: boolean;
+}
+
+export function grpcStatus(err: unknown): GrpcStatus {
+  const m = mapError(err);
+  return { code: m.grpcCode, details: m.message, unexpected: m.unexpected };
+}
+
 /** Unary error body: `{"error", "message", "code"}`. */
 export function errorBody(m: MappedError): string {
   const msg = JSON.stringify(m.message);
