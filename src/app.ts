@@ -22,12 +22,16 @@ import { healthRoutes } from './api/routes/health.ts';
 import { httpWatchRoute } from './api/routes/watch-http.ts';
 import { wsWatchRoute } from './api/ws/route.ts';
 import { accessLog } from './api/access-log.ts';
+import { snapshotRoute } from './api/routes/maintenance-snapshot.ts';
+import type { SnapshotSource } from './snapshot/snapshot-writer.ts';
 
 export interface AppDeps {
   kv: KV;
   engine: WatchEngine;
   config: ServerConfig;
   identity: Identity;
+  /** What POST /v3/maintenance/snapshot copies (the plain MVCC store). */
+  snapshots?: SnapshotSource;
   /** Where log lines go instead of stdout (server.ts: pino-pretty when stdout is a terminal). */
   logStream?: DestinationStream;
   /** Collects every registered route (method + url), for the OpenAPI drift test. */
@@ -82,6 +86,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: config.maxBodyBytes }, (_req, body, done) => done(null, body));
     kvRoutes(scope, ctx);
+    snapshotRoute(scope, ctx);
   });
   await app.register(async (scope) => httpWatchRoute(scope, ctx));
   await app.register(async (scope) => wsWatchRoute(scope, ctx));

@@ -31,6 +31,8 @@ export const ERROR_MESSAGES = {
   ERR_STORAGE: 'storage write failed',
   ERR_CORRUPT: 'data directory is corrupt or not a watchkv data directory',
   ERR_NOT_FOUND: 'not found',
+  // Backup
+  ERR_SNAPSHOT_INVALID: 'snapshot file is invalid',
   // Request validation done by the API layer, as etcd's v3rpc does
   ERR_VALUE_PROVIDED: 'etcdserver: value is provided',
   ERR_LEASE_PROVIDED: 'etcdserver: lease is provided',

@@ -48,7 +48,7 @@ export async function startServer(partial: Partial<ServerConfig>, backend?: Back
   let app;
   try {
     const logStream = options.prettyLogs ? pinoPretty({ sync: true, translateTime: 'SYS:standard', ignore: 'pid,hostname' }) : undefined;
-    app = await buildApp({ kv: store, engine: store, config, identity, logStream });
+    app = await buildApp({ kv: store, engine: store, config, identity, logStream, snapshots: kv });
     const url = new URL(config.listenClientUrls.split(',')[0]!);
     await app.fastify.listen({ host: url.hostname, port: Number(url.port || 80) });
   } catch (err) {

@@ -26,6 +26,7 @@ const GRPC: Record<ErrorCode, number> = {
   ERR_STORAGE: 14,
   ERR_CORRUPT: 13,
   ERR_NOT_FOUND: 5,
+  ERR_SNAPSHOT_INVALID: 3,
   ERR_VALUE_PROVIDED: 3,
   ERR_LEASE_PROVIDED: 3,
 };

@@ -123,6 +123,27 @@ test('a second SIGTERM during shutdown exits at once, and no acknowledged write 
   }
 });
 
+test('the built `watchkv` command: --version, and serve runs the server with the same flags', async () => {
+  const v = spawnSync(join(root, 'dist/cli.js'), ['--version'], { encoding: 'utf8' });
+  assert.is(v.status, 0, v.stderr);
+  assert.is(v.stdout.trim(), `watchkv ${version}`);
+  const dir = tempDir();
+  const proc = spawnProc(join(root, 'dist/cli.js'), ['serve', '--listen-client-urls', 'http://127.0.0.1:0', '--data-dir', dir, '--max-txn-ops', '3']);
+  try {
+    const started = await proc.waitLog((l) => l.msg === 'watchkv started');
+    const txn = await post(started.address, '/v3/kv/txn', { success: Array.from({ length: 4 }, (_, i) => ({ request_put: { key: b64(`k${i}`), value: b64('v') } })) });
+    assert.is(txn.status, 400, 'the server flag reached the server');
+    process.kill(proc.child.pid!, 'SIGTERM');
+    assert.is((await proc.exited).code, 0);
+    assert.ok(proc.logs().some((l) => l.msg === 'watchkv stopped'));
+  } finally {
+    await proc.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const bad = spawnSync(join(root, 'dist/cli.js'), ['serve', '--max-txn-ops', 'many'], { encoding: 'utf8' });
+  assert.is(bad.status, 2);
+});
+
 test('--log-level debug: one access line per request (method, path, status, duration)', async () => {
   const dir = tempDir();
   const { proc, url, serverPid } = await npmStart(dir, ['--log-level', 'debug']);
