@@ -14,6 +14,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import WebSocket from 'ws';
 import { b64, post } from '../support/http-client.ts';
+import { DEFAULTS } from '../../src/config.ts';
 import { ensureBuilt, isAlive, npmStart, pidsMentioning, portIsFree, root, spawnProc } from '../support/built-server.ts';
 
 ensureBuilt();
@@ -59,6 +60,25 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   });
 }
 
+test('Ctrl-C in a terminal (SIGINT to npm and the server at once) still stops gracefully', async () => {
+  const dir = tempDir();
+  const { proc, url, serverPid } = await npmStart(dir);
+  try {
+    assert.is((await post(url, '/v3/kv/put', { key: b64('/c'), value: b64('1') })).status, 200);
+    // The terminal signals the whole foreground process group; npm forwards its copy as well.
+    process.kill(serverPid, 'SIGINT');
+    process.kill(proc.child.pid!, 'SIGINT');
+    const exit = await proc.exited;
+    assert.is(exit.code, 0, proc.lines.join('\n'));
+    assert.ok(proc.logs().some((l) => l.msg === 'watchkv stopped'), 'graceful, not forced');
+    assert.not.ok(proc.logs().some((l) => /second signal/.test(l.msg ?? '')));
+    assert.not.ok(isAlive(serverPid));
+  } finally {
+    await proc.destroy(serverPid);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 /** A request whose body never finishes: it keeps graceful shutdown waiting. */
 function stalledRequest(url: string): http.ClientRequest {
   const req = http.request(new URL('/v3/kv/put', url), { method: 'POST', headers: { 'content-length': '1000' } });
@@ -93,6 +113,8 @@ test('a second SIGTERM during shutdown exits at once, and no acknowledged write 
     await new Promise((r) => setTimeout(r, 20));
     process.kill(first.proc.child.pid!, 'SIGTERM');
     await first.proc.waitLog((l) => l.msg === 'watchkv stopping');
+    // Past the window in which a repeat counts as the same signal (see the Ctrl-C test).
+    await new Promise((r) => setTimeout(r, DEFAULTS.signalRepeatIgnoreMs + 50));
     process.kill(first.proc.child.pid!, 'SIGTERM');
     const exit = await first.proc.exited;
     exited = true;
