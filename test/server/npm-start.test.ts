@@ -178,7 +178,14 @@ test('--log-level debug: one access line per request (method, path, status, dura
     assert.type(put.durationMs, 'number');
     const bad = await proc.waitLog((l) => l.msg === 'request' && l.path === '/v3/kv/range');
     assert.is(bad.status, 400);
-    assert.is(proc.logs().filter((l) => l.msg === 'request').length, 2, 'one line per request');
+    // A WebSocket watch is logged when its socket closes (fastify never sees its reply).
+    const ws = new WebSocket(url.replace('http', 'ws') + '/v3/watch');
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    ws.close();
+    const upgrade = await proc.waitLog((l) => l.msg === 'request' && l.path === '/v3/watch');
+    assert.is(upgrade.method, 'GET');
+    assert.is(upgrade.status, 101);
+    assert.is(proc.logs().filter((l) => l.msg === 'request').length, 3, 'one line per request');
   } finally {
     process.kill(proc.child.pid!, 'SIGTERM');
     await proc.exited;
