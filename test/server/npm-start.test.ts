@@ -79,10 +79,16 @@ test('Ctrl-C in a terminal (SIGINT to npm and the server at once) still stops gr
   }
 });
 
-/** A request whose body never finishes: it keeps graceful shutdown waiting. */
-function stalledRequest(url: string): http.ClientRequest {
-  const req = http.request(new URL('/v3/kv/put', url), { method: 'POST', headers: { 'content-length': '1000' } });
+/**
+ * A request whose body never finishes: it keeps graceful shutdown waiting. Resolves once the
+ * server has parsed its headers (it answers `Expect: 100-continue`), so the request is surely in
+ * flight, not an idle connection that shutdown may drop.
+ */
+async function stalledRequest(url: string): Promise<http.ClientRequest> {
+  const req = http.request(new URL('/v3/kv/put', url), { method: 'POST', headers: { 'content-length': '1000', expect: '100-continue' } });
   req.on('error', () => {});
+  req.flushHeaders();
+  await new Promise((resolve) => req.once('continue', resolve));
   req.write('{"key":');
   return req;
 }
@@ -109,8 +115,7 @@ test('a second SIGTERM during shutdown exits at once, and no acknowledged write 
     };
     const writers = Array.from({ length: 8 }, (_, w) => writer(w));
     while (acked.length < 300) await new Promise((r) => setTimeout(r, 5));
-    const stall = stalledRequest(first.url);
-    await new Promise((r) => setTimeout(r, 20));
+    const stall = await stalledRequest(first.url);
     process.kill(first.proc.child.pid!, 'SIGTERM');
     await first.proc.waitLog((l) => l.msg === 'watchkv stopping');
     // Past the window in which a repeat counts as the same signal (see the Ctrl-C test).
