@@ -27,6 +27,13 @@ import { buildGrpcServer, type GrpcApi } from './api/grpc/grpc-server.ts';
 import { leaseRoutes } from './api/routes/lease.ts';
 import { leaseKeepAliveRoutes } from './api/routes/lease-keepalive.ts';
 import { accessLog } from './api/access-log.ts';
+import { restKvRoutes } from './api/rest/kv-routes.ts';
+import { routableUrl } from './api/rest/key-path.ts';
+import { sseWatchRoute } from './api/watch/sse-route.ts';
+import { SseStats } from './api/watch/sse-stats.ts';
+import { metricsRoutes } from './api/metrics.ts';
+import { uiRoutes } from './api/ui-route.ts';
+import { docsRoutes } from './api/docs-route.ts';
 
 export interface AppDeps {
   kv: KV;
@@ -54,6 +61,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     logger: deps.logStream ? { level: config.logLevel, stream: deps.logStream } : { level: config.logLevel },
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.maxBodyBytes,
+    rewriteUrl: (req) => routableUrl(req.url ?? '/'),
   });
   // Each committed event is encoded to JSON once, soon after it commits (events memoize their
   // encoding). The watch engine keeps recent events for catch-up: a replay then sends bytes that
@@ -84,6 +92,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     return reply.code(404).type('text/plain; charset=utf-8').send('Not Found');
   });
 
+  // Before the plugins: its request-counting hooks must reach every route.
+  const sseStats = new SseStats();
+  metricsRoutes(app, ctx, sseStats);
+
   // No permessage-deflate: the watch route writes its frames itself (ws/frame-batcher.ts).
   await app.register(websocket, { options: { maxPayload: config.maxBodyBytes * 2, perMessageDeflate: false } });
   await app.register(async (scope) => {
@@ -95,6 +107,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(async (scope) => leaseKeepAliveRoutes(scope, ctx));
   await app.register(async (scope) => httpWatchRoute(scope, ctx));
   await app.register(async (scope) => wsWatchRoute(scope, ctx));
+  await app.register(async (scope) => restKvRoutes(scope, ctx));
+  await app.register(async (scope) => sseWatchRoute(scope, ctx, sseStats));
+  await app.register(uiRoutes);
+  await app.register(docsRoutes);
   healthRoutes(app, ctx);
   return { fastify: app, grpc: buildGrpcServer(ctx, app.log), ctx };
 }

@@ -24,6 +24,8 @@ export interface ServerConfig {
   /** periodic: ms of history kept; revision: revisions kept; 0 = off. */
   autoCompactionRetention: number;
   autoCompactionRevisionIntervalMs: number;
+  sseProgressIntervalMs: number;
+  sseHeartbeatIntervalMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -40,6 +42,8 @@ export const HELP = `Usage: watchkv [flags]   (each flag also reads the environm
   --watch-history-bytes N        recent events kept in memory for catch-up, 0 = none (WATCHKV_WATCH_HISTORY_BYTES)  default ${DEFAULTS.watchHistoryBytes}
   --auto-compaction-mode MODE     periodic (keep a time span) or revision (keep N revisions) (WATCHKV_AUTO_COMPACTION_MODE)  default periodic
   --auto-compaction-retention R   periodic: 1h, 30m, 90s or a bare number of hours; revision: N revisions; 0 = off (WATCHKV_AUTO_COMPACTION_RETENTION)  default 0
+  --sse-progress-interval DUR     progress event on an idle SSE watch (WATCHKV_SSE_PROGRESS_INTERVAL)  default 30s
+  --sse-heartbeat-interval DUR    comment heartbeat on a silent SSE watch (WATCHKV_SSE_HEARTBEAT_INTERVAL)  default 15s
   --log-level LEVEL               fatal|error|warn|info|debug|trace|silent (WATCHKV_LOG_LEVEL)  default ${DEFAULTS.logLevel}
   --config-file FILE              YAML file whose keys are these flags' names, e.g. data-dir: /x;
                                   flags and environment win over it (WATCHKV_CONFIG_FILE)
@@ -60,6 +64,8 @@ const FLAGS = {
   'auto-compaction-mode': { type: 'string' },
   'auto-compaction-retention': { type: 'string' },
   'config-file': { type: 'string' },
+  'sse-progress-interval': { type: 'string' },
+  'sse-heartbeat-interval': { type: 'string' },
   help: { type: 'boolean' },
   version: { type: 'boolean' },
 } as const;
@@ -159,6 +165,12 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
     throw new ConfigError(`--auto-compaction-mode: "${autoCompactionMode}" is not one of periodic, revision`);
   }
   const retention = get('auto-compaction-retention');
+  const interval = (flag: 'sse-progress-interval' | 'sse-heartbeat-interval', def: number): number => {
+    const v = get(flag);
+    const ms = v === undefined ? def : duration(flag, v);
+    if (ms < DEFAULTS.minProgressNotifyIntervalMs) throw new ConfigError(`--${flag}: must be at least ${DEFAULTS.minProgressNotifyIntervalMs}ms`);
+    return ms;
+  };
   return {
     listenClientUrls,
     dataDir: get('data-dir') ?? DEFAULTS.dataDir,
@@ -177,6 +189,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
     autoCompactionMode,
     autoCompactionRetention: retention === undefined ? DEFAULTS.autoCompactionRetention : compactionRetention(autoCompactionMode, retention),
     autoCompactionRevisionIntervalMs: DEFAULTS.autoCompactionRevisionIntervalMs,
+    sseProgressIntervalMs: interval('sse-progress-interval', DEFAULTS.sseProgressIntervalMs),
+    sseHeartbeatIntervalMs: interval('sse-heartbeat-interval', DEFAULTS.sseHeartbeatIntervalMs),
   };
 }
 

@@ -87,6 +87,18 @@ export const DEFAULTS = Object.freeze({
   wsHighWaterBytes: 1 * MiB,
   /** ms: a client that keeps its socket full (unreadable) for longer than this is disconnected. */
   wsMaxUnreadableMs: 30_000,
+  // --- Server-Sent Events watch (/v1/watch) ---
+  /**
+   * ms: an SSE stream that sent nothing for this long gets an `event: progress` with the current
+   * revision as its id, so a client reconnecting after a quiet spell resumes from a recent point
+   * instead of replaying from an old one.
+   */
+  sseProgressIntervalMs: 30_000,
+  /**
+   * ms: an SSE stream that wrote nothing at all for this long gets a comment line, so proxies and
+   * load balancers with idle timeouts (often 60 s) keep the connection open.
+   */
+  sseHeartbeatIntervalMs: 15_000,
   /**
    * ms: how long a new connection may stay silent before its first bytes say whether it speaks
    * HTTP/1.1 or HTTP/2 (gRPC); every real client sends at once, so this only reaps idle sockets.

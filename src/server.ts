@@ -1,8 +1,8 @@
 /**
- * Entry point: load config → open LevelDB → store → watch engine → app → listen (HTTP and gRPC on
- * one port); close gracefully on SIGINT/SIGTERM (stop accepting, close watch sockets with 1001
- * and gRPC streams with UNAVAILABLE, let in-flight requests finish, close the store).
- * `startServer` is what the e2e tests use.
+ * Entry point: load config → open LevelDB → store → lessor → watch engine → app → listen (HTTP
+ * and gRPC on one port); close gracefully on SIGINT/SIGTERM (stop accepting, close watch sockets
+ * with 1001 and gRPC streams with UNAVAILABLE, let in-flight requests finish, stop the lessor's
+ * expiry, close the store). `startServer` is what the e2e tests use.
  */
 import os from 'node:os';
 import { resolve } from 'node:path';

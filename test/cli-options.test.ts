@@ -22,10 +22,13 @@ test('defaults, flags, environment (flags win), durations with units', () => {
   assert.is((loadConfig(['--watch-history-bytes', '0'], {}) as ServerConfig).watchHistoryBytes, 0);
   assert.is((loadConfig([], { WATCHKV_WATCH_HISTORY_BYTES: '500' }) as ServerConfig).watchHistoryBytes, 500);
   assert.is(loadConfig(['--help'], {}), 'help');
+  assert.is(d.sseProgressIntervalMs, DEFAULTS.sseProgressIntervalMs);
+  const sse = loadConfig(['--sse-progress-interval', '2s'], { WATCHKV_SSE_HEARTBEAT_INTERVAL: '500ms' }) as ServerConfig;
+  assert.equal([sse.sseProgressIntervalMs, sse.sseHeartbeatIntervalMs], [2000, 500]);
 });
 
 test('bad values throw ConfigError with the flag name', () => {
-  for (const argv of [['--max-txn-ops', 'x'], ['--progress-notify-interval', '10 parsecs'], ['--listen-client-urls', 'nope'], ['--log-level', 'loud'], ['--watch-history-bytes', '-1'], ['--bogus']]) {
+  for (const argv of [['--max-txn-ops', 'x'], ['--progress-notify-interval', '10 parsecs'], ['--listen-client-urls', 'nope'], ['--log-level', 'loud'], ['--watch-history-bytes', '-1'], ['--sse-progress-interval', '10'], ['--sse-heartbeat-interval', 'soon'], ['--bogus']]) {
     try {
       loadConfig(argv, {});
       assert.unreachable(argv.join(' '));

@@ -46,7 +46,7 @@ interface FanoutRun {
  * when the drain wait ends is not a failure as long as what it got is exactly the writer's
  * revisions up to its last one (no gap, no duplicate); those are counted in `behind`.
  */
-function verdict(sockets: WatchConnLike[], w: WriterResult, expectedWatchers: number): { check: string; behind: number } {
+export function verdict(sockets: ReadonlyArray<Pick<WatchConnLike, "watchers" | "problems">>, w: WriterResult, expectedWatchers: number): { check: string; behind: number } {
   const sorted = [...w.revs].sort((a, b) => a - b);
   for (let i = 1; i < sorted.length; i++) if (sorted[i] === sorted[i - 1]) return { check: `FAILED: writer got revision ${sorted[i]} twice`, behind: 0 };
   const prefixSum = [0];
