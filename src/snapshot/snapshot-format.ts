@@ -3,10 +3,14 @@
  *
  *   header   magic "WKVSNAP\n"(8) | version u32 | revision u64 | compactRevision u64 | createdMs u64
  *   record*  0x01 | keyLength u32 | valueLength u32 | key | value        (backend key order)
- *   trailer  0x00 | records u64 | sha256(32)
+ *   trailer  0x00 | records u64 | zero padding (0-511) | sha256(32)
  *
  * Integers are big-endian. The sha256 covers every byte before it (header, records, the trailer's
- * tag and count), so a flipped bit anywhere is caught, and a file cut short lacks its trailer.
+ * tag, count and padding), so a flipped bit anywhere is caught, and a file cut short lacks its
+ * trailer. The padding makes every file's size 32 more than a multiple of 512, with the sha256
+ * of the rest last: exactly what etcdctl checks of an etcd snapshot (a bbolt file, whose size
+ * is a multiple of its page size, plus its sha256), so `etcdctl snapshot save` against watchkv
+ * accepts the stream and saves a file watchkv can restore.
  * Records are the backend's raw entries (MVCC revisions, meta, and any other room's records such
  * as leases), so a restore reproduces the data directory's content without knowing its layout.
  */
@@ -19,7 +23,15 @@ export const RECORD_TAG = 0x01;
 export const TRAILER_TAG = 0x00;
 /** tag + key length + value length */
 export const RECORD_PREFIX_BYTES = 1 + 4 + 4;
+/** The trailer without its padding. */
 export const TRAILER_BYTES = 1 + 8 + 32;
+/** bytes: sizes are padded to SNAPSHOT_ALIGN_BYTES * n + 32, as etcd snapshots are. */
+export const SNAPSHOT_ALIGN_BYTES = 512;
+
+/** Zero bytes between the trailer's count and its sha256, for a file whose count ends at `end`. */
+export function trailerPadding(end: number): number {
+  return (SNAPSHOT_ALIGN_BYTES - (end % SNAPSHOT_ALIGN_BYTES)) % SNAPSHOT_ALIGN_BYTES;
+}
 /** bytes: a key or value longer than this is taken as corruption, not read (LevelDB has no limit, watchkv's requests do). */
 export const MAX_FIELD_BYTES = 256 * 1024 * 1024;
 
@@ -34,6 +46,8 @@ export interface SnapshotHeader {
 export class SnapshotEncoder {
   private readonly hash: Hash = createHash('sha256');
   private count = 0;
+  /** bytes encoded so far */
+  private size = 0;
 
   header(h: Omit<SnapshotHeader, 'version'>): Buffer {
     const buf = Buffer.alloc(HEADER_BYTES);
@@ -43,6 +57,7 @@ export class SnapshotEncoder {
     buf.writeBigUInt64BE(BigInt(h.compactRevision), 20);
     buf.writeBigUInt64BE(BigInt(h.createdMs), 28);
     this.hash.update(buf);
+    this.size += buf.length;
     return buf;
   }
 
@@ -62,12 +77,13 @@ export class SnapshotEncoder {
     }
     this.count += entries.length;
     this.hash.update(buf);
+    this.size += buf.length;
     return buf;
   }
 
   /** The trailer; returns it with the hex checksum. */
   trailer(): { bytes: Buffer; sha256: string; records: number } {
-    const head = Buffer.alloc(9);
+    const head = Buffer.alloc(9 + trailerPadding(this.size + 9)); // zeroed: the padding
     head[0] = TRAILER_TAG;
     head.writeBigUInt64BE(BigInt(this.count), 1);
     this.hash.update(head);

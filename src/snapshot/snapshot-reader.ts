@@ -18,6 +18,7 @@ import {
   SNAPSHOT_VERSION,
   TRAILER_BYTES,
   TRAILER_TAG,
+  trailerPadding,
   type SnapshotHeader,
 } from './snapshot-format.ts';
 
@@ -103,8 +104,10 @@ export async function readSnapshot(
       if (batch.length >= 1000) await flush();
     }
     await flush();
-    if (!(await fill(TRAILER_BYTES))) throw invalid(file, `truncated: ends inside the trailer at byte ${offset}`);
+    const padding = trailerPadding(offset + 9);
+    if (!(await fill(TRAILER_BYTES + padding))) throw invalid(file, `truncated: ends inside the trailer at byte ${offset}`);
     const countBytes = take(9);
+    if (!take(padding).equals(Buffer.alloc(padding))) throw invalid(file, 'corrupted: trailer padding is not zero');
     const expected = buf.subarray(0, 32);
     const actual = hash.digest();
     if (!actual.equals(expected)) throw invalid(file, 'corrupted: sha256 checksum mismatch');

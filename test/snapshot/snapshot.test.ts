@@ -43,6 +43,13 @@ async function rejects(p: Promise<unknown>, message: RegExp, label: string): Pro
   assert.unreachable(`${label}: accepted`);
 }
 
+/** Where a snapshot file's trailer starts: after the 36-byte header and every record. */
+function trailerStart(file: Buffer): number {
+  let at = 36;
+  while (file[at] === 1) at += 9 + file.readUInt32BE(at + 1) + file.readUInt32BE(at + 5);
+  return at;
+}
+
 const everything = (revision?: number) => ({ key: b64('\0'), range_end: b64('\0'), ...(revision ? { revision } : {}) });
 
 test('save under write load, restore, same store at the snapshot revision, a watch resumes', async () => {
@@ -207,7 +214,8 @@ test('damaged files are refused with a clear message; restore writes nothing fro
 
     const variants: Array<[string, Buffer, RegExp]> = [
       ['cut in half', bytes.subarray(0, bytes.length >> 1), /truncated/],
-      ['cut before the trailer', bytes.subarray(0, bytes.length - 41), /truncated: ends at byte \d+ without its trailer/],
+      ['cut before the trailer', bytes.subarray(0, trailerStart(bytes)), /truncated: ends at byte \d+ without its trailer/],
+      ['cut inside the padding', bytes.subarray(0, trailerStart(bytes) + 10), /truncated: ends inside the trailer/],
       ['last byte missing', bytes.subarray(0, bytes.length - 1), /truncated/],
       ['a flipped bit', Buffer.from(bytes).fill(bytes[bytes.length >> 1]! ^ 1, bytes.length >> 1, (bytes.length >> 1) + 1), /checksum mismatch|corrupted/],
       ['bytes after the trailer', Buffer.concat([bytes, Buffer.from('x')]), /unexpected bytes after the trailer/],
