@@ -7,8 +7,8 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ApiContext } from '../context.ts';
 import * as json from '../json.ts';
 import { sendJson } from '../send-json.ts';
+import { ETCD_SERVER_VERSION as VERSION } from './health.ts';
 
-const VERSION = '3.4.23';
 
 function send(reply: FastifyReply, body: string): FastifyReply {
   return sendJson(reply, 200, body);
