@@ -18,6 +18,7 @@ import type { ApiContext, WatchConnection } from '../context.ts';
 import { WatchSession } from '../ws/watch-session.ts';
 import { JsonSplitter } from '../json-splitter.ts';
 import type { WatchFramePieces } from '../json.ts';
+import { parseJson } from '../json-read.ts';
 import { errorBody, mapError } from '../error-map.ts';
 import { kvError } from '../../errors.ts';
 
@@ -90,7 +91,7 @@ export async function httpWatchRoute(app: FastifyInstance, ctx: ApiContext): Pro
           if ('error' in piece) throw kvError('ERR_INVALID_ARGUMENT', piece.error);
           let value: unknown;
           try {
-            value = JSON.parse(piece.text);
+            value = parseJson(piece.text);
           } catch (err) {
             throw kvError('ERR_INVALID_ARGUMENT', `invalid JSON: ${(err as Error).message}`);
           }
