@@ -132,7 +132,12 @@ test('fragments and error lines are one chunk each', async () => {
   const st = new RawStream(s.url, '/v3/watch');
   st.send(JSON.stringify({ create_request: { key: b64('f/'), range_end: b64('f0'), start_revision: start, fragment: true } }));
   st.send('{"create_request":{"key":"@@@"}}'); // a later malformed request: an in-stream error line
-  const msgs = await st.waitFor(4);
+  // created, the error line, and the fragments (one 1.2 MB event each): wait for all 3 events
+  let msgs = await st.waitFor(4);
+  for (let t = 0; t < 400 && msgs.flatMap((m) => m.result?.events ?? []).length < 3; t++) {
+    await new Promise((r) => setTimeout(r, 25));
+    msgs = st.messages();
+  }
   const frags = msgs.filter((m) => m.result?.events);
   assert.ok(frags.length >= 2, 'the catch-up response was fragmented');
   assert.is(frags.slice(0, -1).every((m) => m.result.fragment === true), true);
