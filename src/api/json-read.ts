@@ -21,14 +21,13 @@ class RawNumber {
   constructor(readonly text: string) {}
 }
 
+const SEPARATORS = [':', ',', '['] as const;
 
 /**
  * Is there a number token JSON.parse would round, right after a `:`, `,` or `[`? Those three
  * characters never occur in base64, so indexOf skips over big values at memchr speed (a regex
  * over the whole body doubled the parse time of a 1 MB put).
  */
-const SEPARATORS = [':', ',', '['] as const;
-
 function hasInexactNumber(text: string): boolean {
   for (const sep of SEPARATORS) {
     for (let i = text.indexOf(sep); i >= 0; i = text.indexOf(sep, i + 1)) {
