@@ -1,6 +1,7 @@
 /**
- * buildApp: fastify + the etcd gateway routes over a store and a watch engine. Never listens
- * (server.ts does), so tests can build it around any KV/engine.
+ * buildApp: fastify + the etcd gateway routes, and etcd's gRPC services, over a store and a watch
+ * engine. Never listens (server.ts does, both on one port), so tests can build it around any
+ * KV/engine.
  *
  * Bodies: etcd clients send JSON with any content type (curl -d says form-urlencoded), so one
  * catch-all parser hands every body to the routes as a string; json.ts decodes it. Every error
@@ -23,6 +24,7 @@ import { healthRoutes } from './api/routes/health.ts';
 import { clusterRoutes } from './api/routes/cluster.ts';
 import { httpWatchRoute } from './api/routes/watch-http.ts';
 import { wsWatchRoute } from './api/ws/route.ts';
+import { buildGrpcServer, type GrpcApi } from './api/grpc/grpc-server.ts';
 import { leaseRoutes } from './api/routes/lease.ts';
 import { leaseKeepAliveRoutes } from './api/routes/lease-keepalive.ts';
 import { accessLog } from './api/access-log.ts';
@@ -33,6 +35,8 @@ import { SseStats } from './api/watch/sse-stats.ts';
 import { metricsRoutes } from './api/metrics.ts';
 import { uiRoutes } from './api/ui-route.ts';
 import { docsRoutes } from './api/docs-route.ts';
+import { snapshotRoute } from './api/routes/maintenance-snapshot.ts';
+import type { SnapshotSource } from './snapshot/snapshot-writer.ts';
 
 export interface AppDeps {
   kv: KV;
@@ -40,6 +44,8 @@ export interface AppDeps {
   lessor: Lessor;
   config: ServerConfig;
   identity: Identity;
+  /** What POST /v3/maintenance/snapshot copies (the plain MVCC store). */
+  snapshots?: SnapshotSource;
   /** Where log lines go instead of stdout (server.ts: pino-pretty when stdout is a terminal). */
   logStream?: DestinationStream;
   /** Collects every registered route (method + url), for the OpenAPI drift test. */
@@ -48,6 +54,8 @@ export interface AppDeps {
 
 export interface App {
   fastify: FastifyInstance;
+  /** etcd's gRPC API over the same context; the shared listener injects its connections. */
+  grpc: GrpcApi;
   ctx: ApiContext;
 }
 
@@ -101,6 +109,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     kvRoutes(scope, ctx);
     leaseRoutes(scope, ctx);
     clusterRoutes(scope, ctx);
+    snapshotRoute(scope, ctx);
   });
   await app.register(async (scope) => leaseKeepAliveRoutes(scope, ctx));
   await app.register(async (scope) => httpWatchRoute(scope, ctx));
@@ -110,7 +119,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(uiRoutes);
   await app.register(docsRoutes);
   healthRoutes(app, ctx);
-  return { fastify: app, ctx };
+  return { fastify: app, grpc: buildGrpcServer(ctx, app.log), ctx };
 }
 
 /**

@@ -101,8 +101,20 @@ export const DEFAULTS = Object.freeze({
    * load balancers with idle timeouts (often 60 s) keep the connection open.
    */
   sseHeartbeatIntervalMs: 15_000,
+  /**
+   * ms: how long a new connection may stay silent before its first bytes say whether it speaks
+   * HTTP/1.1 or HTTP/2 (gRPC); every real client sends at once, so this only reaps idle sockets.
+   */
+  connectionPrefaceTimeoutMs: 10_000,
   /** ms: how long graceful shutdown waits for in-flight commits before closing the store. */
   shutdownGraceMs: 5_000,
+  /**
+   * ms: a signal repeated this soon after the first is the same request, not a demand to hurry.
+   * Ctrl-C in a terminal reaches every process of the foreground group, and npm forwards its copy
+   * to the server too, so `npm start` gets two SIGINTs a few ms apart; a person pressing Ctrl-C
+   * again is far slower than this.
+   */
+  signalRepeatIgnoreMs: 250,
 
   // --- auto-compaction (etcd's --auto-compaction-mode / --auto-compaction-retention) ---
   /** 'periodic' (keep a span of time) or 'revision' (keep a number of revisions); etcd's default. */

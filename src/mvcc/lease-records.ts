@@ -3,19 +3,15 @@
  * and the attachments the key index holds. Kept out of kv-store.ts, which owns the write path.
  */
 import type { Backend } from '../backend/backend.ts';
+import { scanPages } from '../backend/scan-pages.ts';
 import { LEASE_PREFIX } from './kv-codec.ts';
 import type { TreeIndex } from './tree-index.ts';
 
 /** Every record under LEASE_PREFIX, in key order, read `batch` at a time. */
 export async function scanLeaseRecords(backend: Backend, batch: number): Promise<Array<[Buffer, Buffer]>> {
   const out: Array<[Buffer, Buffer]> = [];
-  const lt = Buffer.from([LEASE_PREFIX + 1]);
-  let gte: Buffer | undefined = Buffer.from([LEASE_PREFIX]);
-  while (gte) {
-    const entries = await backend.scan({ gte, lt, limit: batch });
-    out.push(...entries);
-    gte = entries.length < batch ? undefined : Buffer.concat([entries[entries.length - 1]![0], Buffer.from([0])]);
-  }
+  const range = { gte: Buffer.from([LEASE_PREFIX]), lt: Buffer.from([LEASE_PREFIX + 1]) };
+  for await (const entries of scanPages(backend, range, batch)) out.push(...entries);
   return out;
 }
 

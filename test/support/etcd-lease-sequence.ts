@@ -20,7 +20,7 @@ export interface LeaseSlot {
 
 export type LeaseOp =
   | { kind: 'unary'; path: string; body: (t: 'e' | 'w') => any; autoId?: boolean; slot?: LeaseSlot }
-  | { kind: 'keepalive'; ids: (t: 'e' | 'w') => string[] }
+  | { kind: 'keepalive'; ids: (t: 'e' | 'w') => string[]; websocket?: boolean }
   | { kind: 'expire'; id: string; ttl: number; keys: string[]; keepalive: boolean };
 
 export const UNKNOWN_LEASE = '987654321';
@@ -126,7 +126,7 @@ export class LeaseSequenceGen {
     if (c < 62) return { kind: 'unary', path: '/v3/kv/range', body: () => this.range };
     if (c < 72) {
       const refs = Array.from({ length: r.int(1, 2) }, () => this.leaseRef());
-      return { kind: 'keepalive', ids: (t) => refs.map((f) => f(t)) };
+      return { kind: 'keepalive', ids: (t) => refs.map((f) => f(t)), websocket: r.chance(0.4) };
     }
     if (c < 82) {
       const ref = this.leaseRef();
