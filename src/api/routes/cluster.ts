@@ -16,15 +16,16 @@ export function clusterRoutes(app: FastifyInstance, ctx: ApiContext): void {
     // The body is a MemberListRequest (no fields in 3.4): still rejected when it is not JSON.
     parseJsonObject(typeof req.body === 'string' ? req.body : '');
     const { identity: id } = ctx;
-    const member = `{"ID":"${id.memberId}","name":${JSON.stringify(ctx.config.name)},"peerURLs":[],"clientURLs":${JSON.stringify(clientUrls(app, ctx))}}`;
+    const member = `{"ID":"${id.memberId}","name":${JSON.stringify(ctx.config.name)},"peerURLs":[],"clientURLs":${JSON.stringify(clientUrls(req.socket.localPort, ctx))}}`;
     return sendJson(reply, 200, `{"header":${encodeHeader(id, 0)},"members":[${member}]}`);
   });
 }
 
-/** The configured listen URLs, with the port a `:0` listener was given filled in. */
-function clientUrls(app: FastifyInstance, ctx: ApiContext): string[] {
-  const addr = app.server.address();
-  const boundPort = typeof addr === 'object' && addr ? addr.port : undefined;
+/**
+ * The configured listen URLs, with the port a `:0` listener was given filled in (the shared
+ * listener hands fastify its connections, so the port is read from the request's socket).
+ */
+function clientUrls(boundPort: number | undefined, ctx: ApiContext): string[] {
   return ctx.config.listenClientUrls.split(',').map((u) => {
     const url = new URL(u);
     if (url.port === '0' && boundPort !== undefined) url.port = String(boundPort);
