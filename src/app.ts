@@ -21,6 +21,7 @@ import { errorBody, mapError } from './api/error-map.ts';
 import { sendJson } from './api/send-json.ts';
 import { kvRoutes } from './api/routes/kv.ts';
 import { healthRoutes } from './api/routes/health.ts';
+import { clusterRoutes } from './api/routes/cluster.ts';
 import { httpWatchRoute } from './api/routes/watch-http.ts';
 import { wsWatchRoute } from './api/ws/route.ts';
 import { buildGrpcServer, type GrpcApi } from './api/grpc/grpc-server.ts';
@@ -107,6 +108,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: config.maxBodyBytes }, (_req, body, done) => done(null, body));
     kvRoutes(scope, ctx);
     leaseRoutes(scope, ctx);
+    clusterRoutes(scope, ctx);
     snapshotRoute(scope, ctx);
   });
   await app.register(async (scope) => leaseKeepAliveRoutes(scope, ctx));

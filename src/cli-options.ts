@@ -8,6 +8,8 @@ import { ConfigFileError, readConfigFile } from './config-file.ts';
 
 export interface ServerConfig {
   listenClientUrls: string;
+  /** Member name reported by /v3/cluster/member/list (etcd's --name). */
+  name: string;
   dataDir: string;
   logLevel: string;
   progressNotifyIntervalMs: number;
@@ -33,6 +35,7 @@ export class ConfigError extends Error {}
 export const HELP = `Usage: watchkv [flags]   (each flag also reads the environment variable shown)
 
   --listen-client-urls URL        where to listen (WATCHKV_LISTEN_CLIENT_URLS)   default ${DEFAULTS.listenClientUrls}
+  --name NAME                     member name in /v3/cluster/member/list, as etcd's --name (WATCHKV_NAME)  default ${DEFAULTS.memberName}
   --data-dir DIR                  LevelDB data directory (WATCHKV_DATA_DIR)      default ${DEFAULTS.dataDir}
   --progress-notify-interval DUR  periodic watch progress, e.g. 600000, 10m, 5s (WATCHKV_PROGRESS_NOTIFY_INTERVAL)  default 10m
   --max-request-bytes N           largest put/txn request (WATCHKV_MAX_REQUEST_BYTES)  default ${DEFAULTS.maxRequestBytes}
@@ -54,6 +57,7 @@ export const HELP = `Usage: watchkv [flags]   (each flag also reads the environm
 const FLAGS = {
   'listen-client-urls': { type: 'string' },
   'data-dir': { type: 'string' },
+  name: { type: 'string' },
   'progress-notify-interval': { type: 'string' },
   'max-request-bytes': { type: 'string' },
   'max-txn-ops': { type: 'string' },
@@ -173,6 +177,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
   };
   return {
     listenClientUrls,
+    name: get('name') ?? DEFAULTS.memberName,
     dataDir: get('data-dir') ?? DEFAULTS.dataDir,
     logLevel,
     progressNotifyIntervalMs,

@@ -10,6 +10,8 @@ export const DEFAULTS = Object.freeze({
   // --- server ---
   /** Where clients connect. Same flag name and default as etcd's, so etcd tooling just works. */
   listenClientUrls: 'http://127.0.0.1:2379',
+  /** The member name in /v3/cluster/member/list; etcd's --name default. */
+  memberName: 'default',
   /** LevelDB directory; relative to the working directory, like etcd's default.etcd. */
   dataDir: './data',
   /** pino level. 'info' gives one line per start/stop and per error, never per event. */

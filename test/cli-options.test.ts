@@ -11,6 +11,9 @@ import { DEFAULTS } from '../src/config.ts';
 test('defaults, flags, environment (flags win), durations with units', () => {
   const d = loadConfig([], {}) as ServerConfig;
   assert.is(d.listenClientUrls, 'http://127.0.0.1:2379');
+  assert.is(d.name, 'default', "etcd's default member name");
+  assert.is((loadConfig(['--name', 'infra0'], {}) as ServerConfig).name, 'infra0');
+  assert.is((loadConfig([], { WATCHKV_NAME: 'infra1' }) as ServerConfig).name, 'infra1');
   assert.is(d.maxRequestBytes, DEFAULTS.maxRequestBytes);
   assert.is(d.maxBodyBytes, DEFAULTS.maxBodyBytes);
   const c = loadConfig(['--data-dir', '/x', '--progress-notify-interval', '5s', '--max-txn-ops=7'], { WATCHKV_DATA_DIR: '/env', WATCHKV_MAX_WATCH_STREAMS: '9' }) as ServerConfig;
@@ -77,7 +80,7 @@ test('--config-file: YAML with the flag names; flags and environment win over it
 
 test('--config-file: unknown keys, bad YAML, bad values and a missing file are ConfigErrors', () => {
   const cases: Array<[string, RegExp]> = [
-    ['data-dir: /x\nname: infra0\ninitial-cluster-token: t\n', /unknown keys "name", "initial-cluster-token"/],
+    ['data-dir: /x\ninitial-cluster: infra0=x\ninitial-cluster-token: t\n', /unknown keys "initial-cluster", "initial-cluster-token"/],
     ['data_dir: /x\n', /unknown key "data_dir"/],
     ['data-dir: [unclosed\n', /not valid YAML/],
     ['- data-dir\n', /must be a mapping/],

@@ -6,7 +6,7 @@
 import type { Compare, DeleteRangeRequest, PutRequest, RangeRequest, RequestOp, TxnRequest } from '../mvcc/kv.ts';
 import type { WatchCreateRequest } from '../watch/watch-api.ts';
 import { kvError } from '../errors.ts';
-import { asObject, field, readArray, readBigInt, readBool, readBytes, readEnum, readInt, readObject, type JsonObject } from './json-read.ts';
+import { asObject, field, readArray, readBigInt, readBool, readBytes, readEnum, readEnumList, readInt, readObject, type JsonObject } from './json-read.ts';
 
 const EMPTY = Buffer.alloc(0);
 const SORT_ORDER = ['NONE', 'ASCEND', 'DESCEND'] as const;
@@ -21,6 +21,8 @@ function rangeEnd(obj: JsonObject): Buffer | undefined {
 }
 
 export function decodeRange(o: JsonObject): RangeRequest {
+  // Type-checked like every field, then unused: on one member every read is already current.
+  readBool(o, 'serializable');
   return {
     key: readBytes(o, 'key') ?? EMPTY,
     rangeEnd: rangeEnd(o),
@@ -108,7 +110,8 @@ export function decodeWatchRequest(o: JsonObject): WatchRequest {
   if (c) {
     const key = readBytes(c, 'key');
     const end = readBytes(c, 'range_end');
-    const filters = readArray(c, 'filters').map((f) => readEnum({ f }, 'f', FILTER, 'etcdserverpb.WatchCreateRequest_FilterType'));
+    // An unknown filter number is accepted and filters nothing, as etcd does.
+    const filters = readEnumList(c, 'filters', FILTER, 'etcdserverpb.WatchCreateRequest_FilterType');
     return {
       create: {
         key: key && key.length > 0 ? key : ZERO_KEY,

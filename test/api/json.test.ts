@@ -34,12 +34,25 @@ test('strict base64, bad ints, bad enums, bad types', () => {
   rejects(() => json.decodeRange({ key: 'not base64!' }), 'illegal base64 data at input byte 3');
   rejects(() => json.decodeRange({ key: '@@@' }), 'illegal base64 data at input byte 0');
   rejects(() => json.decodeRange({ key: 'YQ=' }), 'illegal base64 data at input byte 0');
-  rejects(() => json.decodeRange({ key: 'YQ==', revision: 'x' }), 'revision: invalid integer "x"');
+  rejects(() => json.decodeRange({ key: 'YQ==', revision: 'x' }), "invalid character 'x' looking for beginning of value");
   rejects(() => json.decodeRange({ key: 'YQ==', sort_order: 'BOGUS' }), 'unknown value "BOGUS" for enum etcdserverpb.RangeRequest_SortOrder');
-  rejects(() => json.decodeRange({ key: 'YQ==', keys_only: 'yes' }), 'keys_only: expected a boolean, got "yes"');
+  rejects(() => json.decodeRange({ key: 'YQ==', keys_only: 'yes' }), 'json: cannot unmarshal string into Go value of type bool');
   rejects(() => json.parseJsonObject('{"key":'), 'unexpected EOF');
-  rejects(() => json.parseJsonObject('[1]'), 'request must be a JSON object');
+  rejects(() => json.parseJsonObject('[1]'), 'json: cannot unmarshal array into Go value of type map[string]json.RawMessage');
   assert.equal(json.parseJsonObject(''), {});
+});
+
+test('numbers kept exact: int64 above 2^53 as a JSON number, floats named as Go names them, strings untouched', async () => {
+  const { readBigInt, parseJson } = await import('../../src/api/json-read.ts');
+  assert.is(readBigInt(json.parseJsonObject('{"ID":7587899079811380637}'), 'ID'), 7587899079811380637n);
+  assert.is(readBigInt(json.parseJsonObject('{"ID":-9223372036854775808}'), 'ID'), -(2n ** 63n));
+  rejects(() => json.decodeRange(json.parseJsonObject('{"key":"YQ==","limit":1.0}')), 'json: cannot unmarshal number 1.0 into Go value of type int64');
+  rejects(() => json.decodeRange(json.parseJsonObject('{"key":"YQ==","limit":2E3}')), 'json: cannot unmarshal number 2E3 into Go value of type int64');
+  rejects(() => json.decodeRange(json.parseJsonObject('{"key":"YQ==","keys_only":1.5}')), 'json: cannot unmarshal number into Go value of type bool');
+  const r = parseJson('{"a":"x:1.5, [2e3","b":[1,2.5e1],"c":1}') as any;
+  assert.equal([r.a, r.b[0], r.b[1].text, r.c], ['x:1.5, [2e3', 1, '2.5e1', 1]);
+  assert.throws(() => parseJson('{"a":1.}'));
+  assert.equal(json.parseJsonObject('null'), {});
 });
 
 test('watch create: empty key means "\\0", range_end "\\0" means +infinity (empty Buffer)', () => {

@@ -7,9 +7,10 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ApiContext } from '../context.ts';
 import * as json from '../json.ts';
 import { sendJson } from '../send-json.ts';
+import { ETCD_SERVER_VERSION as VERSION } from './health.ts';
 
-/** The etcd API version watchkv answers as (Status, /version): the etcd it is compared with. */
-export const VERSION = '3.4.23';
+/** The etcd API version watchkv answers as (Status, /version): one value, kept in health.ts. */
+export { VERSION };
 
 function send(reply: FastifyReply, body: string): FastifyReply {
   return sendJson(reply, 200, body);

@@ -6,11 +6,19 @@
  *
  * The status line is sent with the first answer: a malformed first message is an HTTP 400
  * (code 3); a malformed later one becomes an in-stream `{"error":…}` line and the stream goes on.
+ *
+ * Framing invariant: every streamed message is exactly ONE res.write, hence one HTTP chunk
+ * holding `{"result":…}\n` (or `{"error":…}\n`), as etcd's gateway flushes them. Gateway clients
+ * read a chunk and JSON-parse it, so a message split over chunks is a message never seen. Node
+ * (20) frames each write() as its own chunk even while the socket is corked; the route never
+ * corks the response itself (OutgoingMessage.cork joins writes into one chunk on newer Nodes).
  */
 import type { FastifyInstance } from 'fastify';
 import type { ApiContext, WatchConnection } from '../context.ts';
 import { WatchSession } from '../ws/watch-session.ts';
 import { JsonSplitter } from '../json-splitter.ts';
+import type { WatchFramePieces } from '../json.ts';
+import { parseJson } from '../json-read.ts';
 import { errorBody, mapError } from '../error-map.ts';
 import { kvError } from '../../errors.ts';
 
@@ -51,12 +59,7 @@ export async function httpWatchRoute(app: FastifyInstance, ctx: ApiContext): Pro
             started = true;
             res.writeHead(200, STREAM_HEADERS);
           }
-          if (typeof frame === 'string') res.write(frame + '\n');
-          else {
-            res.write(frame.head);
-            if (frame.events) res.write(frame.events);
-            res.write(frame.tail + '\n');
-          }
+          res.write(streamLine(frame));
         },
         full: () => res.writableLength > ctx.config.wsHighWaterBytes,
         kill: () => res.destroy(),
@@ -88,7 +91,7 @@ export async function httpWatchRoute(app: FastifyInstance, ctx: ApiContext): Pro
           if ('error' in piece) throw kvError('ERR_INVALID_ARGUMENT', piece.error);
           let value: unknown;
           try {
-            value = JSON.parse(piece.text);
+            value = parseJson(piece.text);
           } catch (err) {
             throw kvError('ERR_INVALID_ARGUMENT', `invalid JSON: ${(err as Error).message}`);
           }
@@ -114,4 +117,21 @@ export async function httpWatchRoute(app: FastifyInstance, ctx: ApiContext): Pro
       // Otherwise the stream stays open for events until the client goes away, as etcd.
     });
   });
+}
+
+/**
+ * A frame as the one chunk it is sent in, newline included. The shared event bytes are copied
+ * once into the message's own buffer (a memcpy; the events are still encoded once for every
+ * watcher): a separate write for them would be a separate HTTP chunk.
+ */
+export function streamLine(frame: string | WatchFramePieces): string | Buffer {
+  if (typeof frame === 'string') return frame + '\n';
+  if (!frame.events) return frame.head + frame.tail + '\n';
+  const headBytes = Buffer.byteLength(frame.head, 'utf8');
+  const line = Buffer.allocUnsafe(headBytes + frame.events.length + frame.tail.length + 1);
+  line.write(frame.head, 0, 'utf8');
+  let off = headBytes + frame.events.copy(line, headBytes);
+  off += line.write(frame.tail, off, 'latin1'); // tail is ASCII (`}}`)
+  line[off] = 0x0a;
+  return line;
 }
