@@ -5,7 +5,8 @@ import { readRevision, REVISION_BYTES, writeRevision, type Revision } from './re
  * The store's on-disk layout in the backend's single ordered keyspace:
  *
  *   "r" + revision(16 bytes)   → one change record (a put or a tombstone)
- *   "m" + name                 → meta records (format marker, compaction progress)
+ *   "m" + name                 → meta records (format marker, compaction progress, checkpoint)
+ *   other prefixes             → not the store's (e.g. leases): restore ignores them
  *
  * Record value: flags(1) | createRevision(6) | version(6) | lease(8, int64) | keyLength(4) | key | value
  * flags bit 0 = tombstone. modRevision is the record key's main revision and is not repeated.
@@ -16,10 +17,15 @@ export const RECORD_PREFIX = 0x72; // 'r'
 export const META_PREFIX = 0x6d; // 'm'
 const HEADER_BYTES = 1 + 6 + 6 + 8 + 4;
 const FLAG_TOMBSTONE = 1;
+/** Bytes before the key in a record value; the key's length is the u32 just before it. */
+export const RECORD_HEADER_BYTES = HEADER_BYTES;
+export const RECORD_KEY_LENGTH_OFFSET = 21;
 
 export const META_FORMAT = metaKey('format');
 export const META_SCHEDULED_COMPACT = metaKey('scheduledCompactRev');
 export const META_FINISHED_COMPACT = metaKey('finishedCompactRev');
+/** Revision, length and checksum of the index checkpoint file that matches these records. */
+export const META_INDEX_CHECKPOINT = metaKey('indexCheckpoint');
 /** Written in every data directory; anything else there is refused at open. */
 export const FORMAT_VERSION = 'watchkv-mvcc-1';
 
@@ -62,6 +68,12 @@ export function decodeRecord(key: Buffer, value: Buffer): DecodedRecord {
     throw new Error(`malformed record at key ${key.toString('hex')}`);
   }
   const { main, sub } = readRevision(key, 1);
+  return decodeRecordValue(main, sub, value);
+}
+
+/** Decodes a record's value, its revision known; throws on bytes that are not a record. */
+export function decodeRecordValue(main: number, sub: number, value: Buffer): DecodedRecord {
+  if (value.length < HEADER_BYTES) throw new Error(`malformed record at revision ${main}.${sub}`);
   const keyLength = value.readUInt32BE(21);
   if (HEADER_BYTES + keyLength > value.length || (value[0]! & ~FLAG_TOMBSTONE) !== 0) {
     throw new Error(`malformed record at revision ${main}.${sub}`);

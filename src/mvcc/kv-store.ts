@@ -1,15 +1,18 @@
+import { join } from 'node:path';
 import type { Backend } from '../backend/backend.ts';
 import { DEFAULTS } from '../config.ts';
 import { kvError } from '../errors.ts';
 import { CommitQueue, type PendingCommit } from './commit-queue.ts';
 import { decodeMetaRevision, deleteCompacted, encodeMetaRevision } from './compaction.ts';
-import { restoreIndex } from './index-restore.ts';
+import { checkpointMeta, encodeCheckpoint, fileCheckpointStore, type CheckpointStore } from './index-checkpoint.ts';
+import { restoreIndex, type RestoreProgress } from './index-restore.ts';
 import type { KeyAt, KeyIndex } from './key-index.ts';
 import {
   decodeRecord,
   FORMAT_VERSION,
   META_FINISHED_COMPACT,
   META_FORMAT,
+  META_INDEX_CHECKPOINT,
   META_SCHEDULED_COMPACT,
   recordKey,
 } from './kv-codec.ts';
@@ -41,7 +44,17 @@ export interface StoreOptions {
   maxRequestBytes: number;
   compactionBatchRecords: number;
   scanBatchRecords: number;
+  /**
+   * Where the index checkpoint lives (written at a clean close, loaded at open; see
+   * index-checkpoint.ts). Default: a file in the backend's directory when it has one; null: none.
+   */
+  checkpoint: CheckpointStore | null;
+  /** Told every few seconds how a long open is going, and once when it is done. */
+  onRestoreProgress?: (p: RestoreProgress) => void;
 }
+
+/** The checkpoint file's name inside the backend's directory. */
+export const CHECKPOINT_FILE = 'watchkv-index.ckpt';
 
 /** Opens the backend and the store on it; the store owns the backend from then on. */
 export async function openKvStore(backend: Backend, options: Partial<StoreOptions> = {}): Promise<KvStore> {
@@ -52,6 +65,8 @@ export async function openKvStore(backend: Backend, options: Partial<StoreOption
       maxRequestBytes: options.maxRequestBytes ?? DEFAULTS.maxRequestBytes,
       compactionBatchRecords: options.compactionBatchRecords ?? DEFAULTS.compactionBatchRecords,
       scanBatchRecords: options.scanBatchRecords ?? DEFAULTS.scanBatchRecords,
+      checkpoint: options.checkpoint !== undefined ? options.checkpoint : backend.dir ? fileCheckpointStore(join(backend.dir, CHECKPOINT_FILE)) : null,
+      ...(options.onRestoreProgress ? { onRestoreProgress: options.onRestoreProgress } : {}),
     });
     await store.restore();
     return store;
@@ -123,28 +138,54 @@ export class KvStore implements KV, ValueSource {
     } catch (err) {
       throw kvError('ERR_CORRUPT', `data directory is corrupt: ${(err as Error).message}`, err);
     }
-    const restored = await restoreIndex(this.backend, Math.max(this.options.scanBatchRecords, 10_000));
+    const restored = await restoreIndex(this.backend, {
+      batchRecords: Math.max(this.options.scanBatchRecords, 10_000),
+      checkpoint: this.options.checkpoint,
+      scheduledCompactRevision: scheduled,
+      ...(this.options.onRestoreProgress ? { onProgress: this.options.onRestoreProgress } : {}),
+    });
     this.index = restored.index;
     this.compactRev = scheduled;
     this.compactedOnce = (await this.backend.get(META_SCHEDULED_COMPACT)) !== undefined;
     // A tombstone at the compaction revision is compacted away with its key, so the newest
     // record can be older than the newest revision: the revision never goes below compactRev.
     this.appliedRev = this.durableRev = Math.max(restored.lastRevision, scheduled, 1);
-    if (scheduled > finished) {
+    // The records reflect every finished compaction; a checkpoint only the one it was taken at.
+    const indexCompactedAt = restored.fromCheckpoint ? Math.min(finished, restored.compactedAt) : finished;
+    if (scheduled > indexCompactedAt) {
       const keep = this.index.compact(scheduled);
-      this.schedulePhysicalCompaction(scheduled, keep);
+      if (scheduled > finished) this.schedulePhysicalCompaction(scheduled, keep);
     }
     this.state = 'open';
   }
 
   async close(): Promise<void> {
     if (this.state === 'closed') return;
+    const wasOpen = this.state === 'open';
     this.state = 'closed';
     await this.txnLock.catch(() => {});
-    await this.queue.barrier().catch(() => {});
+    const drained = await this.queue.barrier().then(() => true, () => false);
     await this.compaction.catch(() => {});
     await this.recovery;
+    // Only an index that is exactly what the disk holds may be checkpointed.
+    if (wasOpen && drained && this.appliedRev === this.durableRev) await this.writeCheckpoint();
     await this.backend.close();
+  }
+
+  /**
+   * Writes the index checkpoint, then the meta record that makes it valid (see
+   * index-checkpoint.ts). A failure only costs the next open a full rebuild.
+   */
+  private async writeCheckpoint(): Promise<void> {
+    const store = this.options.checkpoint;
+    if (!store) return;
+    try {
+      const data = encodeCheckpoint(this.index, this.durableRev, this.compactRev);
+      await store.write(data);
+      await this.backend.write([{ type: 'put', key: META_INDEX_CHECKPOINT, value: checkpointMeta(data, this.durableRev) }]);
+    } catch (err) {
+      process.emitWarning(`index checkpoint not written (the next open rebuilds the index): ${(err as Error).message}`);
+    }
   }
 
   isOpen(): boolean {
@@ -386,7 +427,7 @@ export class KvStore implements KV, ValueSource {
       await this.txnLock.catch(() => {});
       for (let attempt = 0; this.state === 'recovering'; attempt++) {
         try {
-          const restored = await restoreIndex(this.backend, Math.max(this.options.scanBatchRecords, 10_000));
+          const restored = await restoreIndex(this.backend, { batchRecords: Math.max(this.options.scanBatchRecords, 10_000) });
           if (this.compactRev > 0) restored.index.compact(this.compactRev);
           if (this.state !== 'recovering') return;
           this.index = restored.index;
