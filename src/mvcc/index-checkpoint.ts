@@ -121,7 +121,7 @@ export function decodeCheckpoint(data: Buffer, meta: Buffer): Checkpoint {
     }
   };
   const keys: KeyIndex[] = new Array(count);
-  let prev: Buffer | undefined;
+  let prev: KeyIndex | undefined;
   for (let k = 0; k < count; k++) {
     const n = varint();
     if (n < 3 || n > end - at) throw new Error(`checkpoint key ${k}: bad generation count`);
@@ -132,14 +132,13 @@ export function decodeCheckpoint(data: Buffer, meta: Buffer): Checkpoint {
     if (len < RECORD_HEADER_BYTES || len > end - at) throw new Error(`checkpoint key ${k}: bad record length`);
     const keyLength = data.readUInt32BE(at + RECORD_KEY_LENGTH_OFFSET);
     if (keyLength === 0 || RECORD_HEADER_BYTES + keyLength > len) throw new Error(`checkpoint key ${k}: bad record`);
-    const key = data.subarray(at + RECORD_HEADER_BYTES, at + RECORD_HEADER_BYTES + keyLength);
-    if (prev && Buffer.compare(prev, key) >= 0) throw new Error(`checkpoint key ${k}: keys out of order`);
-    const ki = KeyIndex.fromRaw(key, gens);
+    const ki = KeyIndex.fromRaw(data, at + RECORD_HEADER_BYTES, at + RECORD_HEADER_BYTES + keyLength, gens);
+    if (prev && prev.compare(ki) >= 0) throw new Error(`checkpoint key ${k}: keys out of order`);
     const tombstone = (data[at]! & 1) !== 0;
     if (ki.isLive() === tombstone || ki.isEmpty()) throw new Error(`checkpoint key ${k}: record does not match its generations`);
     if (!tombstone) ki.setPackedLatest(data, at, at + len);
     keys[k] = ki;
-    prev = key;
+    prev = ki;
     at += len;
   }
   if (at !== end) throw new Error('checkpoint has trailing bytes');

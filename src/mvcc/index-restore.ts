@@ -91,15 +91,14 @@ export async function restoreIndex(backend: Backend, options: RestoreOptions): P
       const keyLength = value.readUInt32BE(RECORD_KEY_LENGTH_OFFSET);
       const flags = value[0]!;
       if (RECORD_HEADER_BYTES + keyLength > value.length || (flags & ~1) !== 0) throw corrupt(`malformed record at revision ${main}.${sub}`);
-      // A view into the record's own buffer, which `latest` keeps anyway while the key is live.
-      const k = value.subarray(RECORD_HEADER_BYTES, RECORD_HEADER_BYTES + keyLength);
       let ki: KeyIndex | undefined;
       if (byKey) {
-        const id = k.toString('latin1');
+        const id = value.toString('latin1', RECORD_HEADER_BYTES, RECORD_HEADER_BYTES + keyLength);
         ki = byKey.get(id);
-        if (!ki) byKey.set(id, (ki = new KeyIndex(k)));
+        // The key stays in the record's own buffer, which `latest` keeps anyway while live.
+        if (!ki) byKey.set(id, (ki = new KeyIndex(value, RECORD_HEADER_BYTES, RECORD_HEADER_BYTES + keyLength)));
       } else {
-        ki = index!.lookupOrCreate(k);
+        ki = index!.lookupOrCreate(value.subarray(RECORD_HEADER_BYTES, RECORD_HEADER_BYTES + keyLength));
       }
       const rev = { main, sub };
       if ((flags & 1) !== 0) {

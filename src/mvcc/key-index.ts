@@ -1,5 +1,5 @@
 import type { KeyValue } from './kv.ts';
-import { decodeRecordValue } from './kv-codec.ts';
+import { decodeRecordValue, RECORD_HEADER_BYTES } from './kv-codec.ts';
 import { revisionKey, type Revision } from './revision.ts';
 
 /**
@@ -43,22 +43,37 @@ export interface GenerationView {
 }
 
 export class KeyIndex {
-  readonly key: Buffer;
+  /**
+   * The key is bytes [kstart, kend) of kbuf: its own copy for a key created by a write, else a
+   * stretch of the buffer it was restored from (a record, or the checkpoint), which saves a
+   * Buffer object per key. When `latest` is still packed, its record starts right before the
+   * key, at kstart - RECORD_HEADER_BYTES, and ends at packedEnd (-1 = not packed).
+   */
+  private kbuf: Buffer;
+  private kstart: number;
+  private kend: number;
   private gens: number[] = [0, 0, 0];
   private tail = 0;
-  /** The newest kv once decoded or written; see `latest`. */
+  /** The newest kv once decoded or written; see `latest`. Invariant: unset while packed. */
   private kv: KeyValue | undefined;
-  /**
-   * The newest kv still in its encoded record form (kv-codec's record value): bytes [packedAt,
-   * packedEnd) of packedBuf. A restore leaves it packed and it is decoded on first use, so keys
-   * nobody reads after a restart cost no kv object. Invariant: at most one of kv / packedBuf.
-   */
-  private packedBuf: Buffer | undefined;
-  private packedAt = 0;
-  private packedEnd = 0;
+  private packedEnd = -1;
 
-  constructor(key: Buffer) {
-    this.key = key;
+  constructor(key: Buffer, start = 0, end = key.length) {
+    this.kbuf = key;
+    this.kstart = start;
+    this.kend = end;
+  }
+
+  /** The key's bytes (a view: do not modify). */
+  get key(): Buffer {
+    const b = this.kbuf;
+    return this.kstart === 0 && this.kend === b.length ? b : b.subarray(this.kstart, this.kend);
+  }
+
+  /** Orders keys bytewise: `this` against `other` (a KeyIndex or plain key bytes). */
+  compare(other: KeyIndex | Buffer): number {
+    if (other instanceof KeyIndex) return this.kbuf.compare(other.kbuf, other.kstart, other.kend, this.kstart, this.kend);
+    return this.kbuf.compare(other, 0, other.length, this.kstart, this.kend);
   }
 
   /**
@@ -67,33 +82,38 @@ export class KeyIndex {
    * `latest.modRevision` before trusting it.
    */
   get latest(): KeyValue | undefined {
-    if (this.packedBuf !== undefined) {
-      const { kv } = decodeRecordValue(this.lastMain(), 0, this.packedBuf.subarray(this.packedAt, this.packedEnd));
+    if (this.packedEnd >= 0) {
+      const record = this.kbuf.subarray(this.kstart - RECORD_HEADER_BYTES, this.packedEnd);
+      const { kv } = decodeRecordValue(this.lastMain(), 0, record);
       this.kv = { key: this.key, createRevision: kv.createRevision, modRevision: kv.modRevision, version: kv.version, value: kv.value, lease: kv.lease };
-      this.packedBuf = undefined;
+      this.packedEnd = -1;
     }
     return this.kv;
   }
 
   set latest(kv: KeyValue | undefined) {
     this.kv = kv;
-    this.packedBuf = undefined;
+    this.packedEnd = -1;
   }
 
   /**
-   * Sets the newest kv from its encoded record (a put record of this key at the newest
-   * revision), decoded only when first read. The bytes must not change afterwards.
+   * Sets the newest kv from its encoded put record (kv-codec's record value, of this key at its
+   * newest revision): bytes [at, end) of `buf`, decoded only when first read. The key is
+   * re-pointed into the record, so an older buffer holding it can be freed. The bytes must not
+   * change afterwards.
    */
   setPackedLatest(buf: Buffer, at: number, end: number): void {
+    const length = this.kend - this.kstart;
     this.kv = undefined;
-    this.packedBuf = buf;
-    this.packedAt = at;
+    this.kbuf = buf;
+    this.kstart = at + RECORD_HEADER_BYTES;
+    this.kend = this.kstart + length;
     this.packedEnd = end;
   }
 
   /** The packed record of the newest kv, if it was never decoded (checkpoints copy it as is). */
   packedLatest(): Buffer | undefined {
-    return this.packedBuf?.subarray(this.packedAt, this.packedEnd);
+    return this.packedEnd >= 0 ? this.kbuf.subarray(this.kstart - RECORD_HEADER_BYTES, this.packedEnd) : undefined;
   }
 
   /**
@@ -240,8 +260,8 @@ export class KeyIndex {
    * A key index from a flat generation array (a checkpoint's), trusted only after
    * `checkGenerations` accepted it: the caller hands over the array.
    */
-  static fromRaw(key: Buffer, gens: number[]): KeyIndex {
-    const ki = new KeyIndex(key);
+  static fromRaw(buf: Buffer, start: number, end: number, gens: number[]): KeyIndex {
+    const ki = new KeyIndex(buf, start, end);
     ki.gens = gens;
     let o = 0;
     while (o + HEADER + 2 * gens[o + 2]! < gens.length) o += HEADER + 2 * gens[o + 2]!;
