@@ -4,6 +4,7 @@
  * requests finish, close the store). `startServer` is what the e2e tests use.
  */
 import { resolve } from 'node:path';
+import { pino } from 'pino';
 import { pathToFileURL } from 'node:url';
 import type { Backend } from './backend/backend.ts';
 import { LevelBackend } from './backend/level-backend.ts';
@@ -24,9 +25,17 @@ export interface RunningServer {
 export async function startServer(partial: Partial<ServerConfig>, backend?: Backend): Promise<RunningServer> {
   const config = defaultConfig(partial);
   const identity = backend ? randomIdentity() : await loadIdentity(resolve(config.dataDir));
+  // The app's logger exists only once the store is open; a long open reports through its own.
+  const openLog = pino({ level: config.logLevel });
   const kv = await openKvStore(backend ?? new LevelBackend(resolve(config.dataDir)), {
     maxRequestBytes: config.maxRequestBytes,
     maxTxnOps: config.maxTxnOps,
+    onRestoreProgress: ({ phase, records, keys, elapsedMs, checkpointRejected }) => {
+      const fields = { records, keys, elapsedMs: Math.round(elapsedMs), ...(checkpointRejected ? { checkpointRejected } : {}) };
+      if (phase === 'checkpoint') openLog.info(fields, 'opening store: index checkpoint loaded, reading the records after it');
+      else if (phase === 'scan') openLog.info(fields, 'opening store: reading records');
+      else openLog.info(fields, 'store opened');
+    },
   });
   const store = new WatchableStore(kv, {
     maxWatchersPerStream: config.maxWatchersPerStream,
