@@ -1,4 +1,5 @@
 import createRBTree from 'functional-red-black-tree';
+import { ownedCopy } from '../lib/owned-bytes.ts';
 import { KeyIndex, type KeyAt } from './key-index.ts';
 
 /**
@@ -68,8 +69,8 @@ export class TreeIndex {
   lookupOrCreate(key: Buffer): KeyIndex {
     const found = this.tree.get(key);
     if (found) return found;
-    // Own a copy: the caller's buffer may be a view into a larger request buffer.
-    const ki = new KeyIndex(Buffer.from(key));
+    // Own a copy: the caller's buffer may be a view into a larger request buffer or pool slab.
+    const ki = new KeyIndex(ownedCopy(key));
     this.tree = this.tree.insert(ki, ki);
     return ki;
   }
