@@ -178,7 +178,8 @@ ${BOUNDS_MD}
 5. **idle**: ${cfg.idleWatchers.toLocaleString('en-US')} watchers over ${cfg.idleSockets} sockets, each on its own key, on a fresh server;
    (VmRSS after - VmRSS before) / watchers created. Creation is capped at ${cfg.idleTimeoutS} s per server.
 6. **reopen**: ${cfg.reopenKeys.toLocaleString('en-US')} keys written as txns of ${cfg.reopenOpsPerTxn} puts; graceful stop, start on the same data dir,
-   time from spawn until \`/v3/maintenance/status\` answers (etcd with \`--quota-backend-bytes 8589934592\`).
+   time from spawn until \`/v3/maintenance/status\` answers (etcd with \`--quota-backend-bytes 8589934592\`); the server's VmRSS
+   right then, before any request, total and per key (watchkv: the index loaded from the checkpoint its graceful stop wrote).
 
 Knobs (environment): \`BENCH_QUICK=1\` (short run for development), \`BENCH_REPEAT\` (default 2),
 \`BENCH_DURATION_S\` (put; range and fan-out follow it unless \`BENCH_RANGE_DURATION_S\` / \`BENCH_FANOUT_DURATION_S\` /

@@ -60,37 +60,50 @@ export function checkpointMeta(data: Buffer, revision: number): Buffer {
 
 export function encodeCheckpoint(index: TreeIndex, revision: number, compactRevision: number): Buffer {
   // One growing buffer: a million keys must not become a million small Buffers to concatenate.
-  let out = Buffer.allocUnsafe(HEAD_BYTES + index.size * 64 + 4096);
+  let out = Buffer.allocUnsafe(HEAD_BYTES + index.size * 128 + 4096);
   let used = HEAD_BYTES;
-  const reserve = (bytes: number): void => {
-    if (used + bytes <= out.length) return;
-    const bigger = Buffer.allocUnsafe(Math.max(out.length * 2, used + bytes));
+  index.forEach((ki) => {
+    const gens = ki.rawGenerations();
+    const packed = ki.packedLength();
+    const record = packed > 0 ? undefined : ki.isLive() ? encodeRecord(ki.latest!, false) : encodeRecord(deletedKv(ki.key, 0), true);
+    const need = 8 * (gens.length + 2) + (record ? record.length : packed);
+    if (used + need > out.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(out.length * 2, used + need));
+      out.copy(bigger, 0, 0, used);
+      out = bigger;
+    }
+    used = writeVarint(out, used, gens.length);
+    for (let i = 0; i < gens.length; i++) used = writeVarint(out, used, gens[i]!);
+    if (record) {
+      used = writeVarint(out, used, record.length);
+      used += record.copy(out, used);
+    } else {
+      // The record as it was loaded, copied without decoding it.
+      used = writeVarint(out, used, packed);
+      used += ki.copyPackedLatest(out, used);
+    }
+  });
+  if (used + 4 > out.length) {
+    const bigger = Buffer.allocUnsafe(used + 4);
     out.copy(bigger, 0, 0, used);
     out = bigger;
-  };
-  const varint = (n: number): void => {
-    while (n >= 0x80) {
-      out[used++] = (n % 0x80) | 0x80;
-      n = Math.floor(n / 0x80);
-    }
-    out[used++] = n;
-  };
-  for (const ki of index.all()) {
-    const gens = ki.rawGenerations();
-    const latest = ki.isLive() ? ki.packedLatest() ?? encodeRecord(ki.latest!, false) : encodeRecord(deletedKv(ki.key, 0), true);
-    reserve(8 * (gens.length + 2) + latest.length);
-    varint(gens.length);
-    for (const n of gens) varint(n);
-    varint(latest.length);
-    used += latest.copy(out, used);
   }
-  reserve(4);
   MAGIC.copy(out, 0);
   writeU64(out, 8, revision);
   writeU64(out, 16, compactRevision);
   out.writeUInt32BE(index.size, 24);
   out.writeUInt32BE(crc32(out.subarray(0, used)), used);
   return out.subarray(0, used + 4);
+}
+
+/** Writes `n` (a non-negative integer below 2^53) as an LEB128 varint; returns the new offset. */
+function writeVarint(out: Buffer, at: number, n: number): number {
+  while (n >= 0x80) {
+    out[at++] = (n % 0x80) | 0x80;
+    n = Math.floor(n / 0x80);
+  }
+  out[at++] = n;
+  return at;
 }
 
 /**

@@ -72,8 +72,8 @@ export class KeyIndex {
 
   /** Orders keys bytewise: `this` against `other` (a KeyIndex or plain key bytes). */
   compare(other: KeyIndex | Buffer): number {
-    if (other instanceof KeyIndex) return this.kbuf.compare(other.kbuf, other.kstart, other.kend, this.kstart, this.kend);
-    return this.kbuf.compare(other, 0, other.length, this.kstart, this.kend);
+    if (other instanceof KeyIndex) return compareBytes(this.kbuf, this.kstart, this.kend, other.kbuf, other.kstart, other.kend);
+    return compareBytes(this.kbuf, this.kstart, this.kend, other, 0, other.length);
   }
 
   /**
@@ -111,9 +111,23 @@ export class KeyIndex {
     this.packedEnd = end;
   }
 
-  /** The packed record of the newest kv, if it was never decoded (checkpoints copy it as is). */
-  packedLatest(): Buffer | undefined {
-    return this.packedEnd >= 0 ? this.kbuf.subarray(this.kstart - RECORD_HEADER_BYTES, this.packedEnd) : undefined;
+  /**
+   * Copies the packed record of the newest kv into `out` at `at` and returns its length, or
+   * returns -1 when it is not packed (checkpoints copy it as is; `out` must have room).
+   */
+  copyPackedLatest(out: Buffer, at: number): number {
+    if (this.packedEnd < 0) return -1;
+    const src = this.kbuf;
+    const from = this.kstart - RECORD_HEADER_BYTES;
+    const n = this.packedEnd - from;
+    if (n > 256) return src.copy(out, at, from, this.packedEnd);
+    for (let i = 0; i < n; i++) out[at + i] = src[from + i]!; // cheaper than copy()'s checks for small records
+    return n;
+  }
+
+  /** Bytes of the packed record of the newest kv, 0 when it is not packed. */
+  packedLength(): number {
+    return this.packedEnd < 0 ? 0 : this.packedEnd - this.kstart + RECORD_HEADER_BYTES;
   }
 
   /**
@@ -299,4 +313,20 @@ export function checkGenerations(g: readonly number[]): boolean {
     o = end;
     if (o === g.length) return true; // ends with a live generation
   }
+}
+
+/**
+ * Bytewise order of a[as, ae) and b[bs, be). A loop in JS: keys are short, and for them a native
+ * Buffer#compare call (argument checks, then C++) costs more than the comparison.
+ */
+function compareBytes(a: Buffer, as: number, ae: number, b: Buffer, bs: number, be: number): number {
+  const la = ae - as;
+  const lb = be - bs;
+  if (la > 64 && lb > 64) return a.compare(b, bs, be, as, ae);
+  const n = la < lb ? la : lb;
+  for (let i = 0; i < n; i++) {
+    const d = a[as + i]! - b[bs + i]!;
+    if (d !== 0) return d < 0 ? -1 : 1;
+  }
+  return la === lb ? 0 : la < lb ? -1 : 1;
 }

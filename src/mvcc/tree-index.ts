@@ -125,6 +125,13 @@ export class TreeIndex {
     return keep;
   }
 
+  /** Visits every key index in key order. */
+  forEach(visit: (ki: KeyIndex) => void): void {
+    this.tree.forEach((_key, ki) => {
+      visit(ki);
+    });
+  }
+
   /** Every key index in key order (tests and invariant checks). */
   all(): KeyIndex[] {
     return this.tree.values;
