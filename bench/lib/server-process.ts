@@ -1,7 +1,7 @@
 /**
  * The servers under test as child processes of the harness: watchkv, a real etcd 3.4 and a bare
  * fastify route (the HTTP ceiling). Each is started fresh with its own temporary data dir, is ready
- * when POST /v3/maintenance/status answers 2xx, and stops with SIGTERM (SIGKILL after 5 s).
+ * when POST /v3/maintenance/status answers 2xx, and stops with SIGTERM (SIGKILL after 30 s).
  * `reopen()` stops a server gracefully and starts it again on the same data dir, timing the start.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -38,7 +38,11 @@ export interface StartOptions {
 }
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-const STOP_GRACE_MS = 5000;
+/**
+ * A graceful stop may take seconds on a big store (watchkv writes its index checkpoint, ~1 s per
+ * million keys on a quiet box): killing it early would make the next reopen a full rebuild.
+ */
+const STOP_GRACE_MS = 30_000;
 
 function statusOk(url: string): Promise<boolean> {
   return new Promise((resolve) => {
