@@ -24,6 +24,10 @@ export const ERROR_MESSAGES = {
   ERR_WATCH_UNKNOWN_ID: 'mvcc: watch ID not found on the WatchStream',
   ERR_TOO_MANY_WATCHERS: 'too many watchers on this stream',
   ERR_TOO_MANY_STREAMS: 'too many watch streams on this server',
+  // Leases
+  ERR_LEASE_NOT_FOUND: 'etcdserver: requested lease not found',
+  ERR_LEASE_EXISTS: 'etcdserver: lease already exists',
+  ERR_LEASE_TTL_TOO_LARGE: 'etcdserver: too large lease TTL',
   // Availability and storage
   ERR_UNAVAILABLE: 'etcdserver: server is unavailable',
   ERR_STOPPED: 'etcdserver: server stopped',
@@ -31,6 +35,8 @@ export const ERROR_MESSAGES = {
   ERR_STORAGE: 'storage write failed',
   ERR_CORRUPT: 'data directory is corrupt or not a watchkv data directory',
   ERR_NOT_FOUND: 'not found',
+  // Plain REST (/v1/kv): an If-Match / If-None-Match that does not hold
+  ERR_PRECONDITION_FAILED: 'precondition failed',
   // Request validation done by the API layer, as etcd's v3rpc does
   ERR_VALUE_PROVIDED: 'etcdserver: value is provided',
   ERR_LEASE_PROVIDED: 'etcdserver: lease is provided',

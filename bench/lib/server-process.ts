@@ -125,13 +125,19 @@ async function managed(kind: ServerKind, url: string, dir: string | undefined, l
   return handle;
 }
 
-/** watchkv as `node --import tsx src/server.ts …`, run from the repo root. */
+/**
+ * watchkv as users run it, `node dist/server.js …` (npm start; `npm run bench:compare` builds
+ * dist/ first, so it is never stale), run from the repo root. BENCH_WATCHKV_TSX=1 runs the
+ * sources through tsx instead (`node --import tsx src/server.ts`): its start compiles
+ * TypeScript, which the reopen row would count.
+ */
 export async function startWatchkv(options: StartOptions = {}): Promise<ServerHandle> {
   const dir = mkdtempSync(join(tmpdir(), 'watchkv-bench-'));
   const url = `http://127.0.0.1:${await freePort()}`;
   // BENCH_WATCHKV_NODE_ARGS adds node flags, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it.
   const nodeArgs = (process.env.BENCH_WATCHKV_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const args = [...nodeArgs, '--import', 'tsx', 'src/server.ts', '--listen-client-urls', url, '--data-dir', join(dir, 'data'), '--log-level', 'warn'];
+  const entry = process.env.BENCH_WATCHKV_TSX === '1' ? ['--import', 'tsx', 'src/server.ts'] : ['dist/server.js'];
+  const args = [...nodeArgs, ...entry, '--listen-client-urls', url, '--data-dir', join(dir, 'data'), '--log-level', 'warn'];
   return managed('watchkv', url, dir, (t) => spawnAndWait('watchkv', process.execPath, args, url, t), options.readyTimeoutMs ?? 60_000);
 }
 

@@ -3,6 +3,7 @@
  * live watch connections (counted against maxWatchStreams, closed on shutdown).
  */
 import type { KV } from '../mvcc/kv.ts';
+import type { Lessor } from '../lease/lease-api.ts';
 import type { WatchEngine } from '../watch/watch-api.ts';
 import type { ServerConfig } from '../cli-options.ts';
 import type { Identity } from './json.ts';
@@ -15,6 +16,8 @@ export interface WatchConnection {
 export interface ApiContext {
   kv: KV;
   engine: WatchEngine;
+  /** Leases: grant, revoke, keep-alive, time-to-live (every transport shares this one). */
+  lessor: Lessor;
   config: ServerConfig;
   identity: Identity;
   connections: Set<WatchConnection>;

@@ -30,7 +30,9 @@ export interface Backend {
   /**
    * Applies all ops atomically: after a crash either all or none are present. Resolves only
    * once the batch is on stable storage (fsync), so an acknowledged write survives kill -9 and
-   * power loss. Rejects (and applies nothing) when the disk refuses the write.
+   * power loss. Rejects (and applies nothing) when the disk refuses the write. An empty batch
+   * writes nothing but is refused like any write while the backend cannot take writes (after a
+   * failure it first tries to recover), so it serves as a cheap "writable again?" probe.
    */
   write(ops: readonly BatchOp[]): Promise<void>;
   /** The value stored at key, or undefined. */

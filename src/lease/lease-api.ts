@@ -47,7 +47,7 @@ export interface Lessor {
   renew(id: bigint): Promise<number>;
   /** Remaining and granted TTL; an unknown lease answers ttlSeconds -1. */
   timeToLive(id: bigint, withKeys: boolean): LeaseTimeToLive;
-  /** Every live lease id, ascending. */
+  /** Every live lease id, soonest expiry first (as etcd lists them), ties by id. */
   leases(): bigint[];
   /** The lease a key is attached to right now, or 0n. */
   leaseOfKey(key: Buffer): bigint;

@@ -1,4 +1,5 @@
 import type { Backend } from '../backend/backend.ts';
+import { scanPages } from '../backend/scan-pages.ts';
 import { kvError } from '../errors.ts';
 import { decodeCheckpoint, type CheckpointStore } from './index-checkpoint.ts';
 import { KeyIndex } from './key-index.ts';
@@ -81,10 +82,8 @@ export async function restoreIndex(backend: Backend, options: RestoreOptions): P
   const index = base?.index;
   let lastRevision = base?.revision ?? 0;
   let records = 0;
-  let gte: Buffer | undefined = recordKey(lastRevision + 1, 0);
-  const lt = Buffer.from([RECORD_PREFIX + 1]);
-  while (gte) {
-    const entries = await backend.scan({ gte, lt, limit: options.batchRecords });
+  const range = { gte: recordKey(lastRevision + 1, 0), lt: Buffer.from([RECORD_PREFIX + 1]) };
+  for await (const entries of scanPages(backend, range, options.batchRecords, true)) {
     for (const [key, value] of entries) {
       if (key.length !== 17 || value.length < RECORD_HEADER_BYTES) throw corrupt(`malformed record at key ${key.toString('hex')}`);
       const { main, sub } = readRevision(key, 1);
@@ -110,12 +109,10 @@ export async function restoreIndex(backend: Backend, options: RestoreOptions): P
       lastRevision = main;
       records++;
     }
-    gte = entries.length < options.batchRecords ? undefined : Buffer.concat([entries[entries.length - 1]![0], Buffer.from([0])]);
     if (options.onProgress && performance.now() >= nextReport) {
       nextReport = performance.now() + interval;
       options.onProgress({ phase: 'scan', records, keys: byKey ? byKey.size : index!.size, elapsedMs: performance.now() - t0 });
     }
-    await new Promise<void>((resolve) => setImmediate(resolve));
   }
   let result: TreeIndex;
   if (byKey) {

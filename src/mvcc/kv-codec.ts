@@ -6,7 +6,9 @@ import { readRevision, REVISION_BYTES, writeRevision, type Revision } from './re
  *
  *   "r" + revision(16 bytes)   → one change record (a put or a tombstone)
  *   "m" + name                 → meta records (format marker, compaction progress, checkpoint)
- *   other prefixes             → not the store's (e.g. leases): restore ignores them
+ *   "l" + ...                  → reserved for the lessor's records (src/lease/lease-record.ts);
+ *                                the store never reads them, except to hand them over
+ *   other prefixes             → not the store's: restore ignores them
  *
  * Record value: flags(1) | createRevision(6) | version(6) | lease(8, int64) | keyLength(4) | key | value
  * flags bit 0 = tombstone. modRevision is the record key's main revision and is not repeated.
@@ -15,6 +17,7 @@ import { readRevision, REVISION_BYTES, writeRevision, type Revision } from './re
 
 export const RECORD_PREFIX = 0x72; // 'r'
 export const META_PREFIX = 0x6d; // 'm'
+export const LEASE_PREFIX = 0x6c; // 'l'
 const HEADER_BYTES = 1 + 6 + 6 + 8 + 4;
 const FLAG_TOMBSTONE = 1;
 /** Bytes before the key in a record value; the key's length is the u32 just before it. */

@@ -1,28 +1,22 @@
 import { join } from 'node:path';
-import type { Backend } from '../backend/backend.ts';
+import type { Backend, BatchOp } from '../backend/backend.ts';
 import { DEFAULTS } from '../config.ts';
-import { kvError } from '../errors.ts';
+import { isKvError, kvError, type WatchKvError } from '../errors.ts';
 import { CommitQueue, type PendingCommit } from './commit-queue.ts';
-import { decodeMetaRevision, deleteCompacted, encodeMetaRevision } from './compaction.ts';
+import { deleteCompacted, encodeMetaRevision } from './compaction.ts';
+import { readHistory } from './history-read.ts';
 import { checkpointMeta, encodeCheckpoint, fileCheckpointStore, type CheckpointStore } from './index-checkpoint.ts';
 import { restoreIndex, type RestoreProgress } from './index-restore.ts';
 import type { KeyAt, KeyIndex } from './key-index.ts';
-import {
-  decodeRecord,
-  FORMAT_VERSION,
-  META_FINISHED_COMPACT,
-  META_FORMAT,
-  META_INDEX_CHECKPOINT,
-  META_SCHEDULED_COMPACT,
-  recordKey,
-} from './kv-codec.ts';
+import type { LeaseHook, LeaseHost, LeaseTxn } from './lease-hook.ts';
+import { attachedKeys, scanLeaseRecords } from './lease-records.ts';
+import { decodeRecord, META_INDEX_CHECKPOINT, META_SCHEDULED_COMPACT, recordKey } from './kv-codec.ts';
 import type {
   CommitListener,
   CompactListener,
   CompactResult,
   DeleteRangeRequest,
   DeleteRangeResult,
-  Event,
   KeyValue,
   KV,
   PutRequest,
@@ -36,6 +30,7 @@ import type {
 import { rangeQuery, type ValueSource } from './range-query.ts';
 import { revisionKey } from './revision.ts';
 import type { TreeIndex } from './tree-index.ts';
+import { readStoreState } from './store-restore.ts';
 import { checkTxnRequest } from './txn-check.ts';
 import { WriteTxn } from './write-txn.ts';
 
@@ -89,7 +84,7 @@ type State = 'opening' | 'open' | 'recovering' | 'closed';
  * Invariant: compactRev <= durableRev <= appliedRev, and every revision in (durableRev,
  * appliedRev] sits in `unflushed` and in the commit queue.
  */
-export class KvStore implements KV, ValueSource {
+export class KvStore implements KV, ValueSource, LeaseHost {
   index!: TreeIndex;
   private state: State = 'opening';
   private appliedRev = 1;
@@ -107,6 +102,15 @@ export class KvStore implements KV, ValueSource {
   private readonly commitListeners = new Set<CommitListener>();
   private readonly compactListeners = new Set<CompactListener>();
   private recovery: Promise<void> | undefined;
+  /** The lessor's view of attachments; told of every lease change under the txn lock. */
+  private leaseHook: LeaseHook | undefined;
+  /**
+   * Why the last batch failed to reach the disk, until a probe (an empty backend write) shows the
+   * backend accepts writes again. While it is set, each write probes first and fails with this
+   * error's kind without touching the index, so a disk that stays full costs one index rebuild
+   * (for the batch that ran ahead of the disk), not one per refused write.
+   */
+  private writeFailure: WatchKvError | undefined;
 
   constructor(
     private readonly backend: Backend,
@@ -122,39 +126,18 @@ export class KvStore implements KV, ValueSource {
 
   /** Checks the directory is ours, rebuilds the index and resumes an interrupted compaction. */
   async restore(): Promise<void> {
-    const format = await this.backend.get(META_FORMAT);
-    if (format === undefined) {
-      const any = await this.backend.scan({ limit: 1 });
-      if (any.length > 0) throw kvError('ERR_CORRUPT', 'data directory holds data that is not watchkv\'s (no format record)');
-      await this.backend.write([{ type: 'put', key: META_FORMAT, value: Buffer.from(FORMAT_VERSION) }]);
-    } else if (format.toString() !== FORMAT_VERSION) {
-      throw kvError('ERR_CORRUPT', `data directory has format "${format.toString().slice(0, 40)}", expected "${FORMAT_VERSION}"`);
-    }
-    let scheduled: number;
-    let finished: number;
-    try {
-      scheduled = decodeMetaRevision(await this.backend.get(META_SCHEDULED_COMPACT));
-      finished = decodeMetaRevision(await this.backend.get(META_FINISHED_COMPACT));
-    } catch (err) {
-      throw kvError('ERR_CORRUPT', `data directory is corrupt: ${(err as Error).message}`, err);
-    }
-    const restored = await restoreIndex(this.backend, {
-      batchRecords: Math.max(this.options.scanBatchRecords, 10_000),
+    const st = await readStoreState(this.backend, {
+      scanBatchRecords: this.options.scanBatchRecords,
       checkpoint: this.options.checkpoint,
-      scheduledCompactRevision: scheduled,
       ...(this.options.onRestoreProgress ? { onProgress: this.options.onRestoreProgress } : {}),
     });
-    this.index = restored.index;
-    this.compactRev = scheduled;
-    this.compactedOnce = (await this.backend.get(META_SCHEDULED_COMPACT)) !== undefined;
-    // A tombstone at the compaction revision is compacted away with its key, so the newest
-    // record can be older than the newest revision: the revision never goes below compactRev.
-    this.appliedRev = this.durableRev = Math.max(restored.lastRevision, scheduled, 1);
-    // The records reflect every finished compaction; a checkpoint only the one it was taken at.
-    const indexCompactedAt = restored.fromCheckpoint ? Math.min(finished, restored.compactedAt) : finished;
-    if (scheduled > indexCompactedAt) {
-      const keep = this.index.compact(scheduled);
-      if (scheduled > finished) this.schedulePhysicalCompaction(scheduled, keep);
+    this.index = st.index;
+    this.compactRev = st.compactRev;
+    this.compactedOnce = st.compactedOnce;
+    this.appliedRev = this.durableRev = st.revision;
+    if (st.compactionUnfinished || !st.indexCompacted) {
+      const keep = this.index.compact(st.compactRev);
+      if (st.compactionUnfinished) this.schedulePhysicalCompaction(st.compactRev, keep);
     }
     this.state = 'open';
   }
@@ -218,70 +201,7 @@ export class KvStore implements KV, ValueSource {
     options: { maxRevisions?: number; withPrevKv?: boolean } = {},
   ): Promise<RevisionChanges[]> {
     this.checkReadable();
-    // Every record of the compaction revision itself survives (see KeyIndex.compact).
-    if (fromRevision < this.compactRev) throw kvError('ERR_COMPACTED');
-    const to = Math.min(toRevision, this.durableRev);
-    const maxRevisions = options.maxRevisions ?? Number.MAX_SAFE_INTEGER;
-    const out: RevisionChanges[] = [];
-    if (fromRevision > to) return out;
-    let gte: Buffer | undefined = recordKey(fromRevision, 0);
-    const lt = recordKey(to + 1, 0);
-    const batch = this.options.scanBatchRecords;
-    scan: while (gte) {
-      const entries = await this.backend.scan({ gte, lt, limit: batch });
-      for (const [key, value] of entries) {
-        const rec = decodeRecord(key, value);
-        const main = rec.kv.modRevision;
-        let last = out[out.length - 1];
-        if (!last || last.revision !== main) {
-          if (out.length === maxRevisions) break scan;
-          last = { revision: main, events: [] };
-          out.push(last);
-        }
-        last.events.push({ type: rec.tombstone ? 'DELETE' : 'PUT', kv: rec.kv });
-      }
-      gte = entries.length < batch ? undefined : Buffer.concat([entries[entries.length - 1]![0], Buffer.from([0])]);
-    }
-    if (fromRevision < this.compactRev) throw kvError('ERR_COMPACTED'); // compacted while we read
-    if (options.withPrevKv) await this.attachPrevKvs(out);
-    return out;
-  }
-
-  /**
-   * Fills each event's prevKv: the key's kv at revision-1. Within the batch the previous event
-   * on the same key answers directly; the first event of each key asks the index.
-   */
-  private async attachPrevKvs(changes: RevisionChanges[]): Promise<void> {
-    // Key → its kv after the revisions already walked (null = deleted). A revision's events
-    // read the state before that revision, so the map is updated only once a revision is done.
-    const lastSeen = new Map<string, KeyValue | null>();
-    const toLoad: Array<{ ki: KeyIndex; at: KeyAt; ev: { events: Event[]; i: number } }> = [];
-    for (const rc of changes) {
-      const after: Array<[string, KeyValue | null]> = [];
-      rc.events.forEach((ev, i) => {
-        const id = ev.kv.key.toString('latin1');
-        const seen = lastSeen.get(id);
-        let prev: KeyValue | undefined;
-        if (seen !== undefined) prev = seen ?? undefined;
-        else if (rc.revision - 1 >= this.compactRev) {
-          const ki = this.index.lookup(ev.kv.key);
-          const at = ki?.get(rc.revision - 1);
-          if (ki && at) {
-            prev = this.cached(ki, at);
-            if (!prev) toLoad.push({ ki, at, ev: { events: rc.events, i } });
-          }
-        }
-        if (prev) rc.events[i] = { type: ev.type, kv: ev.kv, prevKv: prev };
-        after.push([id, ev.type === 'DELETE' ? null : ev.kv]);
-      });
-      for (const [id, kv] of after) lastSeen.set(id, kv);
-    }
-    if (toLoad.length === 0) return;
-    const kvs = await this.load(toLoad);
-    toLoad.forEach(({ ev }, j) => {
-      const old = ev.events[ev.i]!;
-      ev.events[ev.i] = { type: old.type, kv: old.kv, prevKv: kvs[j]! };
-    });
+    return readHistory(this.backend, this, fromRevision, toRevision, options, this.options.scanBatchRecords);
   }
 
   /** ValueSource: the kv at `at` from memory, when it is there. */
@@ -336,18 +256,24 @@ export class KvStore implements KV, ValueSource {
    * nothing still waits for the state it read to be durable: no answer reveals a write that
    * could be lost.
    */
-  private async write<T>(body: (tx: WriteTxn) => T | Promise<T>): Promise<T> {
+  private async write<T>(body: (tx: WriteTxn) => T | Promise<T>, extra?: { ops: readonly BatchOp[] }): Promise<T> {
     let durable!: Promise<void>;
     const run = this.txnLock.then(async () => {
       this.checkWritable();
-      const tx = new WriteTxn(this, this.appliedRev);
+      if (this.writeFailure) await this.probeBackend();
+      const tx = new WriteTxn(this, this.appliedRev, this.leaseHook);
       const result = await body(tx);
       // A recovery may have started while the txn awaited a read: its changes are void.
       this.checkWritable();
+      // Records a lessor writes along with the txn go in the same backend batch (atomic).
+      const ops = extra && extra.ops.length > 0 ? [...tx.ops, ...extra.ops] : tx.ops;
       if (tx.events.length > 0) {
         this.appliedRev = tx.beginRev + 1;
         for (const [k, kv] of tx.written) this.unflushed.set(k, kv);
-        durable = this.queue.append(tx.ops, { revision: this.appliedRev, events: tx.events });
+        if (this.leaseHook && tx.leaseMoves.length > 0) this.leaseHook.keysMoved(tx.leaseMoves);
+        durable = this.queue.append(ops, { revision: this.appliedRev, events: tx.events });
+      } else if (ops.length > 0) {
+        durable = this.queue.append(ops);
       } else {
         durable = this.queue.barrier();
       }
@@ -357,6 +283,32 @@ export class KvStore implements KV, ValueSource {
     const result = await run;
     await durable;
     return result;
+  }
+
+  // ---- the lessor's seam (lease-hook.ts) ----
+
+  async setLeaseHook(hook: LeaseHook): Promise<void> {
+    await this.write(() => {
+      this.leaseHook = hook;
+      hook.reattach(attachedKeys(this.index));
+    });
+  }
+
+  async leaseWrite<T>(body: (tx: LeaseTxn) => { ops: BatchOp[]; result: T }): Promise<{ result: T; revision: number }> {
+    const extra: { ops: readonly BatchOp[] } = { ops: [] };
+    let revision = 0;
+    const result = await this.write((tx) => {
+      const out = body(tx);
+      extra.ops = out.ops;
+      revision = tx.rev;
+      return out.result;
+    }, extra);
+    return { result, revision };
+  }
+
+  async scanLeaseRecords(): Promise<Array<[Buffer, Buffer]>> {
+    this.checkReadable();
+    return scanLeaseRecords(this.backend, this.options.scanBatchRecords);
   }
 
   async compact(revision: number, physical = false): Promise<CompactResult> {
@@ -421,6 +373,7 @@ export class KvStore implements KV, ValueSource {
    * from the old index at the durable revision, which is still exact.
    */
   private recover(err: unknown): void {
+    this.writeFailure = isKvError(err) ? err : kvError('ERR_STORAGE', `storage write failed: ${(err as Error)?.message}`, err);
     if (this.state !== 'open') return;
     this.state = 'recovering';
     this.recovery = (async () => {
@@ -433,6 +386,8 @@ export class KvStore implements KV, ValueSource {
           this.index = restored.index;
           this.unflushed.clear();
           this.appliedRev = this.durableRev;
+          // Moves of the lost txns were reported already: the rebuilt index is the truth now.
+          this.leaseHook?.reattach(attachedKeys(this.index));
           this.state = 'open';
         } catch (e) {
           process.emitWarning(`store recovery failed: ${(e as Error).message} (after: ${(err as Error)?.message})`);
@@ -442,12 +397,25 @@ export class KvStore implements KV, ValueSource {
     })();
   }
 
+  /** Resolves once the backend takes writes again; otherwise throws what it says, changing nothing. */
+  private async probeBackend(): Promise<void> {
+    try {
+      await this.backend.write([]);
+    } catch (err) {
+      throw isKvError(err) ? err : kvError('ERR_STORAGE', `storage write failed: ${(err as Error)?.message}`, err);
+    }
+    this.writeFailure = undefined;
+  }
+
   private checkReadable(): void {
     if (this.state === 'closed') throw kvError('ERR_STOPPED');
   }
 
   private checkWritable(): void {
     if (this.state === 'open') return;
-    throw kvError(this.state === 'closed' ? 'ERR_STOPPED' : 'ERR_UNAVAILABLE');
+    if (this.state === 'closed') throw kvError('ERR_STOPPED');
+    // Rebuilding after a full disk: say so, as etcd keeps answering "database space exceeded".
+    if (this.writeFailure?.code === 'ERR_NO_SPACE') throw kvError('ERR_NO_SPACE', this.writeFailure.message);
+    throw kvError('ERR_UNAVAILABLE');
   }
 }

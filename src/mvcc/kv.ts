@@ -24,7 +24,7 @@ export interface KeyValue {
   /** 1 on create, +1 per put; a delete ends the generation and the next put starts at 1. */
   readonly version: number;
   readonly value: Buffer;
-  /** Lease id, int64. 0n = no lease. Stored and returned; lease behaviour is not implemented. */
+  /** Lease id, int64. 0n = no lease. With a lessor installed (lease-hook.ts) the lease exists. */
   readonly lease: bigint;
 }
 
@@ -88,6 +88,10 @@ export interface RangeResult {
 export interface PutRequest {
   key: Buffer;
   value: Buffer;
+  /**
+   * Attach the key to this lease (0n/undefined: no lease, which detaches it). With a lessor
+   * installed, an unknown lease → ERR_LEASE_NOT_FOUND.
+   */
   lease?: bigint;
   /** Return the previous kv (if any) in the result. */
   prevKv?: boolean;

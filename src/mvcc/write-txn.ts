@@ -18,6 +18,7 @@ import type {
   TxnResult,
 } from './kv.ts';
 import type { KeyIndex } from './key-index.ts';
+import type { LeaseHook, LeaseMove } from './lease-hook.ts';
 import { normaliseEnd, rangeQuery, type ValueSource } from './range-query.ts';
 import { revisionKey } from './revision.ts';
 
@@ -40,6 +41,8 @@ export class WriteTxn {
   readonly ops: BatchOp[] = [];
   /** Kvs written, by "main.sub", for reads of revisions not yet on disk. */
   readonly written: Array<[string, KeyValue]> = [];
+  /** Keys whose lease changed, in op order; the store hands them to the lease hook on apply. */
+  readonly leaseMoves: LeaseMove[] = [];
   private readonly outcomes = new Map<TxnRequest, boolean>();
   /** For each key this txn put: its kv before the txn (undefined if it did not exist). */
   private readonly putPrev = new Map<KeyIndex, KeyValue | undefined>();
@@ -47,6 +50,7 @@ export class WriteTxn {
   constructor(
     private readonly host: TxnHost,
     readonly beginRev: number,
+    private readonly leases?: LeaseHook,
   ) {}
 
   /** The txn's revision as a view: beginRev, or beginRev+1 once it changed something. */
@@ -61,8 +65,10 @@ export class WriteTxn {
     for (const op of ok ? req.success : req.failure) {
       if ('txn' in op) this.prepare(op.txn);
       else if ('range' in op) this.checkRevision(op.range.revision ?? 0);
-      else if ('put' in op && (op.put.ignoreValue || op.put.ignoreLease)) {
-        if (!this.host.index.lookup(op.put.key)?.latest) throw kvError('ERR_KEY_NOT_FOUND');
+      else if ('put' in op) {
+        // etcd's checkRequestPut order: a missing key for ignore_*, then an unknown lease.
+        if ((op.put.ignoreValue || op.put.ignoreLease) && !this.host.index.lookup(op.put.key)?.latest) throw kvError('ERR_KEY_NOT_FOUND');
+        this.checkLease(op.put.lease);
       }
     }
   }
@@ -92,7 +98,14 @@ export class WriteTxn {
     return rangeQuery(this.host, req, req.revision || view, view);
   }
 
+  /** An unknown lease fails the write before any change (no lessor: leases are not checked). */
+  checkLease(lease: bigint | undefined): void {
+    if (lease && this.leases && !this.leases.leaseExists(lease)) throw kvError('ERR_LEASE_NOT_FOUND');
+  }
+
   put(req: PutRequest): PutResult {
+    // A standalone put checks the lease before the key (etcd's applyPut order).
+    this.checkLease(req.lease);
     const ki = this.host.index.lookupOrCreate(req.key);
     const prev = ki.latest;
     if ((req.ignoreValue || req.ignoreLease) && !prev) throw kvError('ERR_KEY_NOT_FOUND');
@@ -109,6 +122,8 @@ export class WriteTxn {
     };
     ki.put({ main: rev, sub });
     ki.latest = kv;
+    const from = prev?.lease ?? 0n;
+    if (from !== kv.lease) this.leaseMoves.push({ key: ki.key, from, to: kv.lease });
     this.putPrev.set(ki, prev);
     this.events.push(prev ? { type: 'PUT', kv, prevKv: prev } : { type: 'PUT', kv });
     this.ops.push({ type: 'put', key: recordKey(rev, sub), value: encodeRecord(kv, false) });
@@ -129,6 +144,7 @@ export class WriteTxn {
       const kv = deletedKv(ki.key, rev);
       ki.tombstone({ main: rev, sub });
       ki.latest = undefined;
+      if (prev.lease !== 0n) this.leaseMoves.push({ key: ki.key, from: prev.lease, to: 0n });
       // The event's prev_kv is the key at revision-1. A put earlier in this same txn (allowed
       // before a delete in a later nested txn) is not that: use what the txn started from.
       const before = prev.modRevision === rev ? this.putPrev.get(ki) : prev;
