@@ -1,5 +1,5 @@
 import type { KeyValue } from './kv.ts';
-import { decodeRecordValue, RECORD_HEADER_BYTES } from './kv-codec.ts';
+import { decodeRecordValue, RECORD_HEADER_BYTES, RECORD_LEASE_OFFSET } from './kv-codec.ts';
 import { revisionKey, type Revision } from './revision.ts';
 
 /**
@@ -89,6 +89,18 @@ export class KeyIndex {
       this.packedEnd = -1;
     }
     return this.kv;
+  }
+
+  /**
+   * The newest kv's lease (0n while deleted), read from the packed record without decoding it:
+   * the lessor asks every key at open, and that must not unpack a million kvs.
+   */
+  latestLease(): bigint {
+    if (this.packedEnd < 0) return this.kv?.lease ?? 0n;
+    const at = this.kstart - RECORD_HEADER_BYTES + RECORD_LEASE_OFFSET;
+    const b = this.kbuf;
+    if (b.readUInt32BE(at) === 0 && b.readUInt32BE(at + 4) === 0) return 0n;
+    return b.readBigInt64BE(at);
   }
 
   set latest(kv: KeyValue | undefined) {

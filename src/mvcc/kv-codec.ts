@@ -23,6 +23,7 @@ const FLAG_TOMBSTONE = 1;
 /** Bytes before the key in a record value; the key's length is the u32 just before it. */
 export const RECORD_HEADER_BYTES = HEADER_BYTES;
 export const RECORD_KEY_LENGTH_OFFSET = 21;
+export const RECORD_LEASE_OFFSET = 13;
 
 export const META_FORMAT = metaKey('format');
 export const META_SCHEDULED_COMPACT = metaKey('scheduledCompactRev');

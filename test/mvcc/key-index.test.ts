@@ -68,6 +68,8 @@ test('a key restored into a larger buffer, with its newest kv packed, reads like
   assert.is(restored.compare(Buffer.from('foo')), 0);
   assert.ok(restored.compare(Buffer.from('fop')) < 0 && restored.compare(Buffer.from('fo')) > 0);
   assert.is(restored.packedLength(), record.length);
+  assert.is(restored.latestLease(), 5n, 'the lease is read from the packed record');
+  assert.is(restored.packedLength(), record.length, 'without unpacking it');
   assert.equal(restored.latest, { key: Buffer.from('foo'), createRevision: 11, modRevision: 11, version: 1, value: Buffer.from('bar'), lease: 5n });
   assert.is(restored.packedLength(), 0, 'decoded once, then kept');
   assert.ok(checkGenerations(restored.rawGenerations()));
