@@ -2,7 +2,7 @@ import { open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { checkGenerations, KeyIndex } from './key-index.ts';
-import { deletedKv, encodeRecord, RECORD_HEADER_BYTES, RECORD_KEY_LENGTH_OFFSET } from './kv-codec.ts';
+import { deletedKv, encodeRecordInto, RECORD_HEADER_BYTES, RECORD_KEY_LENGTH_OFFSET, recordLength } from './kv-codec.ts';
 import { TreeIndex } from './tree-index.ts';
 
 /**
@@ -65,8 +65,10 @@ export function encodeCheckpoint(index: TreeIndex, revision: number, compactRevi
   index.forEach((ki) => {
     const gens = ki.rawGenerations();
     const packed = ki.packedLength();
-    const record = packed > 0 ? undefined : ki.isLive() ? encodeRecord(ki.latest!, false) : encodeRecord(deletedKv(ki.key, 0), true);
-    const need = 8 * (gens.length + 2) + (record ? record.length : packed);
+    // A live key's newest kv, or a tombstone that carries a deleted key's bytes.
+    const kv = packed > 0 ? undefined : ki.isLive() ? ki.latest! : deletedKv(ki.key, 0);
+    const length = kv ? recordLength(kv) : packed;
+    const need = 8 * (gens.length + 2) + length;
     if (used + need > out.length) {
       const bigger = Buffer.allocUnsafe(Math.max(out.length * 2, used + need));
       out.copy(bigger, 0, 0, used);
@@ -74,12 +76,11 @@ export function encodeCheckpoint(index: TreeIndex, revision: number, compactRevi
     }
     used = writeVarint(out, used, gens.length);
     for (let i = 0; i < gens.length; i++) used = writeVarint(out, used, gens[i]!);
-    if (record) {
-      used = writeVarint(out, used, record.length);
-      used += record.copy(out, used);
+    used = writeVarint(out, used, length);
+    if (kv) {
+      used += encodeRecordInto(out, used, kv, !ki.isLive());
     } else {
       // The record as it was loaded, copied without decoding it.
-      used = writeVarint(out, used, packed);
       used += ki.copyPackedLatest(out, used);
     }
   });

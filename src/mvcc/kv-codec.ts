@@ -55,15 +55,26 @@ export interface DecodedRecord {
 }
 
 export function encodeRecord(kv: KeyValue, tombstone: boolean): Buffer {
-  const buf = Buffer.allocUnsafe(HEADER_BYTES + kv.key.length + kv.value.length);
-  buf[0] = tombstone ? FLAG_TOMBSTONE : 0;
-  buf.writeUIntBE(kv.createRevision, 1, 6);
-  buf.writeUIntBE(kv.version, 7, 6);
-  buf.writeBigInt64BE(kv.lease, 13);
-  buf.writeUInt32BE(kv.key.length, 21);
-  kv.key.copy(buf, HEADER_BYTES);
-  kv.value.copy(buf, HEADER_BYTES + kv.key.length);
+  const buf = Buffer.allocUnsafe(recordLength(kv));
+  encodeRecordInto(buf, 0, kv, tombstone);
   return buf;
+}
+
+/** Bytes of kv's record value. */
+export function recordLength(kv: KeyValue): number {
+  return HEADER_BYTES + kv.key.length + kv.value.length;
+}
+
+/** Writes kv's record value into `buf` at `at` (which must have room); returns its length. */
+export function encodeRecordInto(buf: Buffer, at: number, kv: KeyValue, tombstone: boolean): number {
+  buf[at] = tombstone ? FLAG_TOMBSTONE : 0;
+  buf.writeUIntBE(kv.createRevision, at + 1, 6);
+  buf.writeUIntBE(kv.version, at + 7, 6);
+  buf.writeBigInt64BE(kv.lease, at + 13);
+  buf.writeUInt32BE(kv.key.length, at + 21);
+  kv.key.copy(buf, at + HEADER_BYTES);
+  kv.value.copy(buf, at + HEADER_BYTES + kv.key.length);
+  return HEADER_BYTES + kv.key.length + kv.value.length;
 }
 
 /** Decodes a record; throws on a record that is not ours (foreign or corrupt data). */
