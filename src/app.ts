@@ -34,6 +34,8 @@ import { SseStats } from './api/watch/sse-stats.ts';
 import { metricsRoutes } from './api/metrics.ts';
 import { uiRoutes } from './api/ui-route.ts';
 import { docsRoutes } from './api/docs-route.ts';
+import { snapshotRoute } from './api/routes/maintenance-snapshot.ts';
+import type { SnapshotSource } from './snapshot/snapshot-writer.ts';
 
 export interface AppDeps {
   kv: KV;
@@ -41,6 +43,8 @@ export interface AppDeps {
   lessor: Lessor;
   config: ServerConfig;
   identity: Identity;
+  /** What POST /v3/maintenance/snapshot copies (the plain MVCC store). */
+  snapshots?: SnapshotSource;
   /** Where log lines go instead of stdout (server.ts: pino-pretty when stdout is a terminal). */
   logStream?: DestinationStream;
   /** Collects every registered route (method + url), for the OpenAPI drift test. */
@@ -103,6 +107,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: config.maxBodyBytes }, (_req, body, done) => done(null, body));
     kvRoutes(scope, ctx);
     leaseRoutes(scope, ctx);
+    snapshotRoute(scope, ctx);
   });
   await app.register(async (scope) => leaseKeepAliveRoutes(scope, ctx));
   await app.register(async (scope) => httpWatchRoute(scope, ctx));
