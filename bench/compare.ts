@@ -188,7 +188,8 @@ ${BOUNDS_MD}
 5. **idle**: ${cfg.idleWatchers.toLocaleString('en-US')} watchers over ${cfg.idleSockets} sockets, each on its own key, on a fresh server;
    (VmRSS after - VmRSS before) / watchers created. Creation is capped at ${cfg.idleTimeoutS} s per server.
 6. **reopen**: ${cfg.reopenKeys.toLocaleString('en-US')} keys written as txns of ${cfg.reopenOpsPerTxn} puts; graceful stop, start on the same data dir,
-   time from spawn until \`/v3/maintenance/status\` answers (etcd with \`--quota-backend-bytes 8589934592\`).
+   time from spawn until \`/v3/maintenance/status\` answers (etcd with \`--quota-backend-bytes 8589934592\`); the server's VmRSS
+   right then, before any request, total and per key (watchkv: the index loaded from the checkpoint its graceful stop wrote).
 7. **lease-keepalive**: autocannon, 50 connections, ${cfg.durationS} s; each connection loops grant (TTL 60) then one
    keep-alive of that lease (a one-request streaming \`POST /v3/lease/keepalive\`); both requests count.
 8. **lease-expiry**: ${cfg.leaseCount.toLocaleString('en-US')} leases (TTL ${cfg.leaseTtlS} s) with one key each, granted by 32 clients; then the time from
@@ -206,7 +207,7 @@ Knobs (environment): \`BENCH_QUICK=1\` (short run for development), \`BENCH_REPE
 \`BENCH_DRAIN_TIMEOUT_S\`, \`BENCH_CATCHUP_EVENTS\`, \`BENCH_IDLE_WATCHERS\`, \`BENCH_IDLE_SOCKETS\`, \`BENCH_IDLE_TIMEOUT_S\`,
 \`BENCH_REOPEN_KEYS\`, \`BENCH_REOPEN_FILL_TIMEOUT_S\`, \`BENCH_LEASE_COUNT\`, \`BENCH_LEASE_TTL_S\`, \`BENCH_SSE_WATCHERS\`,
 \`BENCH_ONLY=put,range,fanout,fanout-sse,catchup,idle,reopen,lease,grpc\` (a subset),
-\`BENCH_SERVERS=watchkv,etcd,fastify\` (a subset), \`BENCH_WATCHKV_NODE_ARGS\` (e.g. \`--cpu-prof --cpu-prof-dir=/tmp/prof\`;
+\`BENCH_SERVERS=watchkv,etcd,fastify\` (a subset), \`BENCH_WATCHKV_TSX=1\` (run watchkv's sources through tsx instead of the build in dist/), \`BENCH_WATCHKV_NODE_ARGS\` (e.g. \`--cpu-prof --cpu-prof-dir=/tmp/prof\`;
 summarise with \`node --import tsx bench/lib/cpuprofile-top.ts [--by-area] <file>\`).
 `;
 }

@@ -1,15 +1,26 @@
 /**
- * Soak: holds many WebSocket watch connections while writers run for minutes, reports memory over
- * time and every lost, duplicated or reordered event. Not part of `npm test`; run `npm run soak`.
+ * Soak: holds many WebSocket watch connections while writers run for minutes, records the
+ * server's memory over time and every lost, duplicated or reordered event. Not part of
+ * `npm test`; run `npm run soak`.
  *
  * Env: SOAK_CONNECTIONS (10000) WebSockets, one watch each on one of SOAK_PREFIXES (100) prefixes;
- * SOAK_SECONDS (300) of writing; SOAK_WRITERS (4) concurrent writers; SOAK_URL to soak a server
- * that is already running (default: spawn `src/server.ts` on a temporary LevelDB dir and sample
- * its RSS from /proc).
+ * SOAK_SECONDS (300) of writing; SOAK_WRITERS (4) concurrent writers; SOAK_HISTORY_BYTES (the
+ * server's default --watch-history-bytes); SOAK_URL to soak a server that is already running
+ * (default: spawn `src/server.ts` on a temporary LevelDB dir and sample its RSS from /proc);
+ * SOAK_SERVER_ARGS / SOAK_NODE_ARGS: extra server flags / node flags for the spawned server.
  *
  * Exactly-once check: every prefix is written by one writer only, with values "1", "2", … in
  * order, so each watcher must see exactly 1..N for its prefix with rising revisions.
- * Exit code 0 = no violation and every acknowledged write delivered to every watcher.
+ *
+ * Memory check: RSS is sampled every SAMPLE_S. The run has no compaction (as a server without
+ * an operator), so two things may grow: the recent history until it reaches its byte bound, and
+ * the key index by its inherent MVCC cost per revision (measured ~23 B; allowed
+ * INDEX_BYTES_PER_REVISION). Warm-up ends once the history must be full (writes past its
+ * capacity, from eventCost of the soak's events). After it, RSS (least-squares slope over the
+ * samples) may grow by at most writes × INDEX_BYTES_PER_REVISION + NOISE_BYTES; more fails the
+ * run, and so does a run too short to warm up (lower SOAK_HISTORY_BYTES or run longer).
+ *
+ * Exit code 0 = no violation, every acknowledged write delivered to every watcher, memory flat.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -17,13 +28,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
+import { DEFAULTS } from '../src/config.ts';
+import { eventCost } from '../src/watch/recent-history.ts';
 import { freePort } from './etcd-server.ts';
 
 const CONNECTIONS = Number(process.env.SOAK_CONNECTIONS ?? 10_000);
 const PREFIXES = Number(process.env.SOAK_PREFIXES ?? 100);
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 300);
 const WRITERS = Number(process.env.SOAK_WRITERS ?? 4);
+const HISTORY_BYTES = Number(process.env.SOAK_HISTORY_BYTES ?? DEFAULTS.watchHistoryBytes);
 const MiB = 1024 * 1024;
+const SAMPLE_S = 5;
+/** bytes: what the key index may grow by per revision without compaction (measured ~23 B). */
+const INDEX_BYTES_PER_REVISION = 64;
+/** bytes: RSS wobble the check tolerates (heap sizing, LevelDB memtable and caches). */
+const NOISE_BYTES = 32 * MiB;
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
 interface Watcher {
@@ -39,7 +58,8 @@ async function startServerProcess(): Promise<{ url: string; child?: ChildProcess
   const root = fileURLToPath(new URL('..', import.meta.url));
   const dir = mkdtempSync(join(tmpdir(), 'watchkv-soak-'));
   const url = `http://127.0.0.1:${await freePort()}`;
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/server.ts'), '--listen-client-urls', url, '--data-dir', dir, '--log-level', 'warn', '--max-watch-streams', String(CONNECTIONS + 100)], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+  const nodeArgs = (process.env.SOAK_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(root, 'src/server.ts'), '--listen-client-urls', url, '--data-dir', dir, '--log-level', 'warn', '--max-watch-streams', String(CONNECTIONS + 100), '--watch-history-bytes', String(HISTORY_BYTES), ...(process.env.SOAK_SERVER_ARGS ?? '').split(' ').filter(Boolean)], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
   for (let i = 0; ; i++) {
     try {
       const r = await fetch(`${url}/v3/kv/range`, { method: 'POST', body: JSON.stringify({ key: b64('/') }) });
@@ -62,14 +82,65 @@ async function startServerProcess(): Promise<{ url: string; child?: ChildProcess
   };
 }
 
-function serverRssMiB(child?: ChildProcess): string {
-  if (!child?.pid) return 'n/a';
+function serverRss(child?: ChildProcess): number | undefined {
+  if (!child?.pid) return undefined;
   try {
     const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-    return m ? (Number(m[1]) / 1024).toFixed(0) : 'n/a';
+    return m ? Number(m[1]) * 1024 : undefined;
   } catch {
-    return 'n/a';
+    return undefined;
   }
+}
+
+function serverRssMiB(child?: ChildProcess): string {
+  const rss = serverRss(child);
+  return rss === undefined ? 'n/a' : (rss / MiB).toFixed(0);
+}
+
+interface Sample {
+  t: number;
+  rss: number;
+  writes: number;
+}
+
+/** Least-squares slope of rss over t, bytes per second. */
+function slope(samples: readonly Sample[]): number {
+  const n = samples.length;
+  const mt = samples.reduce((a, s) => a + s.t, 0) / n;
+  const mr = samples.reduce((a, s) => a + s.rss, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (const s of samples) {
+    num += (s.t - mt) * (s.rss - mr);
+    den += (s.t - mt) ** 2;
+  }
+  return den === 0 ? 0 : num / den;
+}
+
+/**
+ * The memory verdict: undefined when flat after warm-up, else why not. Warm-up: 30 s, and
+ * enough writes to fill the history (the soak's events all cost about the same).
+ */
+function memoryVerdict(samples: readonly Sample[]): { ok: boolean; text: string } {
+  const soakEvent = { type: 'PUT' as const, kv: kvOf('/soak/10/k1', '12345'), prevKv: kvOf('/soak/10/k1', '12340') };
+  const capacity = Math.ceil(HISTORY_BYTES / eventCost(soakEvent));
+  const from = samples.findIndex((s) => s.t >= 30 && s.writes >= 1.25 * capacity);
+  if (from < 0 || samples.length - from < 4) {
+    return { ok: false, text: `memory plateau NOT VERIFIED: warm-up not reached (history holds ~${capacity} events; ${samples.at(-1)?.writes ?? 0} writes; lower SOAK_HISTORY_BYTES or run longer)` };
+  }
+  const after = samples.slice(from);
+  const seconds = after.at(-1)!.t - after[0]!.t;
+  const growth = slope(after) * seconds;
+  const writes = after.at(-1)!.writes - after[0]!.writes;
+  const allowed = writes * INDEX_BYTES_PER_REVISION + NOISE_BYTES;
+  const text =
+    `memory after warm-up (t=${after[0]!.t}s..${after.at(-1)!.t}s, ${writes} writes): RSS ${(after[0]!.rss / MiB).toFixed(0)} -> ${(after.at(-1)!.rss / MiB).toFixed(0)} MiB, ` +
+    `trend ${(growth / MiB).toFixed(1)} MiB, allowed ${(allowed / MiB).toFixed(1)} MiB (index ${INDEX_BYTES_PER_REVISION} B/revision + ${NOISE_BYTES / MiB} MiB)`;
+  return growth <= allowed ? { ok: true, text: `${text}: flat` } : { ok: false, text: `${text}: STILL GROWING` };
+}
+
+function kvOf(key: string, value: string) {
+  return { key: Buffer.from(key), value: Buffer.from(value), createRevision: 1, modRevision: 1, version: 1, lease: 0n };
 }
 
 async function openWatcher(url: string, w: Watcher, problems: string[]): Promise<WebSocket> {
@@ -133,6 +204,11 @@ async function main(): Promise<void> {
     }
   };
   const started = Date.now();
+  const samples: Sample[] = [];
+  const sampler = setInterval(() => {
+    const rss = serverRss(server.child);
+    if (rss !== undefined) samples.push({ t: Math.round((Date.now() - started) / 1000), rss, writes });
+  }, SAMPLE_S * 1000);
   const report = setInterval(() => {
     const lagging = watchers.filter((w) => w.lastSeq < written[w.prefix]!).length;
     const mem = process.memoryUsage();
@@ -143,14 +219,18 @@ async function main(): Promise<void> {
   const drainUntil = Date.now() + 60_000;
   while (Date.now() < drainUntil && watchers.some((w) => w.lastSeq < written[w.prefix]! && !w.closed)) await new Promise((r) => setTimeout(r, 500));
   clearInterval(report);
+  clearInterval(sampler);
   const lost = watchers.filter((w) => w.lastSeq < written[w.prefix]!);
   const violations = watchers.reduce((a, w) => a + w.violations, 0);
   console.log(`soak done: ${writes} acknowledged writes, ${failures} failed; ${lost.length} watchers missing events; ${violations} order/duplicate violations; ${watchers.filter((w) => w.closed).length} sockets closed by the server; server RSS ${serverRssMiB(server.child)} MiB`);
   for (const p of problems.slice(0, 20)) console.log('  ' + p);
   for (const w of lost.slice(0, 10)) console.log(`  prefix ${w.prefix}: saw up to ${w.lastSeq} of ${written[w.prefix]}${w.closed ? ' (socket closed)' : ''}`);
+  const memory = server.child ? memoryVerdict(samples) : { ok: true, text: 'memory not sampled (SOAK_URL)' };
+  console.log(`server RSS over time (s: MiB): ${samples.map((s) => `${s.t}: ${(s.rss / MiB).toFixed(0)}`).join(', ')}`);
+  console.log(memory.text);
   for (const s of sockets) s.terminate();
   await server.cleanup();
-  process.exit(lost.length === 0 && violations === 0 ? 0 : 1);
+  process.exit(lost.length === 0 && violations === 0 && memory.ok ? 0 : 1);
 }
 
 main().catch((err) => {

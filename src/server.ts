@@ -6,6 +6,7 @@
  */
 import os from 'node:os';
 import { resolve } from 'node:path';
+import { pino } from 'pino';
 import { pathToFileURL } from 'node:url';
 import type { FastifyBaseLogger } from 'fastify';
 import pinoPretty from 'pino-pretty';
@@ -41,9 +42,18 @@ export interface StartOptions {
 export async function startServer(partial: Partial<ServerConfig>, backend?: Backend, options: StartOptions = {}): Promise<RunningServer> {
   const config = defaultConfig(partial);
   const identity = backend ? randomIdentity() : await loadIdentity(resolve(config.dataDir));
+  const logStream = options.prettyLogs ? pinoPretty({ sync: true, translateTime: 'SYS:standard', ignore: 'pid,hostname' }) : undefined;
+  // The app's logger exists only once the store is open; a long open reports through its own.
+  const openLog = logStream ? pino({ level: config.logLevel }, logStream) : pino({ level: config.logLevel });
   const kv = await openKvStore(backend ?? new LevelBackend(resolve(config.dataDir)), {
     maxRequestBytes: config.maxRequestBytes,
     maxTxnOps: config.maxTxnOps,
+    onRestoreProgress: ({ phase, records, keys, elapsedMs, checkpointRejected }) => {
+      const fields = { records, keys, elapsedMs: Math.round(elapsedMs), ...(checkpointRejected ? { checkpointRejected } : {}) };
+      if (phase === 'checkpoint') openLog.info(fields, 'opening store: index checkpoint loaded, reading the records after it');
+      else if (phase === 'scan') openLog.info(fields, 'opening store: reading records');
+      else openLog.info(fields, 'store opened');
+    },
   });
   let lessor: LessorImpl;
   try {
@@ -60,7 +70,6 @@ export async function startServer(partial: Partial<ServerConfig>, backend?: Back
   let app;
   let listener: SharedListener;
   try {
-    const logStream = options.prettyLogs ? pinoPretty({ sync: true, translateTime: 'SYS:standard', ignore: 'pid,hostname' }) : undefined;
     app = await buildApp({ kv: store, engine: store, lessor, config, identity, logStream, snapshots: kv });
     await app.fastify.ready();
     const url = new URL(config.listenClientUrls.split(',')[0]!);

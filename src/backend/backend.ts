@@ -29,6 +29,8 @@ export interface BackendSnapshot {
 }
 
 export interface Backend {
+  /** The directory holding the data, when there is one: side files (the index checkpoint) go there. */
+  readonly dir?: string;
   /** Creates the store if missing. Opening twice, or a directory locked by another process, fails. */
   open(): Promise<void>;
   /** Waits for in-flight writes, then releases the files. Idempotent. */

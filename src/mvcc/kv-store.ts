@@ -1,14 +1,16 @@
+import { join } from 'node:path';
 import type { Backend, BackendSnapshot, BatchOp } from '../backend/backend.ts';
 import { DEFAULTS } from '../config.ts';
 import { isKvError, kvError, type WatchKvError } from '../errors.ts';
 import { CommitQueue, type PendingCommit } from './commit-queue.ts';
 import { deleteCompacted, encodeMetaRevision } from './compaction.ts';
 import { readHistory } from './history-read.ts';
-import { restoreIndex } from './index-restore.ts';
+import { checkpointMeta, encodeCheckpoint, fileCheckpointStore, type CheckpointStore } from './index-checkpoint.ts';
+import { restoreIndex, type RestoreProgress } from './index-restore.ts';
 import type { KeyAt, KeyIndex } from './key-index.ts';
 import type { LeaseHook, LeaseHost, LeaseTxn } from './lease-hook.ts';
 import { attachedKeys, scanLeaseRecords } from './lease-records.ts';
-import { decodeRecord, META_SCHEDULED_COMPACT, recordKey } from './kv-codec.ts';
+import { decodeRecord, META_INDEX_CHECKPOINT, META_SCHEDULED_COMPACT, recordKey } from './kv-codec.ts';
 import type {
   CommitListener,
   CompactListener,
@@ -37,7 +39,17 @@ export interface StoreOptions {
   maxRequestBytes: number;
   compactionBatchRecords: number;
   scanBatchRecords: number;
+  /**
+   * Where the index checkpoint lives (written at a clean close, loaded at open; see
+   * index-checkpoint.ts). Default: a file in the backend's directory when it has one; null: none.
+   */
+  checkpoint: CheckpointStore | null;
+  /** Told every few seconds how a long open is going, and once when it is done. */
+  onRestoreProgress?: (p: RestoreProgress) => void;
 }
+
+/** The checkpoint file's name inside the backend's directory. */
+export const CHECKPOINT_FILE = 'watchkv-index.ckpt';
 
 /** Opens the backend and the store on it; the store owns the backend from then on. */
 export async function openKvStore(backend: Backend, options: Partial<StoreOptions> = {}): Promise<KvStore> {
@@ -48,6 +60,8 @@ export async function openKvStore(backend: Backend, options: Partial<StoreOption
       maxRequestBytes: options.maxRequestBytes ?? DEFAULTS.maxRequestBytes,
       compactionBatchRecords: options.compactionBatchRecords ?? DEFAULTS.compactionBatchRecords,
       scanBatchRecords: options.scanBatchRecords ?? DEFAULTS.scanBatchRecords,
+      checkpoint: options.checkpoint !== undefined ? options.checkpoint : backend.dir ? fileCheckpointStore(join(backend.dir, CHECKPOINT_FILE)) : null,
+      ...(options.onRestoreProgress ? { onRestoreProgress: options.onRestoreProgress } : {}),
     });
     await store.restore();
     return store;
@@ -119,26 +133,49 @@ export class KvStore implements KV, ValueSource, LeaseHost {
 
   /** Checks the directory is ours, rebuilds the index and resumes an interrupted compaction. */
   async restore(): Promise<void> {
-    const st = await readStoreState(this.backend, this.options.scanBatchRecords);
+    const st = await readStoreState(this.backend, {
+      scanBatchRecords: this.options.scanBatchRecords,
+      checkpoint: this.options.checkpoint,
+      ...(this.options.onRestoreProgress ? { onProgress: this.options.onRestoreProgress } : {}),
+    });
     this.index = st.index;
     this.compactRev = st.compactRev;
     this.compactedOnce = st.compactedOnce;
     this.appliedRev = this.durableRev = st.revision;
-    if (st.compactionUnfinished) {
+    if (st.compactionUnfinished || !st.indexCompacted) {
       const keep = this.index.compact(st.compactRev);
-      this.schedulePhysicalCompaction(st.compactRev, keep);
+      if (st.compactionUnfinished) this.schedulePhysicalCompaction(st.compactRev, keep);
     }
     this.state = 'open';
   }
 
   async close(): Promise<void> {
     if (this.state === 'closed') return;
+    const wasOpen = this.state === 'open';
     this.state = 'closed';
     await this.txnLock.catch(() => {});
-    await this.queue.barrier().catch(() => {});
+    const drained = await this.queue.barrier().then(() => true, () => false);
     await this.compaction.catch(() => {});
     await this.recovery;
+    // Only an index that is exactly what the disk holds may be checkpointed.
+    if (wasOpen && drained && this.appliedRev === this.durableRev) await this.writeCheckpoint();
     await this.backend.close();
+  }
+
+  /**
+   * Writes the index checkpoint, then the meta record that makes it valid (see
+   * index-checkpoint.ts). A failure only costs the next open a full rebuild.
+   */
+  private async writeCheckpoint(): Promise<void> {
+    const store = this.options.checkpoint;
+    if (!store) return;
+    try {
+      const data = encodeCheckpoint(this.index, this.durableRev, this.compactRev);
+      await store.write(data);
+      await this.backend.write([{ type: 'put', key: META_INDEX_CHECKPOINT, value: checkpointMeta(data, this.durableRev) }]);
+    } catch (err) {
+      process.emitWarning(`index checkpoint not written (the next open rebuilds the index): ${(err as Error).message}`);
+    }
   }
 
   isOpen(): boolean {
@@ -369,7 +406,7 @@ export class KvStore implements KV, ValueSource, LeaseHost {
       await this.txnLock.catch(() => {});
       for (let attempt = 0; this.state === 'recovering'; attempt++) {
         try {
-          const restored = await restoreIndex(this.backend, Math.max(this.options.scanBatchRecords, 10_000));
+          const restored = await restoreIndex(this.backend, { batchRecords: Math.max(this.options.scanBatchRecords, 10_000) });
           if (this.compactRev > 0) restored.index.compact(this.compactRev);
           if (this.state !== 'recovering') return;
           this.index = restored.index;

@@ -19,7 +19,7 @@ export async function scanLeaseRecords(backend: Backend, batch: number): Promise
 export function attachedKeys(index: TreeIndex): Array<{ key: Buffer; lease: bigint }> {
   const out: Array<{ key: Buffer; lease: bigint }> = [];
   index.keysIn(Buffer.alloc(0), null, (ki) => {
-    const lease = ki.latest?.lease ?? 0n;
+    const lease = ki.latestLease(); // not ki.latest: that would unpack every kv restored packed
     if (lease !== 0n) out.push({ key: ki.key, lease });
   });
   return out;

@@ -1,12 +1,14 @@
 /**
  * Opening a data directory: check that it is ours (or empty: then mark it), read the compaction
- * progress, and rebuild the key index from the records. The store turns the result into its
+ * progress, and build the key index (from its checkpoint and the records after it, or from every
+ * record). The store turns the result into its
  * state; nothing here keeps any.
  */
 import type { Backend } from '../backend/backend.ts';
 import { kvError } from '../errors.ts';
 import { decodeMetaRevision } from './compaction.ts';
-import { restoreIndex } from './index-restore.ts';
+import type { CheckpointStore } from './index-checkpoint.ts';
+import { restoreIndex, type RestoreProgress } from './index-restore.ts';
 import { FORMAT_VERSION, META_FINISHED_COMPACT, META_FORMAT, META_SCHEDULED_COMPACT } from './kv-codec.ts';
 import type { TreeIndex } from './tree-index.ts';
 
@@ -20,9 +22,21 @@ export interface StoreState {
   compactedOnce: boolean;
   /** A compaction was scheduled but its physical deletion did not finish: resume it. */
   compactionUnfinished: boolean;
+  /**
+   * The index is compacted at compactRev already. Records reflect every finished compaction; a
+   * checkpoint only the one it was taken at, so a later one must be applied to the index.
+   */
+  indexCompacted: boolean;
 }
 
-export async function readStoreState(backend: Backend, scanBatchRecords: number): Promise<StoreState> {
+export interface ReadStateOptions {
+  scanBatchRecords: number;
+  /** Where the index checkpoint is read from (null: rebuild from the records). */
+  checkpoint: CheckpointStore | null;
+  onProgress?: (p: RestoreProgress) => void;
+}
+
+export async function readStoreState(backend: Backend, options: ReadStateOptions): Promise<StoreState> {
   const format = await backend.get(META_FORMAT);
   if (format === undefined) {
     const any = await backend.scan({ limit: 1 });
@@ -40,7 +54,12 @@ export async function readStoreState(backend: Backend, scanBatchRecords: number)
   } catch (err) {
     throw kvError('ERR_CORRUPT', `data directory is corrupt: ${(err as Error).message}`, err);
   }
-  const restored = await restoreIndex(backend, Math.max(scanBatchRecords, 10_000));
+  const restored = await restoreIndex(backend, {
+    batchRecords: Math.max(options.scanBatchRecords, 10_000),
+    checkpoint: options.checkpoint,
+    scheduledCompactRevision: scheduled,
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+  });
   return {
     index: restored.index,
     // A tombstone at the compaction revision is compacted away with its key, so the newest
@@ -49,5 +68,6 @@ export async function readStoreState(backend: Backend, scanBatchRecords: number)
     compactRev: scheduled,
     compactedOnce: scheduledRecord !== undefined,
     compactionUnfinished: scheduled > finished,
+    indexCompacted: !restored.fromCheckpoint || restored.compactedAt >= scheduled,
   };
 }

@@ -1,4 +1,5 @@
 import createRBTree from 'functional-red-black-tree';
+import { ownedCopy } from '../lib/owned-bytes.ts';
 import { KeyIndex, type KeyAt } from './key-index.ts';
 
 /**
@@ -11,11 +12,23 @@ import { KeyIndex, type KeyAt } from './key-index.ts';
  */
 export type RangeEnd = Buffer | null | undefined;
 
-export class TreeIndex {
-  private tree: createRBTree.Tree<Buffer, KeyIndex>;
+/**
+ * Tree keys are the KeyIndex objects themselves (which hold their key bytes without a Buffer of
+ * their own); lookups pass plain key bytes. The comparator orders both bytewise.
+ */
+type TreeKey = KeyIndex | Buffer;
+type Tree = createRBTree.Tree<TreeKey, KeyIndex>;
 
-  constructor(tree?: createRBTree.Tree<Buffer, KeyIndex>) {
-    this.tree = tree ?? createRBTree<Buffer, KeyIndex>(Buffer.compare);
+function compareKeys(a: TreeKey, b: TreeKey): number {
+  if (a instanceof KeyIndex) return a.compare(b);
+  return b instanceof KeyIndex ? -b.compare(a) : Buffer.compare(a, b);
+}
+
+export class TreeIndex {
+  private tree: Tree;
+
+  constructor(tree?: Tree) {
+    this.tree = tree ?? createRBTree<TreeKey, KeyIndex>(compareKeys);
   }
 
   /**
@@ -26,22 +39,22 @@ export class TreeIndex {
    * The library does not export its node constructor, so it is taken from a one-node tree.
    */
   static fromSorted(sorted: readonly KeyIndex[]): TreeIndex {
-    const probe = createRBTree<Buffer, KeyIndex>(Buffer.compare);
+    const probe = createRBTree<TreeKey, KeyIndex>(compareKeys);
     if (sorted.length === 0) return new TreeIndex(probe);
-    const one = probe.insert(sorted[0]!.key, sorted[0]!);
+    const one = probe.insert(sorted[0]!, sorted[0]!);
     const Node = one.root.constructor as new (
-      color: number, key: Buffer, value: KeyIndex, left: unknown, right: unknown, count: number,
+      color: number, key: TreeKey, value: KeyIndex, left: unknown, right: unknown, count: number,
     ) => unknown;
-    const Tree = one.constructor as new (compare: typeof Buffer.compare, root: unknown) => createRBTree.Tree<Buffer, KeyIndex>;
+    const TreeClass = one.constructor as new (compare: typeof compareKeys, root: unknown) => Tree;
     const fullLevels = Math.floor(Math.log2(sorted.length + 1));
     const build = (lo: number, hi: number, depth: number): unknown => {
       if (lo >= hi) return null;
       const mid = (lo + hi) >>> 1;
       const ki = sorted[mid]!;
       const color = depth >= fullLevels ? 0 /* red */ : 1; /* black */
-      return new Node(color, ki.key, ki, build(lo, mid, depth + 1), build(mid + 1, hi, depth + 1), hi - lo);
+      return new Node(color, ki, ki, build(lo, mid, depth + 1), build(mid + 1, hi, depth + 1), hi - lo);
     };
-    return new TreeIndex(new Tree(Buffer.compare, build(0, sorted.length, 0)));
+    return new TreeIndex(new TreeClass(compareKeys, build(0, sorted.length, 0)));
   }
 
   get size(): number {
@@ -56,9 +69,9 @@ export class TreeIndex {
   lookupOrCreate(key: Buffer): KeyIndex {
     const found = this.tree.get(key);
     if (found) return found;
-    // Own a copy: the caller's buffer may be a view into a larger request buffer.
-    const ki = new KeyIndex(Buffer.from(key));
-    this.tree = this.tree.insert(ki.key, ki);
+    // Own a copy: the caller's buffer may be a view into a larger request buffer or pool slab.
+    const ki = new KeyIndex(ownedCopy(key));
+    this.tree = this.tree.insert(ki, ki);
     return ki;
   }
 
@@ -76,7 +89,7 @@ export class TreeIndex {
     }
     if (end !== null && Buffer.compare(key, end) >= 0) return;
     for (let it = this.tree.ge(key); it.valid; it.next()) {
-      if (end !== null && Buffer.compare(it.key!, end) >= 0) break;
+      if (end !== null && it.value!.compare(end) >= 0) break;
       const ki = it.value!;
       const at = ki.get(atRev);
       if (at && visit(ki, at) === true) break;
@@ -92,7 +105,7 @@ export class TreeIndex {
     }
     if (end !== null && Buffer.compare(key, end) >= 0) return;
     for (let it = this.tree.ge(key); it.valid; it.next()) {
-      if (end !== null && Buffer.compare(it.key!, end) >= 0) break;
+      if (end !== null && it.value!.compare(end) >= 0) break;
       visit(it.value!);
     }
   }
@@ -103,13 +116,20 @@ export class TreeIndex {
    */
   compact(atRev: number): Set<string> {
     const keep = new Set<string>();
-    const emptied: Buffer[] = [];
-    this.tree.forEach((key, ki) => {
+    const emptied: KeyIndex[] = [];
+    this.tree.forEach((_key, ki) => {
       ki.compact(atRev, keep);
-      if (ki.isEmpty()) emptied.push(key);
+      if (ki.isEmpty()) emptied.push(ki);
     });
     for (const key of emptied) this.tree = this.tree.remove(key);
     return keep;
+  }
+
+  /** Visits every key index in key order. */
+  forEach(visit: (ki: KeyIndex) => void): void {
+    this.tree.forEach((_key, ki) => {
+      visit(ki);
+    });
   }
 
   /** Every key index in key order (tests and invariant checks). */

@@ -1,5 +1,6 @@
 import type { BatchOp } from '../backend/backend.ts';
 import { kvError } from '../errors.ts';
+import { ownedCopy } from '../lib/owned-bytes.ts';
 import { deletedKv, encodeRecord, recordKey } from './kv-codec.ts';
 import type {
   Compare,
@@ -115,7 +116,8 @@ export class WriteTxn {
       createRevision: prev ? prev.createRevision : rev,
       modRevision: rev,
       version: prev ? prev.version + 1 : 1,
-      value: req.ignoreValue ? prev!.value : req.value,
+      // Kept by the index and the watch history: must not pin the request's pooled memory.
+      value: req.ignoreValue ? prev!.value : ownedCopy(req.value),
       lease: req.ignoreLease ? prev!.lease : (req.lease ?? 0n),
     };
     ki.put({ main: rev, sub });

@@ -104,15 +104,16 @@ interface Entry {
 
 /**
  * bytes: what one held event keeps alive besides its key and value bytes — the event and kv
- * objects, their buffers and the memoized JSON. Fitted to a measurement on Node 20: 200,000
- * events with 22-byte keys and 64-byte values and their JSON held about 600 B each of RSS.
+ * objects, the value's own buffer (the store copies values out of Node's shared pool, see
+ * lib/owned-bytes.ts), the history entry and the memoized JSON. Fitted to
+ * bench/watch-history-memory.ts on Node 20 (2026-12-01): held bytes per event = 630 + 2.33 ×
+ * (key + value bytes) for 4 B to 1 KiB values, within 2%. The previous fit (400, counting
+ * prev_kv's bytes too) undercounted small events by 1.4x.
  */
-export const EVENT_OVERHEAD_BYTES = 400;
+export const EVENT_OVERHEAD_BYTES = 630;
 
 export function eventCost(ev: Event): number {
-  // base64 JSON repeats key and value at 4/3 their size, and prev_kv repeats the previous ones.
-  let payload = ev.kv.key.length + ev.kv.value.length;
-  if (ev.prevKv) payload += ev.prevKv.key.length + ev.prevKv.value.length;
-  return EVENT_OVERHEAD_BYTES + Math.ceil(payload * 2.4); // whole bytes: sums stay exact
-
+  // The bytes themselves, plus the memoized JSON repeating key and value in base64 (4/3).
+  // prev_kv is the kv of the key's event before, so its bytes are counted there.
+  return EVENT_OVERHEAD_BYTES + Math.ceil((ev.kv.key.length + ev.kv.value.length) * 2.34); // whole bytes: sums stay exact
 }

@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { KeyIndex } from '../../src/mvcc/key-index.ts';
+import { checkGenerations, KeyIndex } from '../../src/mvcc/key-index.ts';
+import { encodeRecord } from '../../src/mvcc/kv-codec.ts';
 import { TreeIndex } from '../../src/mvcc/tree-index.ts';
 import { Rng, testSeed } from '../support/rng.ts';
 
@@ -47,6 +48,33 @@ test('compact keeps the newest revision at or below the compaction point', () =>
   assert.is(ki.get(9), undefined);
   ki.compact(10, new Set());
   assert.ok(ki.isEmpty(), 'deleted key with no history left');
+});
+
+test('a key restored into a larger buffer, with its newest kv packed, reads like a written one', () => {
+  const written = fixture();
+  written.put(rev(11));
+  // The same history from a tombstone-first restore, the key a view into a record buffer.
+  const record = encodeRecord({ key: Buffer.from('foo'), createRevision: 11, modRevision: 11, version: 1, value: Buffer.from('bar'), lease: 5n }, false);
+  const slab = Buffer.concat([Buffer.from('junk'), record, Buffer.from('more')]);
+  const restored = new KeyIndex(Buffer.from('xxfooyy'), 2, 5);
+  restored.put(rev(2));
+  restored.put(rev(3));
+  restored.tombstone(rev(5));
+  restored.put(rev(7));
+  restored.tombstone(rev(9));
+  restored.put(rev(11), 11, 1);
+  restored.setPackedLatest(slab, 4, 4 + record.length);
+  assert.equal(restored.generations(), written.generations());
+  assert.is(restored.compare(Buffer.from('foo')), 0);
+  assert.ok(restored.compare(Buffer.from('fop')) < 0 && restored.compare(Buffer.from('fo')) > 0);
+  assert.is(restored.packedLength(), record.length);
+  assert.is(restored.latestLease(), 5n, 'the lease is read from the packed record');
+  assert.is(restored.packedLength(), record.length, 'without unpacking it');
+  assert.equal(restored.latest, { key: Buffer.from('foo'), createRevision: 11, modRevision: 11, version: 1, value: Buffer.from('bar'), lease: 5n });
+  assert.is(restored.packedLength(), 0, 'decoded once, then kept');
+  assert.ok(checkGenerations(restored.rawGenerations()));
+  assert.not.ok(checkGenerations([0, 0, 1, 5, 0, 0, 0, 1, 4, 0, 0, 0, 0]), 'revisions must grow');
+  assert.not.ok(checkGenerations([2, 1, 0, 2, 1, 1, 3, 0]), 'only the last generation may be empty');
 });
 
 test('tree index ranges: single key, prefix, from-key, empty range', () => {
