@@ -70,8 +70,11 @@ async function sendSnapshot(ctx: ApiContext, call: ServerWritableStream<Msg, obj
   try {
     for await (const { blob, remaining } of snap.blobs) {
       if (call.cancelled) break;
-      if (!call.write({ remainingBytes: String(remaining), blob })) {
-        await new Promise<void>((resolve) => (call.once('drain', resolve), call.once('cancelled', resolve)));
+      if (!call.write({ remainingBytes: String(remaining), blob }) && !call.cancelled) {
+        // Also 'close' and 'error': a client gone while we wait must not leave this waiting.
+        await new Promise<void>((resolve) => {
+          for (const ev of ['drain', 'cancelled', 'close', 'error', 'finish']) call.once(ev, () => resolve());
+        });
       }
     }
   } finally {
