@@ -14,19 +14,12 @@
  * without reading the answers is not read from until its socket drains.
  */
 import type { FastifyInstance } from 'fastify';
+import { GATEWAY_STREAM_HEADERS } from '../gateway-stream-headers.ts';
 import type { ApiContext, WatchConnection } from '../context.ts';
 import { JsonSplitter } from '../json-splitter.ts';
 import { errorBody, mapError } from '../error-map.ts';
 import { kvError } from '../../errors.ts';
 import { KeepAliveSession } from './lease-keepalive-session.ts';
-
-const STREAM_HEADERS = {
-  'content-type': 'application/json',
-  'grpc-metadata-content-type': 'application/grpc',
-  'access-control-allow-origin': '*',
-  'access-control-allow-methods': 'POST, GET, OPTIONS, PUT, DELETE',
-  'access-control-allow-headers': 'accept, content-type, authorization',
-};
 
 export async function leaseKeepAliveRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
   // In this plugin's scope only: hand the body stream through untouched.
@@ -49,7 +42,7 @@ export async function leaseKeepAliveRoutes(app: FastifyInstance, ctx: ApiContext
     const start = (): void => {
       if (started) return;
       started = true;
-      res.writeHead(200, STREAM_HEADERS);
+      res.writeHead(200, GATEWAY_STREAM_HEADERS);
     };
     const session = new KeepAliveSession({
       lessor: ctx.lessor,

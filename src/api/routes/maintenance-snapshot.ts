@@ -8,19 +8,12 @@
  * throughout.
  */
 import type { FastifyInstance } from 'fastify';
+import { GATEWAY_STREAM_HEADERS } from '../gateway-stream-headers.ts';
 import type { ApiContext } from '../context.ts';
 import { mapError, streamErrorBody } from '../error-map.ts';
 import { parseJsonObject } from '../json-read.ts';
 import { kvError } from '../../errors.ts';
 import { snapshotChunks } from '../../snapshot/snapshot-chunks.ts';
-
-const STREAM_HEADERS = {
-  'content-type': 'application/json',
-  'grpc-metadata-content-type': 'application/grpc',
-  'access-control-allow-origin': '*',
-  'access-control-allow-methods': 'POST, GET, OPTIONS, PUT, DELETE',
-  'access-control-allow-headers': 'accept, content-type, authorization',
-};
 
 export function snapshotRoute(app: FastifyInstance, ctx: ApiContext): void {
   app.post('/v3/maintenance/snapshot', async (req, reply) => {
@@ -32,7 +25,7 @@ export function snapshotRoute(app: FastifyInstance, ctx: ApiContext): void {
     req.log.info({ revision: written.revision, bytes: written.bytes, records: written.records }, 'snapshot taken');
     reply.hijack();
     const res = reply.raw;
-    res.writeHead(200, STREAM_HEADERS);
+    res.writeHead(200, GATEWAY_STREAM_HEADERS);
     try {
       for await (const { blob, remaining } of snap.blobs) {
         if (res.destroyed) break;

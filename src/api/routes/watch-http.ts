@@ -14,6 +14,7 @@
  * corks the response itself (OutgoingMessage.cork joins writes into one chunk on newer Nodes).
  */
 import type { FastifyInstance } from 'fastify';
+import { GATEWAY_STREAM_HEADERS } from '../gateway-stream-headers.ts';
 import type { ApiContext, WatchConnection } from '../context.ts';
 import { WatchSession } from '../ws/watch-session.ts';
 import { JsonSplitter } from '../json-splitter.ts';
@@ -21,14 +22,6 @@ import type { WatchFramePieces } from '../json.ts';
 import { parseJson } from '../json-read.ts';
 import { errorBody, mapError } from '../error-map.ts';
 import { kvError } from '../../errors.ts';
-
-const STREAM_HEADERS = {
-  'content-type': 'application/json',
-  'grpc-metadata-content-type': 'application/grpc',
-  'access-control-allow-origin': '*',
-  'access-control-allow-methods': 'POST, GET, OPTIONS, PUT, DELETE',
-  'access-control-allow-headers': 'accept, content-type, authorization',
-};
 
 export async function httpWatchRoute(app: FastifyInstance, ctx: ApiContext): Promise<void> {
   // In this plugin's scope only: hand the body stream through untouched.
@@ -57,7 +50,7 @@ export async function httpWatchRoute(app: FastifyInstance, ctx: ApiContext): Pro
         write: (frame) => {
           if (!started) {
             started = true;
-            res.writeHead(200, STREAM_HEADERS);
+            res.writeHead(200, GATEWAY_STREAM_HEADERS);
           }
           res.write(streamLine(frame));
         },
@@ -69,7 +62,7 @@ export async function httpWatchRoute(app: FastifyInstance, ctx: ApiContext): Pro
     const conn: WatchConnection = {
       shutdown: () => {
         ended = true;
-        if (!started) res.writeHead(200, STREAM_HEADERS);
+        if (!started) res.writeHead(200, GATEWAY_STREAM_HEADERS);
         res.end();
       },
     };
