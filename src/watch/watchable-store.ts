@@ -130,7 +130,9 @@ export class WatchableStore implements KV, WatchEngine {
     const parts = w.fragment ? fragmentResponse(resp, this.options.watchFragmentBytes) : [resp];
     const taken = w.stream.offer(parts);
     if (resp.events.length > 0 && taken > 0) w.sentSinceTick = true;
-    w.minRev = lastRev + 1;
+    // Never lower it: a progress notice to a watcher waiting for a future start revision must
+    // not make it take revisions before that start.
+    w.minRev = Math.max(w.minRev, lastRev + 1);
     if (taken === parts.length) return true;
     if (w.state === 'synced') this.synced.delete(w);
     else this.unsynced.delete(w);

@@ -38,6 +38,25 @@ test('create: auto ids from 0, client ids, duplicate id and empty range fail in-
   await engine.close();
 });
 
+test('a watcher waiting for a future start revision keeps waiting after a progress notice', async () => {
+  const engine = await openEngine();
+  const c = new TestClient(engine);
+  await engine.put({ key: b('old'), value: b('x') });
+  const start = engine.currentRevision() + 3;
+  c.watch({ key: b('f') });
+  c.watch({ key: b('f'), startRevision: start });
+  // A watcher still owing history makes the stream answer each watcher on its own.
+  c.watch({ key: b('old'), startRevision: 1 });
+  c.stream.requestProgress();
+  await engine.put({ key: b('f'), value: b('early') });
+  await engine.put({ key: b('f'), value: b('early2') });
+  await engine.put({ key: b('f'), value: b('on time') });
+  await until(() => c.watchers.get(0)!.responses.filter((r) => r.events.length).length === 3);
+  const events = c.watchers.get(1)!.responses.flatMap((r) => r.events);
+  assert.equal(events.map((e) => [e.kv.modRevision, e.kv.value.toString()]), [[start, 'on time']]);
+  await engine.close();
+});
+
 test('single key, prefix, from-key and all-keys watchers see exactly their events; prev_kv and filters', async () => {
   const engine = await openEngine();
   const c = new TestClient(engine);
