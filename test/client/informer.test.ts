@@ -27,17 +27,17 @@ function replay(start: View, changes: InformerChange[]): View {
 }
 
 async function randomWrites(c: WatchKvClient, rng: Rng, n: number): Promise<number> {
-  let rev = 0;
   for (let i = 0; i < n; i++) {
     const k = `/inf/${rng.int(0, 30)}`;
     const r = rng.next();
-    if (r < 0.55) rev = (await c.put(k, `v${rng.int(0, 1e6)}`)).revision;
-    else if (r < 0.75) rev = (await c.delete(k)).revision;
-    else if (r < 0.85) rev = (await c.put(`/outside/${rng.int(0, 5)}`, 'x')).revision;
-    else if (r < 0.95) rev = (await c.txn().then(op.put(k, 'txn-a'), op.delete(`/inf/${rng.int(31, 40)}`), op.put(`/inf/${rng.int(41, 50)}`, 'txn-b')).commit()).revision;
-    else rev = (await c.delete(`/inf/${rng.int(0, 3)}`, { prefix: true })).revision;
+    if (r < 0.55) await c.put(k, `v${rng.int(0, 1e6)}`);
+    else if (r < 0.75) await c.delete(k);
+    else if (r < 0.85) await c.put(`/outside/${rng.int(0, 5)}`, 'x');
+    else if (r < 0.95) await c.txn().then(op.put(k, 'txn-a'), op.delete(`/inf/${rng.int(31, 40)}`), op.put(`/inf/${rng.int(41, 50)}`, 'txn-b')).commit();
+    else await c.delete(`/inf/${rng.int(0, 3)}`, { prefix: true });
   }
-  return rev;
+  // End inside the prefix, so the informer's revision reaches the last write through an event.
+  return (await c.put(`/inf/${rng.int(0, 30)}`, 'last')).revision;
 }
 
 async function assertEqualsRange(inf: Informer, c: WatchKvClient, atLeast: number): Promise<void> {
