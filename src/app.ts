@@ -23,6 +23,7 @@ import { httpWatchRoute } from './api/routes/watch-http.ts';
 import { wsWatchRoute } from './api/ws/route.ts';
 import { leaseRoutes } from './api/routes/lease.ts';
 import { leaseKeepAliveRoutes } from './api/routes/lease-keepalive.ts';
+import { clientBundleRoute } from './api/routes/client-bundle.ts';
 
 export interface AppDeps {
   kv: KV;
@@ -87,6 +88,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(async (scope) => httpWatchRoute(scope, ctx));
   await app.register(async (scope) => wsWatchRoute(scope, ctx));
   healthRoutes(app, ctx);
+  clientBundleRoute(app);
   return { fastify: app, ctx };
 }
 
