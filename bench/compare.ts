@@ -17,9 +17,12 @@ import { startServer, type ServerHandle, type ServerKind } from './lib/server-pr
 import { catchupScenario } from './compare/catchup.ts';
 import { pacedFanoutScenario, saturationScenario } from './compare/fanout.ts';
 import { idleScenario } from './compare/idle.ts';
+import { leaseExpiryScenario, leaseKeepAliveScenario } from './compare/lease.ts';
 import { putScenario } from './compare/put.ts';
+import { grpcPutScenario, grpcRangeScenario, grpcSaturationScenario } from './compare/grpc.ts';
 import { rangeScenario } from './compare/range.ts';
 import { reopenScenario } from './compare/reopen.ts';
+import { sseFanoutScenario } from './compare/sse-fanout.ts';
 
 const benchDir = fileURLToPath(new URL('./', import.meta.url));
 const live = new Set<ServerHandle>();
@@ -39,6 +42,9 @@ function targetsFor(cfg: BenchConfig): Target[] {
     { scenario: w100, metric: 'writerRate', label: `keeps up: >= 95% of ${cfg.fanoutRate}/s`, pass: (v) => v.watchkv >= 0.95 * cfg.fanoutRate },
     { scenario: w100, metric: 'p99', label: '<= 50 ms', pass: (v) => v.watchkv <= 50 },
     { scenario: 'catchup', metric: 'eps', label: '>= 20x etcd', pass: (v) => v.watchkv >= 20 * v.etcd },
+    { scenario: 'fanout-sse', metric: 'ratio', label: '>= 0.5 (half the WebSocket rate)', pass: (v) => v.watchkv >= 0.5 },
+    { scenario: 'grpc-put', metric: 'rps', label: '>= etcd', pass: (v) => v.watchkv >= v.etcd },
+    { scenario: 'grpc-fanout-sat', metric: 'delivered', label: '>= 5x etcd', pass: (v) => v.watchkv >= 5 * v.etcd },
     { scenario: 'idle', metric: 'bytesPerWatcher', label: '<= 2 KB (2,048 B)', pass: (v) => v.watchkv <= 2048 },
   ];
 }
@@ -173,18 +179,33 @@ ${BOUNDS_MD}
    Before a fresh server's first measured run, an unrecorded 2 s run of the same shape warms it up (both servers).
    The watch client (bench/lib/watch-client.ts over the minimal WebSocket client bench/lib/raw-ws.ts) scans frames
    without JSON.parse after cross-checking each socket's first 20 event frames with it.
+   **SSE fan-out** (watchkv only; etcd has no SSE): W EventSource-style clients of \`/v1/watch\` (one connection and
+   one watcher each, bench/lib/sse-client.ts; W = \`BENCH_SSE_WATCHERS\`, 1,000, or 200 in QUICK mode), then W WebSockets
+   with one watcher each, under the same paced writer; the target is SSE delivering at least half the WebSocket rate,
+   with the same exactly-once, in-order check.
 4. **catch-up**: ${cfg.catchupEvents.toLocaleString('en-US')} events written as txns of ${cfg.catchupOpsPerTxn} puts, then one watch from the first of
    their revisions; events/s from the create request to the last event. Each server first replays it once unrecorded (warm-up).
 5. **idle**: ${cfg.idleWatchers.toLocaleString('en-US')} watchers over ${cfg.idleSockets} sockets, each on its own key, on a fresh server;
    (VmRSS after - VmRSS before) / watchers created. Creation is capped at ${cfg.idleTimeoutS} s per server.
 6. **reopen**: ${cfg.reopenKeys.toLocaleString('en-US')} keys written as txns of ${cfg.reopenOpsPerTxn} puts; graceful stop, start on the same data dir,
    time from spawn until \`/v3/maintenance/status\` answers (etcd with \`--quota-backend-bytes 8589934592\`).
+7. **lease-keepalive**: autocannon, 50 connections, ${cfg.durationS} s; each connection loops grant (TTL 60) then one
+   keep-alive of that lease (a one-request streaming \`POST /v3/lease/keepalive\`); both requests count.
+8. **lease-expiry**: ${cfg.leaseCount.toLocaleString('en-US')} leases (TTL ${cfg.leaseTtlS} s) with one key each, granted by 32 clients; then the time from
+   the first lease's deadline (and from the last's) until the last key is gone, and the latency of a probe read every
+   20 ms meanwhile (the stall other clients see). etcd revokes at most 1,000 expired leases a second (its
+   \`leaseRevokeRate\`); watchkv revokes them in batches of 256, each lease its own revision, yielding between batches.
+9. **grpc-put / grpc-range / grpc-fanout-sat**: the put, range and saturation fan-out loads through etcd's gRPC API
+   (the same port), with one lean grpc-js client for both servers (bench/lib/grpc-client.ts: requests encoded once,
+   responses walked, not decoded): 5 connections × 10 calls in flight; watchers on Watch streams, one connection
+   per stream; the fan-out writer is the same HTTP writer process.
 
 Knobs (environment): \`BENCH_QUICK=1\` (short run for development), \`BENCH_REPEAT\` (default 2),
 \`BENCH_DURATION_S\` (put; range and fan-out follow it unless \`BENCH_RANGE_DURATION_S\` / \`BENCH_FANOUT_DURATION_S\` /
 \`BENCH_SAT_DURATION_S\` are set), \`BENCH_FANOUT_RATE\`, \`BENCH_SAT_WATCHERS\`, \`BENCH_SAT_PER_SOCKET\`, \`BENCH_SAT_WRITERS\`,
 \`BENCH_DRAIN_TIMEOUT_S\`, \`BENCH_CATCHUP_EVENTS\`, \`BENCH_IDLE_WATCHERS\`, \`BENCH_IDLE_SOCKETS\`, \`BENCH_IDLE_TIMEOUT_S\`,
-\`BENCH_REOPEN_KEYS\`, \`BENCH_REOPEN_FILL_TIMEOUT_S\`, \`BENCH_ONLY=put,range,fanout,catchup,idle,reopen\` (a subset),
+\`BENCH_REOPEN_KEYS\`, \`BENCH_REOPEN_FILL_TIMEOUT_S\`, \`BENCH_LEASE_COUNT\`, \`BENCH_LEASE_TTL_S\`, \`BENCH_SSE_WATCHERS\`,
+\`BENCH_ONLY=put,range,fanout,fanout-sse,catchup,idle,reopen,lease,grpc\` (a subset),
 \`BENCH_SERVERS=watchkv,etcd,fastify\` (a subset), \`BENCH_WATCHKV_NODE_ARGS\` (e.g. \`--cpu-prof --cpu-prof-dir=/tmp/prof\`;
 summarise with \`node --import tsx bench/lib/cpuprofile-top.ts [--by-area] <file>\`).
 `;
@@ -199,9 +220,15 @@ async function main(): Promise<void> {
     rangeScenario,
     ...cfg.fanoutShapes.map((shape) => pacedFanoutScenario(cfg, shape)),
     saturationScenario(cfg),
+    sseFanoutScenario(cfg),
     catchupScenario,
     idleScenario,
     reopenScenario,
+    leaseKeepAliveScenario,
+    leaseExpiryScenario,
+    grpcPutScenario,
+    grpcRangeScenario,
+    grpcSaturationScenario(cfg),
   ];
   const chosen = cfg.only.length ? all.filter((s) => cfg.only.some((o) => s.id === o || s.id.startsWith(`${o}-`))) : all;
   if (chosen.length === 0) throw new Error(`BENCH_ONLY=${cfg.only.join(',')} matches none of: ${all.map((s) => s.id).join(', ')}`);

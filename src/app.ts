@@ -1,6 +1,7 @@
 /**
- * buildApp: fastify + the etcd gateway routes over a store and a watch engine. Never listens
- * (server.ts does), so tests can build it around any KV/engine.
+ * buildApp: fastify + the etcd gateway routes, and etcd's gRPC services, over a store and a watch
+ * engine. Never listens (server.ts does, both on one port), so tests can build it around any
+ * KV/engine.
  *
  * Bodies: etcd clients send JSON with any content type (curl -d says form-urlencoded), so one
  * catch-all parser hands every body to the routes as a string; json.ts decodes it. Every error
@@ -8,6 +9,7 @@
  * the gateway does.
  */
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import type { DestinationStream } from 'pino';
 import websocket from '@fastify/websocket';
 import type { Event, KV } from './mvcc/kv.ts';
 import type { WatchEngine } from './watch/watch-api.ts';
@@ -21,9 +23,20 @@ import { kvRoutes } from './api/routes/kv.ts';
 import { healthRoutes } from './api/routes/health.ts';
 import { httpWatchRoute } from './api/routes/watch-http.ts';
 import { wsWatchRoute } from './api/ws/route.ts';
+import { buildGrpcServer, type GrpcApi } from './api/grpc/grpc-server.ts';
 import { leaseRoutes } from './api/routes/lease.ts';
 import { leaseKeepAliveRoutes } from './api/routes/lease-keepalive.ts';
 import { clientBundleRoute } from './api/routes/client-bundle.ts';
+import { accessLog } from './api/access-log.ts';
+import { restKvRoutes } from './api/rest/kv-routes.ts';
+import { routableUrl } from './api/rest/key-path.ts';
+import { sseWatchRoute } from './api/watch/sse-route.ts';
+import { SseStats } from './api/watch/sse-stats.ts';
+import { metricsRoutes } from './api/metrics.ts';
+import { uiRoutes } from './api/ui-route.ts';
+import { docsRoutes } from './api/docs-route.ts';
+import { snapshotRoute } from './api/routes/maintenance-snapshot.ts';
+import type { SnapshotSource } from './snapshot/snapshot-writer.ts';
 
 export interface AppDeps {
   kv: KV;
@@ -31,12 +44,18 @@ export interface AppDeps {
   lessor: Lessor;
   config: ServerConfig;
   identity: Identity;
+  /** What POST /v3/maintenance/snapshot copies (the plain MVCC store). */
+  snapshots?: SnapshotSource;
+  /** Where log lines go instead of stdout (server.ts: pino-pretty when stdout is a terminal). */
+  logStream?: DestinationStream;
   /** Collects every registered route (method + url), for the OpenAPI drift test. */
   onRoute?: (method: string, url: string) => void;
 }
 
 export interface App {
   fastify: FastifyInstance;
+  /** etcd's gRPC API over the same context; the shared listener injects its connections. */
+  grpc: GrpcApi;
   ctx: ApiContext;
 }
 
@@ -44,9 +63,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const { config } = deps;
   const ctx: ApiContext = { ...deps, connections: new Set(), serving: true };
   const app = Fastify({
-    logger: { level: config.logLevel },
+    logger: deps.logStream ? { level: config.logLevel, stream: deps.logStream } : { level: config.logLevel },
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.maxBodyBytes,
+    rewriteUrl: (req) => routableUrl(req.url ?? '/'),
   });
   // Each committed event is encoded to JSON once, soon after it commits (events memoize their
   // encoding). The watch engine keeps recent events for catch-up: a replay then sends bytes that
@@ -56,6 +76,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     const stop = deps.kv.onCommit(preEncoder());
     app.addHook('onClose', async () => stop());
   }
+  accessLog(app);
   const postPaths = new Set<string>();
   app.addHook('onRoute', (r) => {
     for (const m of [r.method].flat()) {
@@ -76,6 +97,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     return reply.code(404).type('text/plain; charset=utf-8').send('Not Found');
   });
 
+  // Before the plugins: its request-counting hooks must reach every route.
+  const sseStats = new SseStats();
+  metricsRoutes(app, ctx, sseStats);
+
   // No permessage-deflate: the watch route writes its frames itself (ws/frame-batcher.ts).
   await app.register(websocket, { options: { maxPayload: config.maxBodyBytes * 2, perMessageDeflate: false } });
   await app.register(async (scope) => {
@@ -83,13 +108,18 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: config.maxBodyBytes }, (_req, body, done) => done(null, body));
     kvRoutes(scope, ctx);
     leaseRoutes(scope, ctx);
+    snapshotRoute(scope, ctx);
   });
   await app.register(async (scope) => leaseKeepAliveRoutes(scope, ctx));
   await app.register(async (scope) => httpWatchRoute(scope, ctx));
   await app.register(async (scope) => wsWatchRoute(scope, ctx));
+  await app.register(async (scope) => restKvRoutes(scope, ctx));
+  await app.register(async (scope) => sseWatchRoute(scope, ctx, sseStats));
+  await app.register(uiRoutes);
+  await app.register(docsRoutes);
   healthRoutes(app, ctx);
   clientBundleRoute(app);
-  return { fastify: app, ctx };
+  return { fastify: app, grpc: buildGrpcServer(ctx, app.log), ctx };
 }
 
 /**

@@ -1,9 +1,10 @@
 /**
- * Server configuration from command-line flags and WATCHKV_* environment variables (flags win),
- * on top of DEFAULTS. Bad values throw ConfigError; server.ts prints it and exits with code 2.
+ * Server configuration from command-line flags, WATCHKV_* environment variables and an optional
+ * YAML config file (config-file.ts), in that order of precedence, on top of DEFAULTS. Bad values throw ConfigError; server.ts prints it and exits with code 2.
  */
 import { parseArgs } from 'node:util';
 import { DEFAULTS } from './config.ts';
+import { ConfigFileError, readConfigFile } from './config-file.ts';
 
 export interface ServerConfig {
   listenClientUrls: string;
@@ -19,6 +20,12 @@ export interface ServerConfig {
   wsHighWaterBytes: number;
   wsMaxUnreadableMs: number;
   shutdownGraceMs: number;
+  autoCompactionMode: 'periodic' | 'revision';
+  /** periodic: ms of history kept; revision: revisions kept; 0 = off. */
+  autoCompactionRetention: number;
+  autoCompactionRevisionIntervalMs: number;
+  sseProgressIntervalMs: number;
+  sseHeartbeatIntervalMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -33,7 +40,14 @@ export const HELP = `Usage: watchkv [flags]   (each flag also reads the environm
   --max-watchers-per-stream N     most watchers per watch stream (WATCHKV_MAX_WATCHERS_PER_STREAM)  default ${DEFAULTS.maxWatchersPerStream}
   --max-watch-streams N           most concurrent watch streams (WATCHKV_MAX_WATCH_STREAMS)  default ${DEFAULTS.maxWatchStreams}
   --watch-history-bytes N        recent events kept in memory for catch-up, 0 = none (WATCHKV_WATCH_HISTORY_BYTES)  default ${DEFAULTS.watchHistoryBytes}
+  --auto-compaction-mode MODE     periodic (keep a time span) or revision (keep N revisions) (WATCHKV_AUTO_COMPACTION_MODE)  default periodic
+  --auto-compaction-retention R   periodic: 1h, 30m, 90s or a bare number of hours; revision: N revisions; 0 = off (WATCHKV_AUTO_COMPACTION_RETENTION)  default 0
+  --sse-progress-interval DUR     progress event on an idle SSE watch (WATCHKV_SSE_PROGRESS_INTERVAL)  default 30s
+  --sse-heartbeat-interval DUR    comment heartbeat on a silent SSE watch (WATCHKV_SSE_HEARTBEAT_INTERVAL)  default 15s
   --log-level LEVEL               fatal|error|warn|info|debug|trace|silent (WATCHKV_LOG_LEVEL)  default ${DEFAULTS.logLevel}
+  --config-file FILE              YAML file whose keys are these flags' names, e.g. data-dir: /x;
+                                  flags and environment win over it (WATCHKV_CONFIG_FILE)
+  --version                       print the version and exit
   --help                          print this help
 `;
 
@@ -47,7 +61,13 @@ const FLAGS = {
   'max-watch-streams': { type: 'string' },
   'watch-history-bytes': { type: 'string' },
   'log-level': { type: 'string' },
+  'auto-compaction-mode': { type: 'string' },
+  'auto-compaction-retention': { type: 'string' },
+  'config-file': { type: 'string' },
+  'sse-progress-interval': { type: 'string' },
+  'sse-heartbeat-interval': { type: 'string' },
   help: { type: 'boolean' },
+  version: { type: 'boolean' },
 } as const;
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -70,8 +90,22 @@ function nonNegativeInt(flag: string, v: string): number {
   return n;
 }
 
-/** Returns the config, or 'help' when --help was given. */
-export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig | 'help' {
+/**
+ * etcd's rule (embed/etcd.go parseCompactionRetention): a bare non-negative integer is hours in
+ * periodic mode and revisions in revision mode; anything else must be a duration (periodic only).
+ */
+function compactionRetention(mode: 'periodic' | 'revision', v: string): number {
+  const flag = 'auto-compaction-retention';
+  if (/^\d+$/.test(v.trim())) {
+    const n = nonNegativeInt(flag, v);
+    return mode === 'periodic' ? n * UNITS.h! : n;
+  }
+  if (mode === 'revision') throw new ConfigError(`--${flag}: "${v}" is not a number of revisions (revision mode)`);
+  return duration(flag, v);
+}
+
+/** Returns the config, or 'help' / 'version' when --help / --version was given. */
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig | 'help' | 'version' {
   let values: Record<string, string | boolean | undefined>;
   try {
     values = parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: false }).values;
@@ -79,10 +113,23 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
     throw new ConfigError((err as Error).message);
   }
   if (values.help) return 'help';
+  if (values.version) return 'version';
+  const envOf = (flag: string): string | undefined => env[`WATCHKV_${flag.toUpperCase().replaceAll('-', '_')}`] || undefined;
+  const configFile = typeof values['config-file'] === 'string' ? values['config-file'] : envOf('config-file');
+  let fromFile: Record<string, string> = {};
+  if (configFile !== undefined) {
+    const known = Object.entries(FLAGS).flatMap(([name, o]) => (o.type === 'string' && name !== 'config-file' ? [name] : []));
+    try {
+      fromFile = readConfigFile(configFile, known);
+    } catch (err) {
+      if (err instanceof ConfigFileError) throw new ConfigError(err.message);
+      throw err;
+    }
+  }
   const get = (flag: keyof typeof FLAGS): string | undefined => {
     const v = values[flag];
     if (typeof v === 'string') return v;
-    return env[`WATCHKV_${flag.toUpperCase().replaceAll('-', '_')}`] || undefined;
+    return envOf(flag) ?? fromFile[flag];
   };
   const num = (flag: keyof typeof FLAGS, def: number): number => {
     const v = get(flag);
@@ -113,6 +160,17 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
     throw new ConfigError(`--progress-notify-interval: must be at least ${DEFAULTS.minProgressNotifyIntervalMs}ms`);
   }
   const maxRequestBytes = num('max-request-bytes', DEFAULTS.maxRequestBytes);
+  const autoCompactionMode = get('auto-compaction-mode') ?? DEFAULTS.autoCompactionMode;
+  if (autoCompactionMode !== 'periodic' && autoCompactionMode !== 'revision') {
+    throw new ConfigError(`--auto-compaction-mode: "${autoCompactionMode}" is not one of periodic, revision`);
+  }
+  const retention = get('auto-compaction-retention');
+  const interval = (flag: 'sse-progress-interval' | 'sse-heartbeat-interval', def: number): number => {
+    const v = get(flag);
+    const ms = v === undefined ? def : duration(flag, v);
+    if (ms < DEFAULTS.minProgressNotifyIntervalMs) throw new ConfigError(`--${flag}: must be at least ${DEFAULTS.minProgressNotifyIntervalMs}ms`);
+    return ms;
+  };
   return {
     listenClientUrls,
     dataDir: get('data-dir') ?? DEFAULTS.dataDir,
@@ -128,6 +186,11 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
     wsHighWaterBytes: DEFAULTS.wsHighWaterBytes,
     wsMaxUnreadableMs: DEFAULTS.wsMaxUnreadableMs,
     shutdownGraceMs: DEFAULTS.shutdownGraceMs,
+    autoCompactionMode,
+    autoCompactionRetention: retention === undefined ? DEFAULTS.autoCompactionRetention : compactionRetention(autoCompactionMode, retention),
+    autoCompactionRevisionIntervalMs: DEFAULTS.autoCompactionRevisionIntervalMs,
+    sseProgressIntervalMs: interval('sse-progress-interval', DEFAULTS.sseProgressIntervalMs),
+    sseHeartbeatIntervalMs: interval('sse-heartbeat-interval', DEFAULTS.sseHeartbeatIntervalMs),
   };
 }
 

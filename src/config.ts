@@ -87,8 +87,40 @@ export const DEFAULTS = Object.freeze({
   wsHighWaterBytes: 1 * MiB,
   /** ms: a client that keeps its socket full (unreadable) for longer than this is disconnected. */
   wsMaxUnreadableMs: 30_000,
+  // --- Server-Sent Events watch (/v1/watch) ---
+  /**
+   * ms: an SSE stream that sent nothing for this long gets an `event: progress` with the current
+   * revision as its id, so a client reconnecting after a quiet spell resumes from a recent point
+   * instead of replaying from an old one.
+   */
+  sseProgressIntervalMs: 30_000,
+  /**
+   * ms: an SSE stream that wrote nothing at all for this long gets a comment line, so proxies and
+   * load balancers with idle timeouts (often 60 s) keep the connection open.
+   */
+  sseHeartbeatIntervalMs: 15_000,
+  /**
+   * ms: how long a new connection may stay silent before its first bytes say whether it speaks
+   * HTTP/1.1 or HTTP/2 (gRPC); every real client sends at once, so this only reaps idle sockets.
+   */
+  connectionPrefaceTimeoutMs: 10_000,
   /** ms: how long graceful shutdown waits for in-flight commits before closing the store. */
   shutdownGraceMs: 5_000,
+  /**
+   * ms: a signal repeated this soon after the first is the same request, not a demand to hurry.
+   * Ctrl-C in a terminal reaches every process of the foreground group, and npm forwards its copy
+   * to the server too, so `npm start` gets two SIGINTs a few ms apart; a person pressing Ctrl-C
+   * again is far slower than this.
+   */
+  signalRepeatIgnoreMs: 250,
+
+  // --- auto-compaction (etcd's --auto-compaction-mode / --auto-compaction-retention) ---
+  /** 'periodic' (keep a span of time) or 'revision' (keep a number of revisions); etcd's default. */
+  autoCompactionMode: 'periodic' as 'periodic' | 'revision',
+  /** periodic: ms of history kept; revision: revisions kept. 0 = auto-compaction off, as etcd. */
+  autoCompactionRetention: 0,
+  /** ms: how often revision mode compacts at current - retention (etcd: 5 minutes). */
+  autoCompactionRevisionIntervalMs: 5 * 60_000,
 
   // --- storage backend ---
   /**

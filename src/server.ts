@@ -1,10 +1,14 @@
 /**
- * Entry point: load config → open LevelDB → store → watch engine → app → listen; close
- * gracefully on SIGINT/SIGTERM (stop accepting, close watch sockets with 1001, let in-flight
- * requests finish, close the store). `startServer` is what the e2e tests use.
+ * Entry point: load config → open LevelDB → store → lessor → watch engine → app → listen (HTTP
+ * and gRPC on one port); close gracefully on SIGINT/SIGTERM (stop accepting, close watch sockets
+ * with 1001 and gRPC streams with UNAVAILABLE, let in-flight requests finish, stop the lessor's
+ * expiry, close the store). `startServer` is what the e2e tests use.
  */
+import os from 'node:os';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { FastifyBaseLogger } from 'fastify';
+import pinoPretty from 'pino-pretty';
 import type { Backend } from './backend/backend.ts';
 import { LevelBackend } from './backend/level-backend.ts';
 import { openKvStore } from './mvcc/kv-store.ts';
@@ -13,17 +17,28 @@ import { openLessor, type LessorImpl } from './lease/lessor.ts';
 import { buildApp, closeWatchConnections } from './app.ts';
 import { ConfigError, HELP, defaultConfig, loadConfig, type ServerConfig } from './cli-options.ts';
 import { loadIdentity, randomIdentity } from './api/identity.ts';
+import { listenShared, type SharedListener } from './api/listener.ts';
+import { watchkvVersion } from './version.ts';
+import { DEFAULTS } from './config.ts';
+import { startCompactor } from './compactor/compactor.ts';
 
 export interface RunningServer {
   /** Base URL, e.g. http://127.0.0.1:2379 */
   address: string;
   store: WatchableStore;
   lessor: LessorImpl;
+  /** The server's logger (pino), for lines about the process around it. */
+  log: FastifyBaseLogger;
   close(): Promise<void>;
 }
 
+export interface StartOptions {
+  /** Human-readable log lines (pino-pretty) instead of JSON; for a terminal. */
+  prettyLogs?: boolean;
+}
+
 /** Starts a server (missing config fields take DEFAULTS); `backend` overrides the LevelBackend on config.dataDir (tests: MemoryBackend). */
-export async function startServer(partial: Partial<ServerConfig>, backend?: Backend): Promise<RunningServer> {
+export async function startServer(partial: Partial<ServerConfig>, backend?: Backend, options: StartOptions = {}): Promise<RunningServer> {
   const config = defaultConfig(partial);
   const identity = backend ? randomIdentity() : await loadIdentity(resolve(config.dataDir));
   const kv = await openKvStore(backend ?? new LevelBackend(resolve(config.dataDir)), {
@@ -43,38 +58,58 @@ export async function startServer(partial: Partial<ServerConfig>, backend?: Back
     watchHistoryBytes: config.watchHistoryBytes,
   });
   let app;
+  let listener: SharedListener;
   try {
-    app = await buildApp({ kv: store, engine: store, lessor, config, identity });
+    const logStream = options.prettyLogs ? pinoPretty({ sync: true, translateTime: 'SYS:standard', ignore: 'pid,hostname' }) : undefined;
+    app = await buildApp({ kv: store, engine: store, lessor, config, identity, logStream, snapshots: kv });
+    await app.fastify.ready();
     const url = new URL(config.listenClientUrls.split(',')[0]!);
-    await app.fastify.listen({ host: url.hostname, port: Number(url.port || 80) });
+    // One port: HTTP/1.1 (gateway, WebSocket) to fastify, HTTP/2 prefaces to gRPC.
+    const grpc = app.grpc;
+    listener = await listenShared(url.hostname, Number(url.port || 80), { http: app.fastify.server, grpc: (s) => grpc.injector.injectConnection(s) });
   } catch (err) {
     await lessor.close();
     await store.close();
     throw err;
   }
-  const { fastify, ctx } = app;
-  const addr = fastify.server.address();
-  const address = typeof addr === 'object' && addr ? `http://${addr.address}:${addr.port}` : String(addr);
+  const { fastify, grpc, ctx } = app;
+  const address = listener.url;
+  grpc.advertised.clientUrls = [address];
+  const compactor = startCompactor(store, fastify.log, {
+    mode: config.autoCompactionMode,
+    retention: config.autoCompactionRetention,
+    revisionIntervalMs: config.autoCompactionRevisionIntervalMs,
+  });
   fastify.log.info({ address, dataDir: backend ? '(memory)' : resolve(config.dataDir), revision: store.currentRevision() }, 'watchkv started');
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
+      listener.stopAccepting();
+      compactor?.stop();
       closeWatchConnections(ctx);
-      // fastify.close stops accepting and waits for in-flight requests (commits) to answer.
+      // fastify.close and the gRPC shutdown wait for in-flight requests (commits) to answer.
       const grace = new Promise<void>((r) => setTimeout(r, config.shutdownGraceMs).unref());
-      await Promise.race([fastify.close(), grace]);
+      await Promise.race([Promise.all([fastify.close(), grpc.close(config.shutdownGraceMs)]), grace]);
+      listener.destroyAll();
       await lessor.close(); // no expiry revoke may start on a closing store
       await store.close();
       fastify.log.info({ revision: store.currentRevision() }, 'watchkv stopped');
     })());
-  return { address, store, lessor, close };
+  return { address, store, lessor, log: fastify.log, close };
 }
 
-async function main(): Promise<void> {
-  let config: ServerConfig | 'help';
+/**
+ * The command: parse flags, start, and stop on SIGINT/SIGTERM. The first signal stops
+ * gracefully; a second one during that shutdown exits at once with 128 + the signal's number
+ * (a repeat within DEFAULTS.signalRepeatIgnoreMs is the same Ctrl-C reaching us twice: ignored).
+ * Exiting at any point loses no acknowledged write (each is fsynced before it is acknowledged,
+ * and LevelDB drops a torn log tail at the next open), so the fast path only gives up waiting.
+ */
+export async function runServer(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  let config: ServerConfig | 'help' | 'version';
   try {
-    config = loadConfig(process.argv.slice(2), process.env);
+    config = loadConfig(argv, env);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`watchkv: ${err.message}\n\n${HELP}`);
@@ -84,22 +119,37 @@ async function main(): Promise<void> {
     process.stdout.write(HELP);
     return;
   }
-  const server = await startServer(config);
-  const stop = (): void => {
+  if (config === 'version') {
+    process.stdout.write(`watchkv ${watchkvVersion()}\n`);
+    return;
+  }
+  // Pretty lines for a person at a terminal; JSON lines for anything that collects logs.
+  const server = await startServer(config, undefined, { prettyLogs: process.stdout.isTTY === true });
+  let stopping = false;
+  let firstSignalAt = 0;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      if (Date.now() - firstSignalAt < DEFAULTS.signalRepeatIgnoreMs) return; // one Ctrl-C, delivered twice
+      server.log.warn({ signal }, 'watchkv: second signal, exiting now (acknowledged writes are already on disk)');
+      process.exit(128 + (os.constants.signals[signal] ?? 0));
+    }
+    stopping = true;
+    firstSignalAt = Date.now();
+    server.log.info({ signal }, 'watchkv stopping');
     server.close().then(
       () => process.exit(0),
       (err) => {
-        console.error(err);
+        server.log.error({ err }, 'watchkv: shutdown failed');
         process.exit(1);
       },
     );
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main().catch((err) => {
+  runServer(process.argv.slice(2), process.env).catch((err) => {
     console.error('watchkv: failed to start:', err instanceof Error ? err.message : err);
     process.exit(1);
   });

@@ -2,6 +2,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConfigError, loadConfig, type ServerConfig } from '../src/cli-options.ts';
 import { DEFAULTS } from '../src/config.ts';
 
@@ -19,10 +22,13 @@ test('defaults, flags, environment (flags win), durations with units', () => {
   assert.is((loadConfig(['--watch-history-bytes', '0'], {}) as ServerConfig).watchHistoryBytes, 0);
   assert.is((loadConfig([], { WATCHKV_WATCH_HISTORY_BYTES: '500' }) as ServerConfig).watchHistoryBytes, 500);
   assert.is(loadConfig(['--help'], {}), 'help');
+  assert.is(d.sseProgressIntervalMs, DEFAULTS.sseProgressIntervalMs);
+  const sse = loadConfig(['--sse-progress-interval', '2s'], { WATCHKV_SSE_HEARTBEAT_INTERVAL: '500ms' }) as ServerConfig;
+  assert.equal([sse.sseProgressIntervalMs, sse.sseHeartbeatIntervalMs], [2000, 500]);
 });
 
 test('bad values throw ConfigError with the flag name', () => {
-  for (const argv of [['--max-txn-ops', 'x'], ['--progress-notify-interval', '10 parsecs'], ['--listen-client-urls', 'nope'], ['--log-level', 'loud'], ['--watch-history-bytes', '-1'], ['--bogus']]) {
+  for (const argv of [['--max-txn-ops', 'x'], ['--progress-notify-interval', '10 parsecs'], ['--listen-client-urls', 'nope'], ['--log-level', 'loud'], ['--watch-history-bytes', '-1'], ['--sse-progress-interval', '10'], ['--sse-heartbeat-interval', 'soon'], ['--bogus']]) {
     try {
       loadConfig(argv, {});
       assert.unreachable(argv.join(' '));
@@ -39,6 +45,62 @@ test('the CLI exits with code 2 and a message on a bad flag', () => {
   const h = spawnSync(process.execPath, ['--import', 'tsx', 'src/server.ts', '--help'], { encoding: 'utf8', timeout: 30000 });
   assert.is(h.status, 0);
   assert.match(h.stdout, '--listen-client-urls');
+});
+
+function configFile(text: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'watchkv-conf-'));
+  const file = join(dir, 'watchkv.yaml');
+  writeFileSync(file, text);
+  return file;
+}
+
+test('--config-file: YAML with the flag names; flags and environment win over it', () => {
+  const file = configFile(
+    ['# like etcd.conf.yml', 'listen-client-urls: [http://127.0.0.1:4001]', 'data-dir: /from-file', 'max-txn-ops: 64', 'max-watch-streams: 5', 'progress-notify-interval: 2s', 'log-level:', ''].join('\n'),
+  );
+  const f = loadConfig(['--config-file', file], {}) as ServerConfig;
+  assert.is(f.listenClientUrls, 'http://127.0.0.1:4001');
+  assert.is(f.dataDir, '/from-file');
+  assert.is(f.maxTxnOps, 64);
+  assert.is(f.maxWatchStreams, 5);
+  assert.is(f.progressNotifyIntervalMs, 2000);
+  assert.is(f.logLevel, DEFAULTS.logLevel, 'an empty value leaves the default');
+  const env = { WATCHKV_DATA_DIR: '/from-env', WATCHKV_MAX_TXN_OPS: '32' };
+  const p = loadConfig(['--config-file', file, '--max-txn-ops', '16'], env) as ServerConfig;
+  assert.is(p.maxTxnOps, 16, 'flag over env and file');
+  assert.is(p.dataDir, '/from-env', 'env over file');
+  assert.is(p.maxWatchStreams, 5, 'file over default');
+  const e = loadConfig([], { WATCHKV_CONFIG_FILE: file }) as ServerConfig;
+  assert.is(e.dataDir, '/from-file', 'WATCHKV_CONFIG_FILE names the file too');
+  assert.is((loadConfig(['--config-file', configFile('')], {}) as ServerConfig).dataDir, DEFAULTS.dataDir, 'an empty file is no settings');
+});
+
+test('--config-file: unknown keys, bad YAML, bad values and a missing file are ConfigErrors', () => {
+  const cases: Array<[string, RegExp]> = [
+    ['data-dir: /x\nname: infra0\ninitial-cluster-token: t\n', /unknown keys "name", "initial-cluster-token"/],
+    ['data_dir: /x\n', /unknown key "data_dir"/],
+    ['data-dir: [unclosed\n', /not valid YAML/],
+    ['- data-dir\n', /must be a mapping/],
+    ['max-txn-ops: lots\n', /--max-txn-ops: "lots" is not a positive integer/],
+    ['data-dir: {a: 1}\n', /data-dir must be a string/],
+  ];
+  for (const [text, message] of cases) {
+    try {
+      loadConfig(['--config-file', configFile(text)], {});
+      assert.unreachable(text);
+    } catch (err) {
+      assert.instance(err, ConfigError, text);
+      assert.match((err as Error).message, message);
+    }
+  }
+  assert.throws(() => loadConfig(['--config-file', '/nonexistent/watchkv.yaml'], {}), /cannot read/);
+});
+
+test('the CLI exits with code 2 naming an unknown config-file key', () => {
+  const file = configFile('data-dir: /tmp/x\nquota-backend-bytes: 8589934592\n');
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/server.ts', '--config-file', file], { encoding: 'utf8', timeout: 30000 });
+  assert.is(r.status, 2);
+  assert.match(r.stderr, 'unknown key "quota-backend-bytes"');
 });
 
 test.run();

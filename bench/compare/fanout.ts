@@ -12,9 +12,25 @@ import { b64, nowMs, prefixEnd, sleep } from '../lib/keys.ts';
 import { CpuMeter } from '../lib/proc-stats.ts';
 import type { Sample, Scenario } from '../lib/scenario.ts';
 import type { ServerHandle } from '../lib/server-process.ts';
-import { openWatchers, type WatchSocket } from '../lib/watch-client.ts';
+import { openWatchers, type WatcherStats } from '../lib/watch-client.ts';
 import { WriterProcess, type WriterResult } from '../lib/writer.ts';
 import type { BenchConfig, FanoutShape } from '../lib/bench-config.ts';
+
+/** One client connection's watchers, whatever the transport (WebSocket, gRPC stream). */
+export interface WatchConnLike {
+  watchers: WatcherStats[];
+  problems: string[];
+  eventsIn: number;
+  close(): Promise<void>;
+}
+
+/** Opens `conns` connections with `perConn` watchers each on `prefix`, checking order and latency. */
+export type OpenWatchers = (url: string, conns: number, perConn: number, prefix: string, hist: LatencyHistogram) => Promise<WatchConnLike[]>;
+
+const openWs: OpenWatchers = (url, conns, perConn, prefix, hist) => {
+  const create = { key: b64(prefix), range_end: b64(prefixEnd(prefix)) };
+  return openWatchers(url, conns, perConn, () => create, { strictOrder: true, latency: hist });
+};
 
 interface FanoutRun {
   watchers: number;
@@ -30,7 +46,7 @@ interface FanoutRun {
  * when the drain wait ends is not a failure as long as what it got is exactly the writer's
  * revisions up to its last one (no gap, no duplicate); those are counted in `behind`.
  */
-function verdict(sockets: WatchSocket[], w: WriterResult, expectedWatchers: number): { check: string; behind: number } {
+export function verdict(sockets: ReadonlyArray<Pick<WatchConnLike, "watchers" | "problems">>, w: WriterResult, expectedWatchers: number): { check: string; behind: number } {
   const sorted = [...w.revs].sort((a, b) => a - b);
   for (let i = 1; i < sorted.length; i++) if (sorted[i] === sorted[i - 1]) return { check: `FAILED: writer got revision ${sorted[i]} twice`, behind: 0 };
   const prefixSum = [0];
@@ -74,11 +90,10 @@ function verdict(sockets: WatchSocket[], w: WriterResult, expectedWatchers: numb
   return { check: `FAILED: ${bad} of ${expectedWatchers} watchers wrong; ${problems.slice(0, 3).join('; ')}`, behind };
 }
 
-export async function runFanout(server: ServerHandle, rep: number, run: FanoutRun, writer: WriterProcess, drainTimeoutS: number, tag = ''): Promise<Sample> {
+export async function runFanout(server: ServerHandle, rep: number, run: FanoutRun, writer: WriterProcess, drainTimeoutS: number, tag = '', open: OpenWatchers = openWs): Promise<Sample> {
   const prefix = `/bench/fan/${tag}${run.mode}${run.watchers}/${rep}/`;
   const hist = new LatencyHistogram();
-  const create = { key: b64(prefix), range_end: b64(prefixEnd(prefix)) };
-  const sockets = await openWatchers(server.url, Math.ceil(run.watchers / run.perSocket), run.perSocket, () => create, { strictOrder: true, latency: hist });
+  const sockets = await open(server.url, Math.ceil(run.watchers / run.perSocket), run.perSocket, prefix, hist);
   try {
     const meter = new CpuMeter(server.pid);
     const w = await writer.run({
@@ -133,9 +148,10 @@ const fanoutMetrics = [
 
 /** s: the unrecorded warm-up run before a server's first measured fan-out run */
 const WARMUP_S = 2;
-const warmed = new WeakSet<ServerHandle>();
+/** per opener: a server warmed over WebSockets is not yet warm for gRPC */
+const warmed = new WeakMap<OpenWatchers, WeakSet<ServerHandle>>();
 
-function writerScenario(id: string, title: string, run: FanoutRun): Scenario {
+export function writerScenario(id: string, title: string, run: FanoutRun, open: OpenWatchers = openWs): Scenario {
   let writer: WriterProcess | null = null;
   return {
     id,
@@ -147,13 +163,15 @@ function writerScenario(id: string, title: string, run: FanoutRun): Scenario {
     },
     async measure(server, rep, cfg) {
       writer ??= await WriterProcess.start();
-      if (!warmed.has(server)) {
+      const warm = warmed.get(open) ?? new WeakSet<ServerHandle>();
+      warmed.set(open, warm);
+      if (!warm.has(server)) {
         // A fresh server's first writes and deliveries run cold (JIT, first LevelDB files): one
         // short unrecorded run of the same shape first, on its own prefix and watchers.
-        warmed.add(server);
-        await runFanout(server, 0, { ...run, mode: 'paced', rate: Math.min(run.rate || 1000, 1000), concurrency: 64, durationS: WARMUP_S }, writer, cfg.drainTimeoutS, 'warmup');
+        warm.add(server);
+        await runFanout(server, 0, { ...run, mode: 'paced', rate: Math.min(run.rate || 1000, 1000), concurrency: 64, durationS: WARMUP_S }, writer, cfg.drainTimeoutS, 'warmup', open);
       }
-      return runFanout(server, rep, run, writer, cfg.drainTimeoutS);
+      return runFanout(server, rep, run, writer, cfg.drainTimeoutS, '', open);
     },
     async teardown() {
       writer?.close();

@@ -35,6 +35,10 @@ export interface BenchConfig {
   idleTimeoutS: number;
   reopenKeys: number;
   reopenOpsPerTxn: number;
+  /** lease-expiry: leases (one key each) left to expire at about the same time */
+  leaseCount: number;
+  /** lease-expiry: their TTL, long enough for all grants and puts to finish first */
+  leaseTtlS: number;
   /** scenario ids to run; empty = all */
   only: string[];
   /** servers to run (BENCH_SERVERS, default all: watchkv, etcd and the fastify ceiling) */
@@ -77,6 +81,8 @@ export function loadBenchConfig(): BenchConfig {
     idleTimeoutS: num('BENCH_IDLE_TIMEOUT_S', quick ? 30 : 90),
     reopenKeys: num('BENCH_REOPEN_KEYS', quick ? 50_000 : 1_000_000),
     reopenOpsPerTxn: 128,
+    leaseCount: num('BENCH_LEASE_COUNT', quick ? 2_000 : 10_000),
+    leaseTtlS: num('BENCH_LEASE_TTL_S', quick ? 10 : 30),
     only: (process.env.BENCH_ONLY ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     servers: (process.env.BENCH_SERVERS ?? 'watchkv,etcd,fastify').split(',').map((s) => s.trim()).filter(Boolean),
   };

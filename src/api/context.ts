@@ -7,6 +7,7 @@ import type { Lessor } from '../lease/lease-api.ts';
 import type { WatchEngine } from '../watch/watch-api.ts';
 import type { ServerConfig } from '../cli-options.ts';
 import type { Identity } from './json.ts';
+import type { SnapshotSource } from '../snapshot/snapshot-writer.ts';
 
 export interface WatchConnection {
   /** Ends the connection with a close frame (WebSocket) or the end of the stream (HTTP). */
@@ -21,6 +22,8 @@ export interface ApiContext {
   config: ServerConfig;
   identity: Identity;
   connections: Set<WatchConnection>;
+  /** The plain store, for /v3/maintenance/snapshot; absent where the app is built without one. */
+  snapshots?: SnapshotSource;
   /** False once shutdown began: /readyz answers 503 and new watch streams are refused. */
   serving: boolean;
 }

@@ -29,6 +29,8 @@ const GRPC: Record<ErrorCode, number> = {
   ERR_STORAGE: 14,
   ERR_CORRUPT: 13,
   ERR_NOT_FOUND: 5,
+  ERR_PRECONDITION_FAILED: 9,
+  ERR_SNAPSHOT_INVALID: 3,
   ERR_VALUE_PROVIDED: 3,
   ERR_LEASE_PROVIDED: 3,
 };
@@ -70,6 +72,22 @@ export function mapError(err: unknown, maxBodyBytes = 0): MappedError {
   const [httpStatus, httpStatusText] = HTTP_OF_GRPC[grpcCode] ?? [500, 'Internal Server Error'];
   const message = known ? known.message : 'internal error';
   return { httpStatus, httpStatusText, grpcCode, message, unexpected: !known || grpcCode === 13 };
+}
+
+/**
+ * A gRPC status as etcd's v3rpc sends it: the code and etcd's message as details. grpc-js takes
+ * it as the error of a unary callback or the 'error' of a stream.
+ */
+export interface GrpcStatus {
+  code: number;
+  details: string;
+  /** As MappedError.unexpected: log it. */
+  unexpected: boolean;
+}
+
+export function grpcStatus(err: unknown): GrpcStatus {
+  const m = mapError(err);
+  return { code: m.grpcCode, details: m.message, unexpected: m.unexpected };
 }
 
 /** Unary error body: `{"error", "message", "code"}`. */

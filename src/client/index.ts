@@ -6,7 +6,7 @@ export { WatchKvClient, type ClientOptions, type StatusResult } from './client.t
 export { Watch, type WatchOptions, type WatchBatch, type WatchEventsMap } from './watch.ts';
 export { WatchConnection } from './watch-connection.ts';
 export { Informer, type InformerOptions, type InformerChange, type InformerEvents } from './informer.ts';
-export { TxnBuilder, op, type CompareOp, type CompareTarget, type TxnResult, type TxnResponse } from './txn.ts';
+export { TxnBuilder, op, type TxnOp, type CompareOp, type CompareTarget, type TxnResult, type TxnResponse } from './txn.ts';
 export { Lease, LeaseApi, type LeaseId, type LeaseTimeToLive } from './lease.ts';
 export { KvApi, type RangeResult, type PutResult, type DeleteResult } from './kv.ts';
 export type { RangeOptions, PutOptions, DeleteOptions } from './kv-request.ts';

@@ -5,16 +5,14 @@
  * commit writes a whole batch with about one fsync. Between batches the loop yields to the event
  * loop, so 10,000 leases expiring at once never stall other clients.
  *
- * A revoke that fails (storage trouble, shutdown) ends the pass; its lease is queued again and
- * retried on a later pass. At most one pass runs at a time.
+ * A revoke that fails (storage trouble, shutdown) ends the pass; the lessor queues its lease again
+ * for a later pass. At most one pass runs at a time.
  */
 export interface ExpiryHost {
   /** Up to `max` expired leases not being revoked yet (they leave the queue). */
   expired(max: number): bigint[];
-  /** Revokes one expired lease. */
+  /** Revokes one expired lease (on failure the lessor requeues it). */
   revoke(id: bigint): Promise<void>;
-  /** A revoke failed: put the lease back in the queue. */
-  failed(id: bigint): void;
 }
 
 export class ExpiryLoop {
@@ -46,14 +44,12 @@ export class ExpiryLoop {
   }
 
   private async pass(): Promise<void> {
-    const failed: bigint[] = [];
-    while (!this.stopped && failed.length === 0) {
+    while (!this.stopped) {
       const ids = this.host.expired(this.options.batch);
       if (ids.length === 0) break;
       const results = await Promise.allSettled(ids.map((id) => this.host.revoke(id)));
-      results.forEach((r, i) => r.status === 'rejected' && failed.push(ids[i]!));
+      if (results.some((r) => r.status === 'rejected')) break; // storage trouble: retry later
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
-    for (const id of failed) this.host.failed(id);
   }
 }

@@ -5,12 +5,24 @@
  *   live      id → lease (granted TTL, deadline, attached keys); the live leases
  *   keyLease  key → lease id, for every live key that has one; the store reports each change
  *             (LeaseHook) under its txn lock, so this is always the index's view
- *   expiry    min-heap of (deadline, id); a renewal pushes a new entry and the old one is
- *             skipped when it surfaces (its deadline no longer matches the lease's)
+ *   expiry    min-heap of (deadline, lease), at most one entry per lease (`queued`). A renewal
+ *             only moves the lease's deadline; when its old entry surfaces, the lease is queued
+ *             again at the new deadline. So a client renewing in a tight loop costs no memory.
+ *
+ * A lease's state follows its record, as the store's reads follow the durable revision:
+ *
+ *   granting ──grant durable──▶ live ──revoke applied (txn lock)──▶ revoking ──durable──▶ (gone)
+ *       └─ batch failed: gone              ▲                              │
+ *                                          └────── batch failed ──────────┘
+ *
+ * Puts may attach to a granting or live lease (their batch is the grant's or a later one, so it
+ * cannot outlive a failed grant). Reads (leases, timeToLive, renew) see live and revoking leases,
+ * never a granting one: no answer reveals a lease that a failed batch could take back, and a
+ * revoked lease stays visible exactly as long as its keys (deleted in the same batch) do.
  *
  * Invariants:
- * - A lease is in `live` iff its record is in the backend, or its grant/revoke is on the way
- *   to disk in the same batch as the writes that depend on it (a failed batch is undone).
+ * - A lease is in `live` iff its record is in the backend, or its grant is on the way to disk in
+ *   the same batch as the writes that depend on it (a failed batch is undone).
  * - Grant, revoke and the lease-exists check of a put all run under the store's txn lock, so a
  *   put racing a revoke either attaches before the revoke sweeps the keys (and is deleted with
  *   them) or fails with ERR_LEASE_NOT_FOUND; it never attaches to a dead lease.
@@ -46,8 +58,11 @@ interface Lease {
   deadline: number;
   /** Attached keys as latin1 strings (byte order = string order). */
   readonly keys: Set<string>;
+  state: 'granting' | 'live' | 'revoking';
   /** Set while an expiry revoke of this lease is in flight. */
-  revoking?: Promise<void>;
+  expiring?: Promise<void>;
+  /** True while the lease has its (one) entry in the expiry queue. */
+  queued: boolean;
 }
 
 /** Opens the lessor on a store: loads the lease records, installs the hook, starts expiry. */
@@ -66,7 +81,7 @@ export async function openLessor(host: LeaseHost, options: Partial<LessorOptions
 export class LessorImpl implements Lessor, LeaseHook {
   private readonly live = new Map<bigint, Lease>();
   private keyLease = new Map<string, bigint>();
-  private readonly expiry = new MinHeap<bigint>();
+  private readonly expiry = new MinHeap<Lease>();
   private readonly loop: ExpiryLoop;
   private closed = false;
 
@@ -75,7 +90,7 @@ export class LessorImpl implements Lessor, LeaseHook {
     private readonly options: LessorOptions,
   ) {
     this.loop = new ExpiryLoop(
-      { expired: (max) => this.takeExpired(max), revoke: (id) => this.expire(id), failed: (id) => this.requeue(id) },
+      { expired: (max) => this.takeExpired(max), revoke: (id) => this.expire(id) },
       { intervalMs: options.leaseCheckIntervalMs, batch: options.leaseRevokeBatch },
     );
   }
@@ -85,7 +100,7 @@ export class LessorImpl implements Lessor, LeaseHook {
     const now = this.options.now();
     for (const [key, value] of await this.host.scanLeaseRecords()) {
       const { id, ttlSeconds } = decodeLeaseRecord(key, value);
-      this.add({ id, ttlSeconds, deadline: now + ttlSeconds * 1000, keys: new Set() });
+      this.add({ id, ttlSeconds, deadline: now + ttlSeconds * 1000, keys: new Set(), queued: false, state: 'live' });
     }
     await this.host.setLeaseHook(this);
     this.loop.start();
@@ -103,7 +118,7 @@ export class LessorImpl implements Lessor, LeaseHook {
       .leaseWrite(() => {
         const chosen = id === 0n ? this.freshId() : id;
         if (this.live.has(chosen)) throw kvError('ERR_LEASE_EXISTS');
-        lease = { id: chosen, ttlSeconds: ttl, deadline: this.options.now() + ttl * 1000, keys: new Set() };
+        lease = { id: chosen, ttlSeconds: ttl, deadline: this.options.now() + ttl * 1000, keys: new Set(), queued: false, state: 'granting' };
         this.add(lease);
         return { ops: [putLeaseRecord(chosen, ttl)], result: undefined };
       })
@@ -112,6 +127,8 @@ export class LessorImpl implements Lessor, LeaseHook {
         if (lease && this.live.get(lease.id) === lease) this.live.delete(lease.id);
         throw err;
       });
+    if (lease.state === 'granting') lease.state = 'live';
+    this.schedule(lease);
     return { id: lease.id, ttlSeconds: ttl, revision };
   }
 
@@ -122,21 +139,20 @@ export class LessorImpl implements Lessor, LeaseHook {
 
   async renew(id: bigint): Promise<number> {
     this.checkOpen();
-    const lease = this.live.get(id);
-    if (!lease) return 0;
+    const lease = this.visible(id);
+    if (!lease || lease.state === 'revoking') return 0;
     if (lease.deadline <= this.options.now()) {
       // Expired but not swept yet: as etcd, wait for the revoke, then it is not found.
       await this.expire(id).catch(() => {});
       return 0;
     }
-    lease.deadline = this.options.now() + lease.ttlSeconds * 1000;
-    this.expiry.push(lease.deadline, id);
+    lease.deadline = this.options.now() + lease.ttlSeconds * 1000; // its queue entry follows lazily
     return lease.ttlSeconds;
   }
 
   timeToLive(id: bigint, withKeys: boolean): LeaseTimeToLive {
     this.checkOpen();
-    const lease = this.live.get(id);
+    const lease = this.visible(id);
     if (!lease) return { id, ttlSeconds: -1, grantedTtlSeconds: 0, keys: [] };
     // etcd: int64(remaining.Seconds()), truncated; an expired lease awaiting its revoke shows 0.
     const remaining = Math.max(0, Math.trunc((lease.deadline - this.options.now()) / 1000));
@@ -147,6 +163,7 @@ export class LessorImpl implements Lessor, LeaseHook {
   leases(): bigint[] {
     // etcd lists leases by expiry (soonest first); ties by id, so the order is stable.
     return [...this.live.values()]
+      .filter((l) => l.state !== 'granting')
       .sort((a, b) => a.deadline - b.deadline || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
       .map((l) => l.id);
   }
@@ -164,7 +181,8 @@ export class LessorImpl implements Lessor, LeaseHook {
   // ---- LeaseHook (called by the store under its txn lock) ----
 
   leaseExists(id: bigint): boolean {
-    return this.live.has(id);
+    const lease = this.live.get(id);
+    return lease !== undefined && lease.state !== 'revoking';
   }
 
   keysMoved(moves: readonly LeaseMove[]): void {
@@ -201,21 +219,21 @@ export class LessorImpl implements Lessor, LeaseHook {
     const { revision } = await this.host
       .leaseWrite((tx) => {
         lease = this.live.get(id);
-        if (!lease) throw kvError('ERR_LEASE_NOT_FOUND');
+        if (!lease || lease.state === 'revoking') throw kvError('ERR_LEASE_NOT_FOUND');
         for (const k of [...lease.keys].sort()) tx.deleteRange({ key: Buffer.from(k, 'latin1') });
-        this.live.delete(id);
+        lease.state = 'revoking'; // no put attaches from here on
         return { ops: [deleteLeaseRecord(id)], result: undefined };
       })
       .catch((err) => {
-        // The batch did not reach the disk: the lease is still recorded, so it lives on. The
-        // store rebuilds attachments after such a failure; take this lease's keys from them.
-        if (lease && !this.live.has(id)) {
-          lease.keys.clear();
-          for (const [k, owner] of this.keyLease) if (owner === id) lease.keys.add(k);
-          this.add(lease);
+        // The batch did not reach the disk: the lease is still recorded, so it lives on. Its keys
+        // come back with the store's rebuild of attachments, which follows every failed batch.
+        if (lease?.state === 'revoking') {
+          lease.state = 'live';
+          this.schedule(lease);
         }
         throw err;
       });
+    if (this.live.get(id) === lease) this.live.delete(id);
     return { revision };
   }
 
@@ -223,28 +241,34 @@ export class LessorImpl implements Lessor, LeaseHook {
   private expire(id: bigint): Promise<void> {
     const lease = this.live.get(id);
     if (!lease) return Promise.resolve();
-    lease.revoking ??= this.revokeLease(id).then(
+    lease.expiring ??= this.revokeLease(id).then(
       () => undefined,
       (err) => {
-        lease.revoking = undefined;
+        lease.expiring = undefined;
         if (isKvError(err, 'ERR_LEASE_NOT_FOUND')) return; // revoked meanwhile by a client
+        // Storage trouble: the lease lives on and is retried on a later pass.
+        if (this.live.get(id) === lease) this.schedule(lease);
         throw err;
       },
     );
-    return lease.revoking;
+    return lease.expiring;
   }
 
-  /** Pops up to `max` leases whose deadline passed (skipping stale queue entries). */
+  /**
+   * Pops up to `max` leases whose deadline passed. An entry of a renewed lease re-queues it at
+   * its new deadline; an entry of a lease that is gone (or being revoked) is dropped.
+   */
   private takeExpired(max: number): bigint[] {
     const now = this.options.now();
     const out: bigint[] = [];
     while (out.length < max) {
       const at = this.expiry.peekPriority();
       if (at === undefined || at > now) break;
-      const { value: id } = this.expiry.pop()!;
-      const lease = this.live.get(id);
-      if (!lease || lease.deadline !== at || lease.revoking) continue;
-      out.push(id);
+      const lease = this.expiry.pop()!.value;
+      lease.queued = false;
+      if (this.live.get(lease.id) !== lease || lease.state !== 'live' || lease.expiring) continue;
+      if (lease.deadline > now) this.schedule(lease);
+      else out.push(lease.id);
     }
     return out;
   }
@@ -254,15 +278,26 @@ export class LessorImpl implements Lessor, LeaseHook {
     return this.loop.kick();
   }
 
-  /** A lease whose expiry revoke failed (storage) is retried on a later pass. */
-  private requeue(id: bigint): void {
+  /** The lease as reads may see it: not while its grant is on its way to disk. */
+  private visible(id: bigint): Lease | undefined {
     const lease = this.live.get(id);
-    if (lease) this.expiry.push(lease.deadline, id);
+    return lease && lease.state !== 'granting' ? lease : undefined;
   }
 
   private add(lease: Lease): void {
     this.live.set(lease.id, lease);
-    this.expiry.push(lease.deadline, lease.id);
+    this.schedule(lease);
+  }
+
+  private schedule(lease: Lease): void {
+    if (lease.queued) return;
+    lease.queued = true;
+    this.expiry.push(lease.deadline, lease);
+  }
+
+  /** Entries in the expiry queue (tests: it stays about one per lease). */
+  queuedEntries(): number {
+    return this.expiry.size;
   }
 
   /** A fresh positive int64 id, as etcd picks one (it never hands out 0 or negatives). */

@@ -1,4 +1,5 @@
 import type { Backend, BatchOp } from '../backend/backend.ts';
+import { scanPages } from '../backend/scan-pages.ts';
 import { META_FINISHED_COMPACT, recordKey, recordKeyRevision } from './kv-codec.ts';
 import { revisionKey } from './revision.ts';
 
@@ -27,21 +28,16 @@ export async function deleteCompacted(
   batchRecords: number,
   stopped: () => boolean,
 ): Promise<boolean> {
-  let gte = recordKey(0, 0);
-  const lt = recordKey(revision + 1, 0);
-  for (;;) {
+  for await (const entries of scanPages(backend, { gte: recordKey(0, 0), lt: recordKey(revision + 1, 0) }, batchRecords, true)) {
     if (stopped()) return false;
-    const entries = await backend.scan({ gte, lt, limit: batchRecords });
     const dels: BatchOp[] = [];
     for (const [key] of entries) {
       const { main, sub } = recordKeyRevision(key);
       if (!keep.has(revisionKey(main, sub))) dels.push({ type: 'del', key });
     }
     if (dels.length > 0) await backend.write(dels);
-    if (entries.length < batchRecords) break;
-    gte = Buffer.concat([entries[entries.length - 1]![0], Buffer.from([0])]);
-    await new Promise<void>((resolve) => setImmediate(resolve));
   }
+  if (stopped()) return false;
   await backend.write([{ type: 'put', key: META_FINISHED_COMPACT, value: encodeMetaRevision(revision) }]);
   return true;
 }

@@ -1,4 +1,5 @@
 import type { Backend } from '../backend/backend.ts';
+import { scanPages } from '../backend/scan-pages.ts';
 import { kvError } from '../errors.ts';
 import { decodeRecord, RECORD_PREFIX, recordKey } from './kv-codec.ts';
 import { KeyIndex } from './key-index.ts';
@@ -23,10 +24,8 @@ export async function restoreIndex(backend: Backend, batchRecords: number): Prom
   const byKey = new Map<string, KeyIndex>();
   let lastRevision = 0;
   let records = 0;
-  let gte: Buffer | undefined = recordKey(0, 0);
-  const lt = Buffer.from([RECORD_PREFIX + 1]);
-  while (gte) {
-    const entries = await backend.scan({ gte, lt, limit: batchRecords });
+  const range = { gte: recordKey(0, 0), lt: Buffer.from([RECORD_PREFIX + 1]) };
+  for await (const entries of scanPages(backend, range, batchRecords, true)) {
     for (const [key, value] of entries) {
       let rec;
       try {
@@ -51,8 +50,6 @@ export async function restoreIndex(backend: Backend, batchRecords: number): Prom
       lastRevision = rec.kv.modRevision;
       records++;
     }
-    gte = entries.length < batchRecords ? undefined : Buffer.concat([entries[entries.length - 1]![0], Buffer.from([0])]);
-    await new Promise<void>((resolve) => setImmediate(resolve));
   }
   // latin1 strings compare code unit by code unit, which is byte order.
   const ids = [...byKey.keys()].sort();

@@ -1,27 +1,20 @@
-import type { Backend, BatchOp } from '../backend/backend.ts';
+import type { Backend, BackendSnapshot, BatchOp } from '../backend/backend.ts';
 import { DEFAULTS } from '../config.ts';
-import { kvError } from '../errors.ts';
+import { isKvError, kvError, type WatchKvError } from '../errors.ts';
 import { CommitQueue, type PendingCommit } from './commit-queue.ts';
-import { decodeMetaRevision, deleteCompacted, encodeMetaRevision } from './compaction.ts';
+import { deleteCompacted, encodeMetaRevision } from './compaction.ts';
+import { readHistory } from './history-read.ts';
 import { restoreIndex } from './index-restore.ts';
 import type { KeyAt, KeyIndex } from './key-index.ts';
 import type { LeaseHook, LeaseHost, LeaseTxn } from './lease-hook.ts';
-import {
-  decodeRecord,
-  FORMAT_VERSION,
-  LEASE_PREFIX,
-  META_FINISHED_COMPACT,
-  META_FORMAT,
-  META_SCHEDULED_COMPACT,
-  recordKey,
-} from './kv-codec.ts';
+import { attachedKeys, scanLeaseRecords } from './lease-records.ts';
+import { decodeRecord, META_SCHEDULED_COMPACT, recordKey } from './kv-codec.ts';
 import type {
   CommitListener,
   CompactListener,
   CompactResult,
   DeleteRangeRequest,
   DeleteRangeResult,
-  Event,
   KeyValue,
   KV,
   PutRequest,
@@ -35,6 +28,7 @@ import type {
 import { rangeQuery, type ValueSource } from './range-query.ts';
 import { revisionKey } from './revision.ts';
 import type { TreeIndex } from './tree-index.ts';
+import { readStoreState } from './store-restore.ts';
 import { checkTxnRequest } from './txn-check.ts';
 import { WriteTxn } from './write-txn.ts';
 
@@ -61,6 +55,13 @@ export async function openKvStore(backend: Backend, options: Partial<StoreOption
     await backend.close();
     throw err;
   }
+}
+
+/** A consistent copy source: every backend record as of `revision` (see KvStore.snapshot). */
+export interface StoreSnapshot {
+  revision: number;
+  compactRevision: number;
+  records: BackendSnapshot;
 }
 
 type State = 'opening' | 'open' | 'recovering' | 'closed';
@@ -96,6 +97,13 @@ export class KvStore implements KV, ValueSource, LeaseHost {
   private recovery: Promise<void> | undefined;
   /** The lessor's view of attachments; told of every lease change under the txn lock. */
   private leaseHook: LeaseHook | undefined;
+  /**
+   * Why the last batch failed to reach the disk, until a probe (an empty backend write) shows the
+   * backend accepts writes again. While it is set, each write probes first and fails with this
+   * error's kind without touching the index, so a disk that stays full costs one index rebuild
+   * (for the batch that ran ahead of the disk), not one per refused write.
+   */
+  private writeFailure: WatchKvError | undefined;
 
   constructor(
     private readonly backend: Backend,
@@ -111,32 +119,14 @@ export class KvStore implements KV, ValueSource, LeaseHost {
 
   /** Checks the directory is ours, rebuilds the index and resumes an interrupted compaction. */
   async restore(): Promise<void> {
-    const format = await this.backend.get(META_FORMAT);
-    if (format === undefined) {
-      const any = await this.backend.scan({ limit: 1 });
-      if (any.length > 0) throw kvError('ERR_CORRUPT', 'data directory holds data that is not watchkv\'s (no format record)');
-      await this.backend.write([{ type: 'put', key: META_FORMAT, value: Buffer.from(FORMAT_VERSION) }]);
-    } else if (format.toString() !== FORMAT_VERSION) {
-      throw kvError('ERR_CORRUPT', `data directory has format "${format.toString().slice(0, 40)}", expected "${FORMAT_VERSION}"`);
-    }
-    let scheduled: number;
-    let finished: number;
-    try {
-      scheduled = decodeMetaRevision(await this.backend.get(META_SCHEDULED_COMPACT));
-      finished = decodeMetaRevision(await this.backend.get(META_FINISHED_COMPACT));
-    } catch (err) {
-      throw kvError('ERR_CORRUPT', `data directory is corrupt: ${(err as Error).message}`, err);
-    }
-    const restored = await restoreIndex(this.backend, Math.max(this.options.scanBatchRecords, 10_000));
-    this.index = restored.index;
-    this.compactRev = scheduled;
-    this.compactedOnce = (await this.backend.get(META_SCHEDULED_COMPACT)) !== undefined;
-    // A tombstone at the compaction revision is compacted away with its key, so the newest
-    // record can be older than the newest revision: the revision never goes below compactRev.
-    this.appliedRev = this.durableRev = Math.max(restored.lastRevision, scheduled, 1);
-    if (scheduled > finished) {
-      const keep = this.index.compact(scheduled);
-      this.schedulePhysicalCompaction(scheduled, keep);
+    const st = await readStoreState(this.backend, this.options.scanBatchRecords);
+    this.index = st.index;
+    this.compactRev = st.compactRev;
+    this.compactedOnce = st.compactedOnce;
+    this.appliedRev = this.durableRev = st.revision;
+    if (st.compactionUnfinished) {
+      const keep = this.index.compact(st.compactRev);
+      this.schedulePhysicalCompaction(st.compactRev, keep);
     }
     this.state = 'open';
   }
@@ -181,70 +171,7 @@ export class KvStore implements KV, ValueSource, LeaseHost {
     options: { maxRevisions?: number; withPrevKv?: boolean } = {},
   ): Promise<RevisionChanges[]> {
     this.checkReadable();
-    // Every record of the compaction revision itself survives (see KeyIndex.compact).
-    if (fromRevision < this.compactRev) throw kvError('ERR_COMPACTED');
-    const to = Math.min(toRevision, this.durableRev);
-    const maxRevisions = options.maxRevisions ?? Number.MAX_SAFE_INTEGER;
-    const out: RevisionChanges[] = [];
-    if (fromRevision > to) return out;
-    let gte: Buffer | undefined = recordKey(fromRevision, 0);
-    const lt = recordKey(to + 1, 0);
-    const batch = this.options.scanBatchRecords;
-    scan: while (gte) {
-      const entries = await this.backend.scan({ gte, lt, limit: batch });
-      for (const [key, value] of entries) {
-        const rec = decodeRecord(key, value);
-        const main = rec.kv.modRevision;
-        let last = out[out.length - 1];
-        if (!last || last.revision !== main) {
-          if (out.length === maxRevisions) break scan;
-          last = { revision: main, events: [] };
-          out.push(last);
-        }
-        last.events.push({ type: rec.tombstone ? 'DELETE' : 'PUT', kv: rec.kv });
-      }
-      gte = entries.length < batch ? undefined : Buffer.concat([entries[entries.length - 1]![0], Buffer.from([0])]);
-    }
-    if (fromRevision < this.compactRev) throw kvError('ERR_COMPACTED'); // compacted while we read
-    if (options.withPrevKv) await this.attachPrevKvs(out);
-    return out;
-  }
-
-  /**
-   * Fills each event's prevKv: the key's kv at revision-1. Within the batch the previous event
-   * on the same key answers directly; the first event of each key asks the index.
-   */
-  private async attachPrevKvs(changes: RevisionChanges[]): Promise<void> {
-    // Key → its kv after the revisions already walked (null = deleted). A revision's events
-    // read the state before that revision, so the map is updated only once a revision is done.
-    const lastSeen = new Map<string, KeyValue | null>();
-    const toLoad: Array<{ ki: KeyIndex; at: KeyAt; ev: { events: Event[]; i: number } }> = [];
-    for (const rc of changes) {
-      const after: Array<[string, KeyValue | null]> = [];
-      rc.events.forEach((ev, i) => {
-        const id = ev.kv.key.toString('latin1');
-        const seen = lastSeen.get(id);
-        let prev: KeyValue | undefined;
-        if (seen !== undefined) prev = seen ?? undefined;
-        else if (rc.revision - 1 >= this.compactRev) {
-          const ki = this.index.lookup(ev.kv.key);
-          const at = ki?.get(rc.revision - 1);
-          if (ki && at) {
-            prev = this.cached(ki, at);
-            if (!prev) toLoad.push({ ki, at, ev: { events: rc.events, i } });
-          }
-        }
-        if (prev) rc.events[i] = { type: ev.type, kv: ev.kv, prevKv: prev };
-        after.push([id, ev.type === 'DELETE' ? null : ev.kv]);
-      });
-      for (const [id, kv] of after) lastSeen.set(id, kv);
-    }
-    if (toLoad.length === 0) return;
-    const kvs = await this.load(toLoad);
-    toLoad.forEach(({ ev }, j) => {
-      const old = ev.events[ev.i]!;
-      ev.events[ev.i] = { type: old.type, kv: old.kv, prevKv: kvs[j]! };
-    });
+    return readHistory(this.backend, this, fromRevision, toRevision, options, this.options.scanBatchRecords);
   }
 
   /** ValueSource: the kv at `at` from memory, when it is there. */
@@ -266,6 +193,25 @@ export class KvStore implements KV, ValueSource, LeaseHost {
       }
       return decodeRecord(keys[i]!, value).kv;
     });
+  }
+
+  /**
+   * A point-in-time view of every backend record (revisions, meta, and any other room's records
+   * such as leases) at the durable revision. Taken under the txn lock once the commit queue has
+   * drained, so the backend then holds exactly the revisions up to `revision`: nothing newer is
+   * half in it. Writes wait only for that moment, not for the copy; the caller reads the view at
+   * its own pace and must close it.
+   */
+  async snapshot(): Promise<StoreSnapshot> {
+    let out!: StoreSnapshot;
+    const run = this.txnLock.then(async () => {
+      this.checkReadable();
+      await this.queue.barrier();
+      out = { revision: this.durableRev, compactRevision: this.compactRev, records: this.backend.snapshot() };
+    });
+    this.txnLock = run.catch(() => {});
+    await run;
+    return out;
   }
 
   async dbSize(): Promise<number> {
@@ -303,6 +249,7 @@ export class KvStore implements KV, ValueSource, LeaseHost {
     let durable!: Promise<void>;
     const run = this.txnLock.then(async () => {
       this.checkWritable();
+      if (this.writeFailure) await this.probeBackend();
       const tx = new WriteTxn(this, this.appliedRev, this.leaseHook);
       const result = await body(tx);
       // A recovery may have started while the txn awaited a read: its changes are void.
@@ -332,7 +279,7 @@ export class KvStore implements KV, ValueSource, LeaseHost {
   async setLeaseHook(hook: LeaseHook): Promise<void> {
     await this.write(() => {
       this.leaseHook = hook;
-      hook.reattach(this.attachedKeys());
+      hook.reattach(attachedKeys(this.index));
     });
   }
 
@@ -350,26 +297,7 @@ export class KvStore implements KV, ValueSource, LeaseHost {
 
   async scanLeaseRecords(): Promise<Array<[Buffer, Buffer]>> {
     this.checkReadable();
-    const out: Array<[Buffer, Buffer]> = [];
-    const lt = Buffer.from([LEASE_PREFIX + 1]);
-    const batch = this.options.scanBatchRecords;
-    let gte: Buffer | undefined = Buffer.from([LEASE_PREFIX]);
-    while (gte) {
-      const entries = await this.backend.scan({ gte, lt, limit: batch });
-      out.push(...entries);
-      gte = entries.length < batch ? undefined : Buffer.concat([entries[entries.length - 1]![0], Buffer.from([0])]);
-    }
-    return out;
-  }
-
-  /** Every live key with a lease, in key order (from the index's cached latest kvs). */
-  private attachedKeys(): Array<{ key: Buffer; lease: bigint }> {
-    const out: Array<{ key: Buffer; lease: bigint }> = [];
-    this.index.keysIn(Buffer.alloc(0), null, (ki) => {
-      const lease = ki.latest?.lease ?? 0n;
-      if (lease !== 0n) out.push({ key: ki.key, lease });
-    });
-    return out;
+    return scanLeaseRecords(this.backend, this.options.scanBatchRecords);
   }
 
   async compact(revision: number, physical = false): Promise<CompactResult> {
@@ -434,6 +362,7 @@ export class KvStore implements KV, ValueSource, LeaseHost {
    * from the old index at the durable revision, which is still exact.
    */
   private recover(err: unknown): void {
+    this.writeFailure = isKvError(err) ? err : kvError('ERR_STORAGE', `storage write failed: ${(err as Error)?.message}`, err);
     if (this.state !== 'open') return;
     this.state = 'recovering';
     this.recovery = (async () => {
@@ -447,7 +376,7 @@ export class KvStore implements KV, ValueSource, LeaseHost {
           this.unflushed.clear();
           this.appliedRev = this.durableRev;
           // Moves of the lost txns were reported already: the rebuilt index is the truth now.
-          this.leaseHook?.reattach(this.attachedKeys());
+          this.leaseHook?.reattach(attachedKeys(this.index));
           this.state = 'open';
         } catch (e) {
           process.emitWarning(`store recovery failed: ${(e as Error).message} (after: ${(err as Error)?.message})`);
@@ -457,12 +386,25 @@ export class KvStore implements KV, ValueSource, LeaseHost {
     })();
   }
 
+  /** Resolves once the backend takes writes again; otherwise throws what it says, changing nothing. */
+  private async probeBackend(): Promise<void> {
+    try {
+      await this.backend.write([]);
+    } catch (err) {
+      throw isKvError(err) ? err : kvError('ERR_STORAGE', `storage write failed: ${(err as Error)?.message}`, err);
+    }
+    this.writeFailure = undefined;
+  }
+
   private checkReadable(): void {
     if (this.state === 'closed') throw kvError('ERR_STOPPED');
   }
 
   private checkWritable(): void {
     if (this.state === 'open') return;
-    throw kvError(this.state === 'closed' ? 'ERR_STOPPED' : 'ERR_UNAVAILABLE');
+    if (this.state === 'closed') throw kvError('ERR_STOPPED');
+    // Rebuilding after a full disk: say so, as etcd keeps answering "database space exceeded".
+    if (this.writeFailure?.code === 'ERR_NO_SPACE') throw kvError('ERR_NO_SPACE', this.writeFailure.message);
+    throw kvError('ERR_UNAVAILABLE');
   }
 }

@@ -7,7 +7,9 @@
  * racing a revoke could attach a key to a lease the revoke has already swept, and that key would
  * outlive its lease forever.
  *
- * Every hook method is called under the txn lock and must be synchronous and cheap.
+ * Every hook method is called under the txn lock and must be synchronous and cheap. The hook is
+ * installed after the store opens (setLeaseHook), not as an open option: the lessor reads its
+ * own records through the store before it can answer for them.
  */
 import type { BatchOp } from '../backend/backend.ts';
 import type { DeleteRangeRequest, DeleteRangeResult } from './kv.ts';

@@ -23,7 +23,8 @@ function documented(): Set<string> {
     if (/^\S/.test(line)) inPaths = line.startsWith('paths:');
     if (!inPaths) continue;
     const p = /^  (\/\S*):\s*$/.exec(line);
-    if (p) path = p[1]!;
+    // A trailing `{param}` is a fastify wildcard route (`/v1/kv/*`: the key may hold slashes).
+    if (p) path = p[1]!.replace(/\{[^}/]+\}$/, '*');
     const m = /^    (get|post|put|delete|patch):/.exec(line);
     if (m && path) out.add(`${m[1]!.toUpperCase()} ${path}`);
   }

@@ -1,9 +1,9 @@
-/** Runs the real `watchkv` CLI (src/cli/main.ts through tsx) as a child process. */
+/** Runs the real `watchkv` CLI (src/cli.ts through tsx) as a child process. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
+export const CLI = ['--import', 'tsx', 'src/cli.ts'];
 
 export interface CliResult {
   code: number | null;

@@ -129,6 +129,14 @@ test('renew and timeToLive follow the clock; expiry revokes in batches, each lea
   assert.is(r.lessor.timeToLive(1n, false).ttlSeconds, 10);
   r.clock.t += 1;
   assert.is(r.lessor.timeToLive(1n, false).ttlSeconds, 9);
+  for (let i = 0; i < 10_000; i++) {
+    r.clock.t += 1;
+    await r.lessor.renew(1n);
+  }
+  assert.is(r.lessor.queuedEntries(), 1, 'renewals do not grow the expiry queue');
+  await r.lessor.expireNow();
+  assert.equal(r.lessor.leases(), [1n], 'the old entry surfaced and re-queued the lease, not expired it');
+  assert.is(r.lessor.queuedEntries(), 1);
   for (let i = 0; i < 20; i++) {
     await r.lessor.grant(BigInt(100 + i), 3);
     await r.store.put({ key: b(`e${i}`), value: b('v'), lease: BigInt(100 + i) });
@@ -198,6 +206,57 @@ test('storage failure: a failed grant does not exist, a failed revoke keeps its 
   await rejects(r.store.put({ key: b('x'), value: b('1'), lease: 2n }), 'ERR_LEASE_NOT_FOUND');
   assert.is((await r.lessor.revoke(1n)).revision, r.store.currentRevision());
   assert.is((await r.store.range({ key: b('a') })).count, 0);
+  await r.close();
+});
+
+test('storage failure during expiry: the lease lives on and is revoked once the disk heals', async () => {
+  const r = await rig();
+  await r.lessor.grant(1n, 5);
+  await r.store.put({ key: b('a'), value: b('1'), lease: 1n });
+  r.backend.failWrites(new Error('disk full'));
+  r.clock.t += 6_000;
+  await r.lessor.expireNow();
+  assert.equal(r.lessor.leases(), [1n], 'a failed revoke leaves the lease');
+  r.backend.failWrites(null);
+  for (let i = 0; i < 100 && !r.store.isOpen(); i++) await new Promise((res) => setTimeout(res, 20));
+  await r.lessor.expireNow();
+  assert.equal(r.lessor.leases(), []);
+  assert.is((await r.store.range({ key: b('a') })).count, 0);
+  await r.close();
+});
+
+/** A memory backend whose writes can be held, to look at the state while a batch is on its way. */
+class GatedBackend extends MemoryBackend {
+  gate: Promise<void> | undefined;
+  override async write(ops: Parameters<MemoryBackend['write']>[0]): Promise<void> {
+    const held = this.gate;
+    if (held) await held;
+    return super.write(ops);
+  }
+}
+
+test('visibility follows the disk: a grant is listed once durable, a revoked lease until its keys are gone', async () => {
+  const backend = new GatedBackend();
+  const r = await rig(backend);
+  await r.lessor.grant(1n, 30);
+  await r.store.put({ key: b('a'), value: b('1'), lease: 1n });
+  let open!: () => void;
+  backend.gate = new Promise((res) => (open = res));
+  const granting = r.lessor.grant(2n, 30);
+  const revoking = r.lessor.revoke(1n);
+  await new Promise((res) => setTimeout(res, 20));
+  assert.equal(r.lessor.leases(), [1n], 'the grant is not durable yet: not listed; the revoke not durable yet: still listed');
+  assert.is(r.lessor.timeToLive(2n, false).ttlSeconds, -1);
+  assert.is(await r.lessor.renew(1n), 0, 'a lease being revoked is not renewed');
+  assert.is((await r.store.range({ key: b('a') })).count, 1, 'its key is still readable, like the lease');
+  const put = r.store.put({ key: b('b'), value: b('1'), lease: 2n }); // may attach: same or later batch
+  await rejects(r.store.put({ key: b('c'), value: b('1'), lease: 1n }), 'ERR_LEASE_NOT_FOUND');
+  backend.gate = undefined;
+  open();
+  await Promise.all([granting, revoking, put]);
+  assert.equal(r.lessor.leases(), [2n]);
+  assert.is((await r.store.range({ key: b('a') })).count, 0);
+  assert.equal(r.lessor.timeToLive(2n, true).keys, [b('b')]);
   await r.close();
 });
 

@@ -69,6 +69,6 @@ export async function startWatchkvTarget(): Promise<Target> {
 /** A full server config for an in-process watchkv on 127.0.0.1 port 0. */
 export function watchkvConfig(dataDir: string, flags: string[] = []): ServerConfig {
   const config = loadConfig(['--listen-client-urls', 'http://127.0.0.1:0', '--data-dir', dataDir, '--log-level', 'warn', ...flags], {});
-  if (config === 'help') throw new Error('unreachable: no --help given');
+  if (typeof config === 'string') throw new Error('unreachable: no --help or --version given');
   return config;
 }

@@ -8,7 +8,8 @@ import type { ApiContext } from '../context.ts';
 import * as json from '../json.ts';
 import { sendJson } from '../send-json.ts';
 
-const VERSION = '3.4.23';
+/** The etcd API version watchkv answers as (Status, /version): the etcd it is compared with. */
+export const VERSION = '3.4.23';
 
 function send(reply: FastifyReply, body: string): FastifyReply {
   return sendJson(reply, 200, body);

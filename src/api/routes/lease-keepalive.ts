@@ -10,7 +10,8 @@
  * - GET /v3/lease/keepalive upgraded to a WebSocket, so browsers can hold a lease: one frame per
  *   request, one frame per answer.
  *
- * Both count as connections for shutdown (ended / closed with 1001).
+ * Both count as connections for shutdown (ended / closed with 1001). A client that keeps sending
+ * without reading the answers is not read from until its socket drains.
  */
 import type { FastifyInstance } from 'fastify';
 import type { ApiContext, WatchConnection } from '../context.ts';
@@ -57,6 +58,8 @@ export async function leaseKeepAliveRoutes(app: FastifyInstance, ctx: ApiContext
       write: (message) => {
         start();
         res.write(message + '\n'); // one write = one chunk: clients parse chunk by chunk
+        // A client that sends without reading: stop reading its requests until it catches up.
+        if (res.writableLength > ctx.config.wsHighWaterBytes) req.raw.pause();
       },
       maxFrameBytes: ctx.config.maxBodyBytes,
     });
@@ -73,6 +76,7 @@ export async function leaseKeepAliveRoutes(app: FastifyInstance, ctx: ApiContext
       ctx.connections.delete(conn);
       session.close();
     });
+    res.on('drain', () => req.raw.resume());
 
     let accepted = false; // a first message was valid: later errors go in-stream
     const splitter = new JsonSplitter(ctx.config.maxBodyBytes);
@@ -119,17 +123,28 @@ export async function leaseKeepAliveRoutes(app: FastifyInstance, ctx: ApiContext
     });
   });
 
-  app.get('/v3/lease/keepalive', { websocket: true }, (socket) => {
+  app.get('/v3/lease/keepalive', { websocket: true }, (socket, req) => {
     if (!ctx.serving) {
       socket.close(1001, 'server is shutting down');
       return;
     }
+    let paused = false;
     const session = new KeepAliveSession({
       lessor: ctx.lessor,
       identity: ctx.identity,
       currentRevision: () => ctx.kv.currentRevision(),
       write: (message) => {
-        if (socket.readyState === socket.OPEN) socket.send(message);
+        if (socket.readyState !== socket.OPEN) return;
+        socket.send(message);
+        // A client that sends without reading: stop reading its frames until it catches up.
+        if (!paused && socket.bufferedAmount > ctx.config.wsHighWaterBytes) {
+          paused = true;
+          socket.pause();
+          req.raw.socket.once('drain', () => {
+            paused = false;
+            socket.resume();
+          });
+        }
       },
       maxFrameBytes: ctx.config.maxBodyBytes,
     });

@@ -1,7 +1,8 @@
 /**
- * One client's watch stream, transport-neutral: decodes WatchRequests, drives a WatchStream,
- * and turns its responses into `{"result":…}` frames for a FrameWriter (a WebSocket or a
- * streaming HTTP response).
+ * One client's watch stream: drives a WatchStream and turns its responses into frames for a
+ * FrameWriter. WatchSessionCore is transport-neutral (gRPC uses it with protobuf frames);
+ * WatchSession adds the JSON side: decoding requests, `{"result":…}` frames for a WebSocket or a
+ * streaming HTTP response.
  *
  * Backpressure: the sink refuses responses while the writer is above its high-water mark, so
  * the engine makes the watchers victims and keeps only their current batch; the transport calls
@@ -9,16 +10,17 @@
  * killed, so an unreadable client cannot pin memory or watchers forever.
  */
 import type { WatchEngine, WatchResponse, WatchStream } from '../../watch/watch-api.ts';
-import { encodeWatchFramePieces, decodeWatchRequest, type Identity, type WatchFramePieces } from '../json.ts';
+import { encodeWatchFramePieces, decodeWatchRequest, type Identity, type WatchFramePieces, type WatchRequest } from '../json.ts';
 import { asObject, parseJsonObject } from '../json-read.ts';
 import { mapError, streamErrorBody } from '../error-map.ts';
 
-export interface FrameWriter {
+export interface FrameWriter<F = string | WatchFramePieces> {
   /**
-   * Writes one frame: a whole `{"result":…}` or `{"error":…}` object, no newline. Watch
-   * responses come in pieces whose event bytes are shared with other watchers' frames.
+   * Writes one frame: for the JSON transports a whole `{"result":…}` or `{"error":…}` object, no
+   * newline, watch responses in pieces whose event bytes are shared with other watchers' frames;
+   * for gRPC one encoded WatchResponse message.
    */
-  write(frame: string | WatchFramePieces): void;
+  write(frame: F): void;
   /** True while the transport's send buffer is above its high-water mark. */
   full(): boolean;
   /** Ends the connection because the client stopped reading. */
@@ -30,16 +32,20 @@ export interface SessionOptions {
   maxFrameBytes: number;
 }
 
-export class WatchSession {
+/**
+ * The transport-neutral part: backpressure, the unreadable timer, and driving the WatchStream.
+ * `encode` turns an engine response into the transport's frame (JSON pieces, protobuf bytes).
+ */
+export class WatchSessionCore<F> {
   private readonly stream: WatchStream;
   private unreadableTimer: NodeJS.Timeout | undefined;
-  private closed = false;
+  protected closed = false;
 
   constructor(
     engine: WatchEngine,
-    private readonly identity: Identity,
-    private readonly writer: FrameWriter,
-    private readonly options: SessionOptions,
+    private readonly encode: (r: WatchResponse) => F,
+    protected readonly writer: FrameWriter<F>,
+    protected readonly options: SessionOptions,
   ) {
     this.stream = engine.newStream({ send: (r) => this.send(r) });
   }
@@ -50,7 +56,7 @@ export class WatchSession {
       this.armUnreadable();
       return false;
     }
-    this.writer.write(encodeWatchFramePieces(this.identity, r));
+    this.writer.write(this.encode(r));
     return true;
   }
 
@@ -66,29 +72,12 @@ export class WatchSession {
     this.unreadableTimer.unref();
   }
 
-  /** Handles one raw client message; a malformed one gets an error frame and nothing else. */
-  handleText(text: string): void {
+  /** Applies one decoded request to the stream. */
+  handle(req: WatchRequest): void {
     if (this.closed) return;
-    try {
-      if (Buffer.byteLength(text) > this.options.maxFrameBytes) {
-        throw Object.assign(new Error('frame too large'), { code: 'FST_ERR_CTP_BODY_TOO_LARGE' });
-      }
-      this.handleObject(parseJsonObject(text));
-    } catch (err) {
-      this.writeError(err);
-    }
-  }
-
-  /** Handles one parsed message; throws on a malformed one (the caller decides how to answer). */
-  handleObject(value: unknown): void {
-    const req = decodeWatchRequest(asObject(value, 'watch request'));
     if ('create' in req) this.stream.create(req.create);
     else if ('cancel' in req) this.stream.cancel(req.cancel);
     else this.stream.requestProgress();
-  }
-
-  writeError(err: unknown): void {
-    this.writer.write(streamErrorBody(mapError(err, this.options.maxFrameBytes)));
   }
 
   /** The transport drained: refused responses are offered again. */
@@ -110,5 +99,34 @@ export class WatchSession {
     this.closed = true;
     if (this.unreadableTimer) clearTimeout(this.unreadableTimer);
     this.stream.close();
+  }
+}
+
+/** The JSON transports' session (WebSocket, streaming HTTP): `{"result":…}` frames. */
+export class WatchSession extends WatchSessionCore<string | WatchFramePieces> {
+  constructor(engine: WatchEngine, identity: Identity, writer: FrameWriter, options: SessionOptions) {
+    super(engine, (r) => encodeWatchFramePieces(identity, r), writer, options);
+  }
+
+  /** Handles one raw client message; a malformed one gets an error frame and nothing else. */
+  handleText(text: string): void {
+    if (this.closed) return;
+    try {
+      if (Buffer.byteLength(text) > this.options.maxFrameBytes) {
+        throw Object.assign(new Error('frame too large'), { code: 'FST_ERR_CTP_BODY_TOO_LARGE' });
+      }
+      this.handleObject(parseJsonObject(text));
+    } catch (err) {
+      this.writeError(err);
+    }
+  }
+
+  /** Handles one parsed message; throws on a malformed one (the caller decides how to answer). */
+  handleObject(value: unknown): void {
+    this.handle(decodeWatchRequest(asObject(value, 'watch request')));
+  }
+
+  writeError(err: unknown): void {
+    this.writer.write(streamErrorBody(mapError(err, this.options.maxFrameBytes)));
   }
 }

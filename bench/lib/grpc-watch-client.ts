@@ -1,0 +1,140 @@
+/**
+ * The fan-out harness's watch client over gRPC (etcd's Watch.Watch bidi stream): the same checks
+ * and figures as the WebSocket client (watch-client.ts) — per watcher: count, revision sum, order
+ * — with responses read by a minimal protobuf field walker (grpc-client.ts), not a decoder.
+ */
+import type { LatencyHistogram } from './histogram.ts';
+import { nowMs } from './keys.ts';
+import { GrpcConn, eachField, encodeWatchCreate } from './grpc-client.ts';
+import type { WatcherStats, WatchSocketOptions } from './watch-client.ts';
+
+export class GrpcWatchStream {
+  readonly watchers: WatcherStats[] = [];
+  private readonly byId = new Map<number, WatcherStats>();
+  private readonly awaitingCreate: Array<{ resolve: (w: WatcherStats) => void; reject: (e: Error) => void }> = [];
+  eventsIn = 0;
+  readonly problems: string[] = [];
+  private closing = false;
+  private readonly conn: GrpcConn;
+  private readonly call;
+  private readonly ended: Promise<void>;
+
+  constructor(url: string, private readonly opts: WatchSocketOptions) {
+    this.conn = new GrpcConn(url);
+    this.call = this.conn.stream('/etcdserverpb.Watch/Watch');
+    this.call.on('data', (b: Buffer) => this.onResponse(b));
+    this.ended = new Promise((resolve) => {
+      this.call.on('error', (e: Error) => {
+        if (!this.closing) this.problem(`stream error: ${e.message}`);
+        for (const w of this.awaitingCreate.splice(0)) w.reject(e);
+        resolve();
+      });
+      this.call.on('end', () => resolve());
+    });
+  }
+
+  private problem(p: string): void {
+    if (this.problems.length < 20) this.problems.push(p);
+  }
+
+  create(requests: Array<{ key: Buffer; rangeEnd: Buffer }>): Promise<WatcherStats[]> {
+    return Promise.all(
+      requests.map(
+        (r) =>
+          new Promise<WatcherStats>((resolve, reject) => {
+            this.awaitingCreate.push({ resolve, reject });
+            this.call.write(encodeWatchCreate(r.key, r.rangeEnd));
+          }),
+      ),
+    );
+  }
+
+  private onResponse(b: Buffer): void {
+    let id = 0;
+    let created = false;
+    let canceled = false;
+    let compact = 0;
+    const revs: number[] = [];
+    const values: Array<[number, number]> = [];
+    eachField(b, 0, b.length, (field, v, start, end) => {
+      if (field === 2) id = v;
+      else if (field === 3) created = v === 1;
+      else if (field === 4) canceled = v === 1;
+      else if (field === 5) compact = v;
+      else if (field === 11) {
+        // mvccpb.Event: kv = 2 → KeyValue: mod_revision = 3, value = 5
+        eachField(b, start, end, (ef, _ev, es, ee) => {
+          if (ef !== 2) return;
+          eachField(b, es, ee, (kf, kv, ks, ke) => {
+            if (kf === 3) revs.push(kv);
+            else if (kf === 5) values.push([ks, ke]);
+          });
+        });
+      }
+    });
+    if (created) {
+      const waiter = this.awaitingCreate.shift();
+      if (!waiter) return this.problem(`unexpected created for ${id}`);
+      if (canceled) return waiter.reject(new Error('watch create refused'));
+      const w: WatcherStats = { id, events: 0, revSum: 0, lastRev: 0, lastEventAt: 0, orderViolations: 0, firstViolation: null, canceled: null };
+      this.byId.set(id, w);
+      this.watchers.push(w);
+      return waiter.resolve(w);
+    }
+    const w = this.byId.get(id);
+    if (!w) return this.problem(`response for unknown watch id ${id}`);
+    if (canceled) {
+      w.canceled = compact ? `compacted at ${compact}` : 'canceled';
+      return;
+    }
+    if (revs.length === 0) return; // progress
+    const now = nowMs();
+    for (let i = 0; i < revs.length; i++) {
+      const rev = revs[i]!;
+      if (this.opts.strictOrder ? rev <= w.lastRev : rev < w.lastRev) {
+        w.orderViolations++;
+        w.firstViolation ??= `rev ${rev} after ${w.lastRev}`;
+      }
+      if (rev > w.lastRev) w.lastRev = rev;
+      w.events++;
+      w.revSum += rev;
+      if (this.opts.latency && values[i]) this.record(this.opts.latency, rev, b, values[i]!, now);
+    }
+    w.lastEventAt = now;
+    this.eventsIn += revs.length;
+  }
+
+  /** Send time carried in the value, decoded once per revision (shared by all streams). */
+  private record(lat: LatencyHistogram, rev: number, b: Buffer, [s, e]: [number, number], now: number): void {
+    const times = (this.opts.sendTimes ??= new Map());
+    let ts = times.get(rev);
+    if (ts === undefined) {
+      ts = Number.parseFloat(b.toString('latin1', s, e));
+      if (times.size > 1_000_000) times.clear();
+      times.set(rev, ts);
+    }
+    lat.record(now - ts);
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    this.call.end();
+    this.call.cancel();
+    await Promise.race([this.ended, new Promise((r) => setTimeout(r, 2000))]);
+    this.conn.close();
+  }
+}
+
+/** `streams` streams (one connection each) with `perStream` watchers on the same prefix. */
+export async function openGrpcWatchers(url: string, streams: number, perStream: number, create: { key: Buffer; rangeEnd: Buffer }, opts: WatchSocketOptions): Promise<GrpcWatchStream[]> {
+  if (opts.latency) opts = { ...opts, sendTimes: new Map() };
+  const out: GrpcWatchStream[] = [];
+  try {
+    for (let s = 0; s < streams; s++) out.push(new GrpcWatchStream(url, opts));
+    await Promise.all(out.map((st) => st.create(Array.from({ length: perStream }, () => create))));
+    return out;
+  } catch (e) {
+    await Promise.all(out.map((s) => s.close()));
+    throw e;
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * etcd's gRPC API as a grpc-js Server that never listens: the shared listener
+ * (src/api/listener.ts) injects the HTTP/2 connections it recognises.
+ *
+ * Message limits as etcd: a request may be up to maxRequestBytes + 512 KiB of gRPC overhead
+ * (config.maxBodyBytes, the same headroom the HTTP body limit keeps); responses are unbounded
+ * (etcd sends up to MaxInt32), so a range may return more than a put may carry.
+ */
+import { Server, ServerCredentials, type ConnectionInjector, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { ApiContext } from '../context.ts';
+import { serviceDefinition, withRawResponses } from './proto.ts';
+import { KV_RAW_METHODS, kvService } from './kv-service.ts';
+import { WATCH_RAW_METHODS, watchService } from './watch-service.ts';
+import { leaseService } from './lease-service.ts';
+import { clusterService, type Advertised } from './cluster-service.ts';
+import { maintenanceService } from './maintenance-service.ts';
+import { unimplemented, type GrpcLog } from './unary.ts';
+
+export interface GrpcApi {
+  /** Hands one accepted connection (its preface still unread) to grpc-js. */
+  injector: ConnectionInjector;
+  /** Client URLs MemberList reports; the server fills them in once it listens. */
+  advertised: Advertised;
+  /**
+   * Stops serving: no new calls; open calls get up to graceMs to finish, then every HTTP/2
+   * session is cut. Watch and keep-alive streams are ended before (closeWatchConnections).
+   */
+  close(graceMs: number): Promise<void>;
+}
+
+export function buildGrpcServer(ctx: ApiContext, log: GrpcLog): GrpcApi {
+  const server = new Server({
+    'grpc.max_receive_message_length': ctx.config.maxBodyBytes,
+    'grpc.max_send_message_length': -1,
+  });
+  const advertised: Advertised = { clientUrls: [] };
+  server.addService(withRawResponses(serviceDefinition('KV'), KV_RAW_METHODS), kvService(ctx, log));
+  server.addService(withRawResponses(serviceDefinition('Watch'), WATCH_RAW_METHODS), watchService(ctx));
+  server.addService(serviceDefinition('Lease'), leaseService(ctx, log));
+  server.addService(serviceDefinition('Cluster'), clusterService(ctx, log, advertised));
+  server.addService(serviceDefinition('Maintenance'), maintenanceService(ctx, log));
+  const auth: UntypedServiceImplementation = {};
+  for (const method of Object.keys(serviceDefinition('Auth'))) auth[method] = unimplemented('authentication');
+  server.addService(serviceDefinition('Auth'), auth);
+
+  const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
+  let closing: Promise<void> | undefined;
+  const close = (graceMs: number): Promise<void> =>
+    (closing ??= new Promise<void>((resolve) => {
+      const force = setTimeout(() => {
+        server.forceShutdown();
+        resolve();
+      }, graceMs);
+      force.unref();
+      server.tryShutdown(() => {
+        clearTimeout(force);
+        resolve();
+      });
+    }));
+  return { injector, advertised, close };
+}

@@ -1,0 +1,42 @@
+/**
+ * etcd's service definitions, loaded once from proto/rpc.proto (etcd 3.4.23) with
+ * @grpc/proto-loader. Requests decode to plain objects: snake_case fields as in the .proto,
+ * int64 as decimal strings (lease ids and revisions may exceed 2^53), bytes as Buffers, enums
+ * as names, defaults filled, and each oneof's set member named (decode.ts relies on all of it).
+ *
+ * Methods whose responses are encoded by hand (encode-kv.ts, encode-watch.ts) get a pass-through
+ * serializer: their handlers hand grpc-js the finished message bytes.
+ */
+import { fileURLToPath } from 'node:url';
+import { loadSync, type MethodDefinition, type ServiceDefinition } from '@grpc/proto-loader';
+
+const PROTO_DIR = fileURLToPath(new URL('./proto/', import.meta.url));
+
+const definitions = loadSync('rpc.proto', {
+  includeDirs: [PROTO_DIR],
+  keepCase: true,
+  longs: String,
+  enums: String,
+  bytes: Buffer,
+  defaults: true,
+  oneofs: true,
+});
+
+export type ServiceName = 'KV' | 'Watch' | 'Lease' | 'Cluster' | 'Maintenance' | 'Auth';
+
+export function serviceDefinition(name: ServiceName): ServiceDefinition {
+  return definitions[`etcdserverpb.${name}`] as ServiceDefinition;
+}
+
+const passThrough = (b: Buffer): Buffer => b;
+
+/** The service with the named methods' responses taken as already-encoded bytes. */
+export function withRawResponses(service: ServiceDefinition, methods: readonly string[]): ServiceDefinition {
+  const out: Record<string, MethodDefinition<object, object>> = { ...service };
+  for (const m of methods) {
+    const def = service[m];
+    if (!def) throw new Error(`unknown method ${m}`);
+    out[m] = { ...def, responseSerialize: passThrough as never };
+  }
+  return out as ServiceDefinition;
+}

@@ -1,0 +1,44 @@
+/**
+ * Unary handlers: a request message in, a promise of the response out, any error through the
+ * one error map (src/api/error-map.ts) as etcd's code and message.
+ */
+import { status, type sendUnaryData, type ServerUnaryCall, type UntypedHandleCall } from '@grpc/grpc-js';
+import { grpcStatus } from '../error-map.ts';
+import type { Msg } from './decode.ts';
+
+export interface GrpcLog {
+  error(obj: object, msg: string): void;
+}
+
+export function unary<R>(log: GrpcLog, method: string, handle: (req: Msg) => Promise<R> | R): UntypedHandleCall {
+  return (call: ServerUnaryCall<Msg, R>, callback: sendUnaryData<R>) => {
+    let result: Promise<R> | R;
+    try {
+      result = handle(call.request);
+    } catch (err) {
+      return fail(log, method, err, callback);
+    }
+    Promise.resolve(result).then(
+      (r) => callback(null, r),
+      (err) => fail(log, method, err, callback),
+    );
+  };
+}
+
+function fail(log: GrpcLog, method: string, err: unknown, callback: sendUnaryData<never>): void {
+  const s = grpcStatus(err);
+  if (s.unexpected) log.error({ err, method }, 'gRPC request failed');
+  callback({ code: s.code, details: s.details });
+}
+
+/**
+ * A handler for a method watchkv does not serve. etcd clients treat UNIMPLEMENTED as "this
+ * server cannot", never as a transient failure to retry.
+ */
+export function unimplemented(what: string): UntypedHandleCall {
+  const details = `watchkv: ${what} is not implemented`;
+  return ((call: { emit?: unknown }, callback?: sendUnaryData<never>) => {
+    if (callback) return callback({ code: status.UNIMPLEMENTED, details });
+    (call as { emit(e: string, v: unknown): void }).emit('error', { code: status.UNIMPLEMENTED, details });
+  }) as UntypedHandleCall;
+}

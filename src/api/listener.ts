@@ -1,0 +1,98 @@
+/**
+ * One port for both APIs, as etcd serves gRPC and its HTTP gateway on one listener: a plain TCP
+ * server reads the first bytes of each connection and hands the connection on.
+ *
+ * - The HTTP/2 client connection preface (RFC 9113 §3.4: `PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n`,
+ *   which no HTTP/1.x request can start with) → gRPC, through grpc-js's connection injector.
+ * - Anything else → the HTTP/1.1 server (fastify's node:http server, WebSocket upgrades
+ *   included), by emitting 'connection' on it as its own listener would.
+ *
+ * The bytes read to decide are put back (socket.unshift) before the hand-over, so each server
+ * reads the connection from its first byte. TLS (ALPN h2 / http/1.1) will branch here too.
+ */
+import net from 'node:net';
+import type { Server as HttpServer } from 'node:http';
+import { DEFAULTS } from '../config.ts';
+
+const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+
+export interface ListenTargets {
+  /** The HTTP/1.1 server (never listening itself). */
+  http: HttpServer;
+  /** Takes an HTTP/2 (gRPC) connection. */
+  grpc(socket: net.Socket): void;
+}
+
+export interface SharedListener {
+  /** e.g. http://127.0.0.1:2379 */
+  url: string;
+  /** Stops accepting; connections still deciding are dropped. Handed-over ones belong to their server. */
+  stopAccepting(): void;
+  /** Destroys every connection this listener accepted (after the servers' graceful close). */
+  destroyAll(): void;
+}
+
+/** 'h2' when `head` starts with the HTTP/2 preface, 'http1' when it cannot, undefined while unsure. */
+export function classify(head: Buffer): 'h2' | 'http1' | undefined {
+  const n = Math.min(head.length, PREFACE.length);
+  if (head.subarray(0, n).compare(PREFACE, 0, n) !== 0) return 'http1';
+  return n === PREFACE.length ? 'h2' : undefined;
+}
+
+export function listenShared(host: string, port: number, targets: ListenTargets, prefaceTimeoutMs = DEFAULTS.connectionPrefaceTimeoutMs): Promise<SharedListener> {
+  const sockets = new Set<net.Socket>();
+  const undecided = new Set<net.Socket>();
+  const server = net.createServer({ noDelay: true }, (socket) => {
+    sockets.add(socket);
+    socket.once('close', () => {
+      sockets.delete(socket);
+      undecided.delete(socket);
+    });
+    let head: Buffer = Buffer.alloc(0);
+    const timer = setTimeout(() => socket.destroy(), prefaceTimeoutMs);
+    undecided.add(socket);
+    timer.unref();
+    const onError = (): void => {
+      clearTimeout(timer);
+      socket.destroy();
+    };
+    const onData = (chunk: Buffer): void => {
+      head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
+      const kind = classify(head);
+      if (kind === undefined) return;
+      clearTimeout(timer);
+      undecided.delete(socket);
+      socket.pause();
+      socket.off('data', onData);
+      socket.off('error', onError);
+      socket.unshift(head);
+      if (kind === 'h2') targets.grpc(socket);
+      else {
+        targets.http.emit('connection', socket);
+        // node:http reads the socket's handle directly from here on; the bytes put back wait in
+        // the stream's buffer and reach its parser through 'data' once the stream flows again.
+        socket.resume();
+      }
+    };
+    socket.on('data', onData);
+    socket.on('error', onError);
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port }, () => {
+      server.off('error', reject);
+      const a = server.address() as net.AddressInfo;
+      const url = `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+      resolve({
+        url,
+        stopAccepting: () => {
+          server.close();
+          for (const s of undecided) s.destroy();
+        },
+        destroyAll: () => {
+          for (const s of sockets) s.destroy();
+        },
+      });
+    });
+  });
+}

@@ -1,0 +1,214 @@
+/**
+ * Differential test with the real etcdctl 3.4 (/usr/bin/etcdctl): one script of commands runs
+ * against a real etcd 3.4 and against watchkv, and every command's exit code, stdout and stderr
+ * must match once ids, sizes and timings are masked (normalizeCtl). Both servers start empty, so
+ * revisions line up exactly and are compared as they are.
+ *
+ * Endpoints are given as host:port. (etcdctl's `endpoint status` with an http:// endpoint sends
+ * `:authority: http://host:port`, which Node's HTTP/2 layer refuses as malformed: README,
+ * "Differences from etcd".)
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { startEtcdTarget, startWatchkvTarget, type Target } from '../../support/etcd-pair.ts';
+import { sleep } from '../../support/watch-harness.ts';
+
+let etcd: Target;
+let wk: Target;
+
+test.before(async () => {
+  [etcd, wk] = await Promise.all([startEtcdTarget(), startWatchkvTarget()]);
+});
+test.after(async () => {
+  await Promise.all([etcd?.stop(), wk?.stop()]);
+});
+
+interface CtlResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+const endpoint = (t: Target): string => t.url.replace(/^http:\/\//, '');
+
+function spawnCtl(t: Target, args: string[]): ChildProcess {
+  return spawn('etcdctl', [`--endpoints=${endpoint(t)}`, '--dial-timeout=3s', '--command-timeout=5s', ...args], {
+    env: { ...process.env, ETCDCTL_API: '3' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+}
+
+function ctl(t: Target, args: string[], stdin = ''): Promise<CtlResult> {
+  return new Promise((resolve) => {
+    const p = spawnCtl(t, args);
+    let stdout = '';
+    let stderr = '';
+    p.stdout!.on('data', (d) => (stdout += d));
+    p.stderr!.on('data', (d) => (stderr += d));
+    p.on('close', (code) => resolve({ code, stdout, stderr }));
+    p.stdin!.end(stdin);
+  });
+}
+
+/** Masks what legitimately differs: ids, endpoints, sizes, timings, client log lines. */
+export function normalizeCtl(s: string, t: Target): string {
+  return s
+    .split(endpoint(t)).join('ENDPOINT')
+    .replace(/"(cluster_id|member_id|raft_term|leader|ID|raftIndex|raftAppliedIndex|raftTerm)":\d+/g, '"$1":N')
+    .replace(/"dbSize(InUse)?":\d+/g, '"dbSize$1":N')
+    .replace(/"name":"[^"]*"/g, '"name":"NAME"')
+    .replace(/"peerURLs":\[[^\]]*\],?/g, '') // watchkv has no raft peers (README)
+    .replace(/\b[0-9a-f]{16}\b/g, 'HEXID')
+    .replace(/took = [0-9.]+[µnm]?s/g, 'took = T')
+    .replace(/^\{"level":"warn".*\n?/gm, '') // clientv3 retry logs carry timestamps and targets
+    .trim();
+}
+
+/** Per-target values (lease ids) that are masked like ids before comparing. */
+const leaseIds = new Map<Target, string[]>();
+
+function mask(s: string, t: Target): string {
+  let out = s;
+  for (const id of leaseIds.get(t) ?? []) out = out.split(id).join('LEASE').split(String(BigInt('0x' + id))).join('LEASE');
+  return normalizeCtl(out.replace(/remaining\(\d+s\)/g, 'remaining(Ns)').replace(/"TTL":\d+/g, '"TTL":N'), t);
+}
+
+/** Runs one command on each server (args may depend on the server) and compares the outputs. */
+async function same(args: string[] | ((t: Target) => string[]), stdin = ''): Promise<CtlResult> {
+  const argsOf = typeof args === 'function' ? args : () => args;
+  const e = await ctl(etcd, argsOf(etcd), stdin);
+  const w = await ctl(wk, argsOf(wk), stdin);
+  const ne = { code: e.code, stdout: mask(e.stdout, etcd), stderr: mask(e.stderr, etcd) };
+  const nw = { code: w.code, stdout: mask(w.stdout, wk), stderr: mask(w.stderr, wk) };
+  assert.equal(nw, ne, `etcdctl ${argsOf(etcd).join(' ')}`);
+  return e;
+}
+
+/** `lease grant` on both; remembers each server's id so later commands and outputs use it. */
+async function grant(ttl: number): Promise<(t: Target) => string> {
+  const ids = new Map<Target, string>();
+  for (const t of [etcd, wk]) {
+    const r = await ctl(t, ['lease', 'grant', String(ttl)]);
+    const id = /lease ([0-9a-f]+) granted/.exec(r.stdout)?.[1];
+    assert.ok(id, `lease grant on ${t.url}: ${r.stdout}${r.stderr}`);
+    ids.set(t, id);
+    leaseIds.set(t, [...(leaseIds.get(t) ?? []), id]);
+  }
+  return (t) => ids.get(t)!;
+}
+
+/** Runs a watch on both, performs `then` on both, and compares what each watch printed. */
+async function sameWatch(args: string[], then: (t: Target) => Promise<void> = async () => {}, expectLines = 1): Promise<string> {
+  const outs: string[] = [];
+  for (const t of [etcd, wk]) {
+    const p = spawnCtl(t, ['watch', ...args]);
+    let out = '';
+    p.stdout!.on('data', (d) => (out += d));
+    p.stderr!.on('data', (d) => (out += d));
+    const exited = new Promise((r) => p.on('close', r));
+    await sleep(400); // the watch is created (etcdctl prints nothing until the first event)
+    await then(t);
+    for (let i = 0; i < 100 && out.split('\n').filter(Boolean).length < expectLines; i++) await sleep(50);
+    await sleep(150);
+    p.kill('SIGTERM');
+    await exited;
+    outs.push(normalizeCtl(out, t));
+  }
+  assert.is(outs[1], outs[0], `etcdctl watch ${args.join(' ')}`);
+  return outs[0]!;
+}
+
+test('put / get: prefix, revisions, limit, sort, keys-only, from-key, json', async () => {
+  await same(['put', 'foo', 'bar']);
+  await same(['put', 'foo2', 'baz']);
+  await same(['put', 'foo3', 'qux']);
+  await same(['put', 'other', 'x']);
+  await same(['put', 'foo', 'bar2', '--prev-kv']);
+  await same(['get', 'foo']);
+  await same(['get', 'foo', '--prefix']);
+  await same(['get', 'foo', '--prefix', '--limit=2']);
+  await same(['get', 'foo', '--prefix', '--sort-by=MODIFY', '--order=DESCEND']);
+  await same(['get', 'foo', '--prefix', '--keys-only']);
+  await same(['get', 'foo', '--prefix', '--print-value-only']);
+  await same(['get', 'foo', '--prefix', '--count-only', '-w', 'json']);
+  await same(['get', 'foo', '--prefix', '-w', 'json']);
+  await same(['get', 'foo', '--rev=2', '-w', 'json']);
+  await same(['get', '--from-key', 'foo2']);
+  await same(['get', 'missing', '-w', 'json']);
+  await same(['get', 'foo', '--rev=99']);
+  await same(['put', '', 'x']);
+  await same(['put', 'foo', '--ignore-value']);
+  await same(['put', 'nokey', '--ignore-value']);
+});
+
+test('txn from stdin, both branches, json', async () => {
+  await same(['txn'], 'value("foo") = "bar2"\n\nput foo bar3\nget foo\n\nput foo nope\n\n');
+  await same(['txn', '-w', 'json'], 'value("foo") = "zzz"\n\nput foo yes\n\nget foo\ndel other\n\n');
+  await same(['txn'], 'mod("foo2") > "0"\nversion("foo3") = "1"\n\nget foo --prefix\n\n\n');
+  await same(['txn'], 'bogus compare\n\n\n\n');
+});
+
+test('del: single, prefix with prev-kv, missing', async () => {
+  await same(['del', 'foo3']);
+  await same(['del', 'missing']);
+  await same(['put', 'd/1', 'a']);
+  await same(['put', 'd/2', 'b']);
+  await same(['del', 'd/', '--prefix', '--prev-kv']);
+  await same(['del', 'foo', '--from-key', '-w', 'json']);
+});
+
+test('watch: live, prefix, prev-kv, from a revision', async () => {
+  const rev = Number(JSON.parse((await ctl(etcd, ['get', 'x', '-w', 'json'])).stdout).header.revision);
+  await sameWatch(['live', '--prefix', '--prev-kv'], async (t) => {
+    await ctl(t, ['put', 'live/1', 'a']);
+    await ctl(t, ['put', 'live/1', 'b']);
+    await ctl(t, ['del', 'live/1']);
+  }, 9);
+  await sameWatch(['--rev', String(rev + 1), 'live', '--prefix'], undefined, 9);
+  await sameWatch(['--rev', '2', 'foo'], undefined, 3);
+  await sameWatch(['-w', 'json', '--rev', String(rev + 1), 'live/1'], undefined, 3);
+});
+
+test('compaction, then reads and watches below it fail as etcd', async () => {
+  const rev = Number(JSON.parse((await ctl(etcd, ['get', 'x', '-w', 'json'])).stdout).header.revision);
+  await same(['compact', String(rev - 2)]);
+  await same(['compact', String(rev - 3)]);
+  await same(['compact', String(rev + 100)]);
+  await same(['get', 'foo', `--rev=${rev - 5}`]);
+  const out = await sameWatch(['--rev', '2', 'foo']);
+  assert.match(out, /compacted/);
+});
+
+test('leases: grant, put --lease, timetolive, keep-alive, list, revoke, expiry', async () => {
+  const l = await grant(60);
+  await same((t) => ['put', 'leased/a', '1', `--lease=${l(t)}`]);
+  await same((t) => ['put', 'leased/b', '2', `--lease=${l(t)}`]);
+  await same(['get', 'leased/', '--prefix', '-w', 'json']);
+  await same((t) => ['lease', 'timetolive', l(t), '--keys']);
+  await same((t) => ['lease', 'keep-alive', '--once', l(t)]);
+  await same(['lease', 'list']);
+  await same(['put', 'leased/c', '3', '--lease=1234']);
+  await same((t) => ['put', 'leased/a', '--ignore-lease', '--ignore-value', `--lease=${l(t)}`]);
+  await same((t) => ['lease', 'revoke', l(t)]);
+  await same(['get', 'leased/', '--prefix']);
+  await same((t) => ['lease', 'revoke', l(t)]);
+  await same((t) => ['lease', 'timetolive', l(t)]);
+  await same(['lease', 'keep-alive', '--once', '1234']);
+  // Expiry: a 2 s lease (the minimum) with a key, not kept alive; its key goes with it.
+  const short = await grant(2);
+  await same((t) => ['put', 'leased/short', 'x', `--lease=${short(t)}`]);
+  await sleep(4500);
+  await same(['get', 'leased/short']);
+  await same((t) => ['lease', 'timetolive', short(t)]);
+  await same(['lease', 'list']);
+});
+
+test('endpoint status and health, member list', async () => {
+  await same(['endpoint', 'status', '-w', 'json']);
+  await same(['endpoint', 'health']);
+  await same(['member', 'list', '-w', 'json']);
+  await same(['alarm', 'list']);
+});
+
+test.run();
