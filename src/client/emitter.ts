@@ -1,6 +1,8 @@
 /**
  * A tiny typed event emitter (no node:events, so the browser path has no Node import). A
- * listener that throws does not stop the others; its error goes to `onListenerError`.
+ * listener that throws does not stop the others or the emitter's own bookkeeping; its error is
+ * rethrown from a microtask, so it surfaces as an uncaught error (as with Node's EventEmitter)
+ * instead of vanishing.
  */
 export type Listener<T> = (value: T) => void;
 

@@ -60,6 +60,7 @@ export class Informer extends Emitter<InformerEvents> {
   private generation = 0;
   private disconnectedAt: number | undefined;
   private readonly backoff = new Backoff({ initialMs: 100, maxMs: 5_000 });
+  private readonly watchBackoff = new Backoff({ initialMs: 100, maxMs: 10_000 });
   private readonly firstSync: Promise<void>;
   private resolveSync!: () => void;
   /** How many lists ran (the first one included). */
@@ -117,10 +118,11 @@ export class Informer extends Emitter<InformerEvents> {
   }
 
   /** Lists again and emits the difference (also the first list). Retries until it succeeds. */
-  private async relist(reason: string): Promise<void> {
+  private async relist(reason: string, delayMs = 0): Promise<void> {
     const gen = ++this.generation;
     this.watch?.close();
     this.watch = undefined;
+    if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
     const first = this.lists === 0;
     if (!first) this.emit('relist', { reason });
     for (;;) {
@@ -170,6 +172,7 @@ export class Informer extends Emitter<InformerEvents> {
     this.watch = w;
     w.on('events', (b) => {
       if (gen !== this.generation) return;
+      this.watchBackoff.reset();
       for (const ev of b.events) this.applyEvent(ev);
       this.rev = b.revision;
     });
@@ -187,7 +190,10 @@ export class Informer extends Emitter<InformerEvents> {
     w.on('error', (err) => {
       if (gen !== this.generation || this.closed) return;
       this.emit('error', err);
-      void this.relist(err instanceof CompactedError ? 'compacted' : `watch ended: ${err.message}`);
+      // Compaction is expected and the relist cures it; any other end (say, too many watchers)
+      // could repeat at once, so it waits a growing backoff first (reset by a watch that lives).
+      if (err instanceof CompactedError) void this.relist('compacted');
+      else void this.relist(`watch ended: ${err.message}`, this.watchBackoff.next());
     });
   }
 
