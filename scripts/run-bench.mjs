@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench`: runs the in-process benchmarks (bench/store-*.ts, bench/watch-engine-*.ts)
+// `npm run bench`: runs the benchmarks (bench/store-*.ts, bench/watch-engine-*.ts, bench/client-*.ts)
 // one after another and lets each print its figures. `npm run bench -- reopen` runs only the
 // files whose name contains "reopen". The side-by-side comparison with etcd is
 // `npm run bench:compare`.
@@ -10,7 +10,7 @@ import { join } from 'node:path';
 const root = new URL('..', import.meta.url).pathname;
 const filter = process.argv.slice(2);
 const files = readdirSync(join(root, 'bench'))
-  .filter((f) => /^(store|watch-engine)-.*\.ts$/.test(f) && f !== 'store-common.ts')
+  .filter((f) => /^(store|watch-engine|client)-.*\.ts$/.test(f) && f !== 'store-common.ts' && f !== 'client-common.ts')
   .filter((f) => filter.length === 0 || filter.some((x) => f.includes(x)))
   .sort();
 let failed = 0;

@@ -27,6 +27,7 @@ import { wsWatchRoute } from './api/ws/route.ts';
 import { buildGrpcServer, type GrpcApi } from './api/grpc/grpc-server.ts';
 import { leaseRoutes } from './api/routes/lease.ts';
 import { leaseKeepAliveRoutes } from './api/routes/lease-keepalive.ts';
+import { clientBundleRoute } from './api/routes/client-bundle.ts';
 import { accessLog } from './api/access-log.ts';
 import { restKvRoutes } from './api/rest/kv-routes.ts';
 import { routableUrl } from './api/rest/key-path.ts';
@@ -119,6 +120,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(uiRoutes);
   await app.register(docsRoutes);
   healthRoutes(app, ctx);
+  clientBundleRoute(app);
   return { fastify: app, grpc: buildGrpcServer(ctx, app.log), ctx };
 }
 

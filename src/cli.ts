@@ -1,43 +1,23 @@
 #!/usr/bin/env node
 /**
- * The `watchkv` command (package.json "bin"): `watchkv serve [server flags]` runs the server
- * exactly as `npm start` does; `watchkv snapshot save|restore|status` handle backups. Failures
- * print one line `watchkv: …` and exit 1; bad usage exits 2 (commander's and the server's rule).
+ * The `watchkv` command (package.json "bin"; dist/cli.js once built, or `tsx src/cli.ts`): the
+ * program is src/cli/program.ts, one file per command group under src/cli/. Exit codes are listed
+ * in `watchkv --help` and README "Command line".
  */
 import { pathToFileURL } from 'node:url';
 import { realpathSync } from 'node:fs';
-import { Command, CommanderError } from 'commander';
-import { snapshotCommands } from './cli/snapshot-commands.ts';
-import { watchkvVersion } from './version.ts';
+import { run } from './cli/run.ts';
+import { serving } from './cli/commands/serve.ts';
 
-export function buildCli(): Command {
-  const program = new Command('watchkv')
-    .description('watchkv: etcd\'s MVCC store and watch engine behind etcd v3\'s JSON gateway')
-    .version(`watchkv ${watchkvVersion()}`, '--version')
-    .exitOverride()
-    .configureOutput({ outputError: (text, write) => write(text.startsWith('error:') ? `watchkv: ${text}` : text) });
-  program
-    .command('serve')
-    .description('run the server; takes the same flags as npm start (watchkv serve --help)')
-    .helpOption(false)
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .action(async (_opts: unknown, cmd: Command) => {
-      const { runServer } = await import('./server.ts');
-      await runServer(cmd.args, process.env);
-    });
-  snapshotCommands(program);
-  return program;
-}
+export { buildProgram as buildCli } from './cli/program.ts';
 
 async function main(argv: string[]): Promise<void> {
-  try {
-    await buildCli().parseAsync(argv, { from: 'user' });
-  } catch (err) {
-    if (err instanceof CommanderError) process.exit(err.exitCode === 1 ? 2 : err.exitCode);
-    process.stderr.write(`watchkv: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
-  }
+  const code = await run(argv);
+  // `serve` keeps running (its server listens and stops on a signal). Every other command is
+  // done: exit once stdout is flushed, without waiting for fetch's idle keep-alive sockets.
+  if (serving.started) return;
+  process.exitCode = code;
+  process.stdout.write('', () => process.exit(code));
 }
 
 const self = process.argv[1] ? pathToFileURL(realpathSync(process.argv[1])).href : '';

@@ -1,0 +1,87 @@
+/**
+ * The `watchkv` program: global flags and the command groups (one file each under commands/, and
+ * snapshot-commands.ts), so a new group is one more line here.
+ *
+ * The global flags are recognised anywhere on the line (`watchkv --endpoints X get k` and
+ * `watchkv get k --endpoints X`), which means the program takes them before a subcommand that
+ * declares a flag of the same name (snapshot save --endpoints, snapshot status -w) could: a
+ * preAction hook hands a global flag given on the command line to such a subcommand.
+ */
+import { Command, Option } from 'commander';
+import { kvCommands } from './commands/kv.ts';
+import { txnCommand } from './commands/txn.ts';
+import { watchCommand } from './commands/watch.ts';
+import { leaseCommands } from './commands/lease.ts';
+import { endpointCommands } from './commands/endpoint.ts';
+import { transferCommands } from './commands/transfer.ts';
+import { serveCommand } from './commands/serve.ts';
+import { snapshotCommands } from './snapshot-commands.ts';
+import { watchkvVersion } from '../version.ts';
+import { DEFAULT_ENDPOINT } from './context.ts';
+
+export const EXIT_CODES_HELP = `
+Exit codes:
+  0    success (also a txn whose compares failed: it prints FAILURE)
+  1    the server refused the request, or an endpoint is unhealthy
+  2    bad command line or bad input (flags, txn lines, NDJSON)
+  3    no endpoint could be reached
+  4    a watch ended by the server (its revision was compacted)
+  130  import/export interrupted by Ctrl-C
+
+Environment:
+  WATCHKV_ENDPOINTS   the default for --endpoints
+`;
+
+export function buildProgram(): Command {
+  const program = new Command('watchkv')
+    .description("watchkv's command line: read, write and watch keys, leases, status (etcdctl's vocabulary)")
+    .option('--endpoints <urls>', `comma-separated server URLs (default: $WATCHKV_ENDPOINTS or ${DEFAULT_ENDPOINT})`)
+    .addOption(new Option('-w, --write-out <format>', 'output format').choices(['simple', 'json', 'table']).default('simple'))
+    .option('--command-timeout <ms>', 'one request\'s time limit in ms', '30000')
+    .version(`watchkv ${watchkvVersion()}`, '--version')
+    .showHelpAfterError('(add --help for usage)')
+    .configureOutput({ outputError: (text, write) => write(text.startsWith('error:') ? `watchkv: ${text}` : text) })
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ watchkv put /app/color blue
+  $ watchkv get /app/ --prefix -w table
+  $ watchkv watch /app/ --prefix
+  $ watchkv --endpoints http://127.0.0.1:2379 endpoint health
+${EXIT_CODES_HELP}`,
+    );
+  kvCommands(program);
+  txnCommand(program);
+  watchCommand(program);
+  leaseCommands(program);
+  endpointCommands(program);
+  transferCommands(program);
+  snapshotCommands(program);
+  addSnapshotExamples(program);
+  serveCommand(program);
+  program.hook('preAction', (root, action) => {
+    for (const opt of action.options) {
+      const name = opt.attributeName();
+      if (action === root || root.getOptionValueSource(name) !== 'cli' || action.getOptionValueSource(name) === 'cli') continue;
+      action.setOptionValueWithSource(name, root.getOptionValue(name), 'cli');
+    }
+  });
+  return program;
+}
+
+/** Examples for the snapshot group's help (its commands live in snapshot-commands.ts). */
+function addSnapshotExamples(program: Command): void {
+  const examples: Record<string, string> = {
+    snapshot: '$ watchkv snapshot save backup.wkv --endpoints http://127.0.0.1:2379\n  $ watchkv snapshot status backup.wkv -w json',
+    save: '$ watchkv snapshot save backup.wkv --endpoints http://127.0.0.1:2379',
+    restore: '$ watchkv snapshot restore backup.wkv --data-dir ./data-restored',
+    status: '$ watchkv snapshot status backup.wkv -w json',
+  };
+  const snapshot = program.commands.find((c) => c.name() === 'snapshot');
+  if (!snapshot) return;
+  for (const c of [snapshot, ...snapshot.commands]) {
+    const ex = examples[c.name()];
+    if (ex) c.addHelpText('after', `\nExamples:\n  ${ex}`);
+  }
+}

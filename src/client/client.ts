@@ -1,0 +1,134 @@
+/**
+ * WatchKvClient: one object for the KV, lease, maintenance and watch APIs of a watchkv server
+ * (or any etcd v3.4+ JSON gateway for the unary calls). Uses only the global `fetch` and a
+ * WebSocket constructor (the global one in browsers; the Node entry passes `ws`).
+ *
+ *   const client = new WatchKvClient({ endpoints: ['http://127.0.0.1:2379'] });
+ *   await client.put('/app/a', '1');
+ *   for await (const ev of client.watch('/app/', { prefix: true })) console.log(ev.type, ev.kv.key);
+ */
+import type { BackoffOptions } from './backoff.ts';
+import { toBytes, type BytesLike } from './bytes.ts';
+import { ClosedError } from './errors.ts';
+import { HttpTransport } from './http-transport.ts';
+import { Informer, type InformerOptions } from './informer.ts';
+import { KvApi, type DeleteResult, type PutResult, type RangeResult } from './kv.ts';
+import { keyRange, type DeleteOptions, type PutOptions, type RangeOptions } from './kv-request.ts';
+import { LeaseApi } from './lease.ts';
+import { TxnBuilder } from './txn.ts';
+import { decodeHeader, type KeyValue, type RawHeader, type ResponseHeader } from './types.ts';
+import { Watch, type WatchOptions } from './watch.ts';
+import { WatchConnection } from './watch-connection.ts';
+import { globalWebSocket, type WebSocketConstructor } from './websocket.ts';
+
+export interface ClientOptions {
+  /** Server URLs, e.g. ['http://127.0.0.1:2379']; tried in order when one is unreachable. */
+  endpoints: string[];
+  /** ms: one unary request's limit (default 30,000). */
+  requestTimeoutMs?: number;
+  /** Reconnect backoff of the watch socket (default 100 ms doubling to 10 s, with jitter). */
+  backoff?: BackoffOptions;
+  /** ms: see WatchConnectionOptions.heartbeatMs (default 30,000; 0 = off). */
+  heartbeatMs?: number;
+  /** The WebSocket class; defaults to the global one. */
+  WebSocket?: WebSocketConstructor;
+  /** The fetch function; defaults to the global one. */
+  fetch?: typeof fetch;
+}
+
+export interface StatusResult {
+  header: ResponseHeader;
+  version: string;
+  dbSize: number;
+  leader: string;
+  raftIndex: number;
+  raftTerm: number;
+}
+
+export class WatchKvClient {
+  readonly kv: KvApi;
+  readonly lease: LeaseApi;
+  private readonly http: HttpTransport;
+  private connection: WatchConnection | undefined;
+  private closed = false;
+
+  constructor(private readonly options: ClientOptions) {
+    this.http = new HttpTransport(options);
+    this.kv = new KvApi(this.http);
+    this.lease = new LeaseApi(this.http);
+  }
+
+  get endpoints(): string[] {
+    return this.http.endpoints;
+  }
+
+  // ---- KV shortcuts ----
+  get(key: BytesLike, o?: { revision?: number }): Promise<KeyValue | undefined> {
+    return this.kv.get(key, o);
+  }
+  range(key: BytesLike, o?: RangeOptions): Promise<RangeResult> {
+    return this.kv.range(key, o);
+  }
+  put(key: BytesLike, value: BytesLike, o?: PutOptions): Promise<PutResult> {
+    return this.kv.put(key, value, o);
+  }
+  delete(key: BytesLike, o?: DeleteOptions): Promise<DeleteResult> {
+    return this.kv.delete(key, o);
+  }
+  compact(revision: number, o?: { physical?: boolean }): Promise<{ revision: number }> {
+    return this.kv.compact(revision, o);
+  }
+  txn(): TxnBuilder {
+    return new TxnBuilder(this.http);
+  }
+
+  async status(): Promise<StatusResult> {
+    const r = await this.http.post<{ header?: RawHeader; version?: string; dbSize?: string; leader?: string; raftIndex?: string; raftTerm?: string }>(
+      '/v3/maintenance/status',
+      {},
+    );
+    return { header: decodeHeader(r.header), version: r.version ?? '', dbSize: Number(r.dbSize ?? 0), leader: r.leader ?? '0', raftIndex: Number(r.raftIndex ?? 0), raftTerm: Number(r.raftTerm ?? 0) };
+  }
+
+  /**
+   * Watches a key (or a prefix / range). The watch shares the client's one WebSocket and
+   * survives reconnects; iterate it, or listen with `on('events', …)`. close() ends it.
+   */
+  watch(key: BytesLike, o: WatchOptions = {}): Watch {
+    const request: Record<string, unknown> = keyRange(toBytes(key), o);
+    if (o.prevKv) request.prev_kv = true;
+    if (o.progressNotify !== false) request.progress_notify = true;
+    if (o.filters?.length) request.filters = o.filters.map((f) => (f === 'noput' ? 'NOPUT' : 'NODELETE'));
+    const w = new Watch(this.watchConnection(), request, o.startRevision);
+    this.watchConnection().add(w);
+    return w;
+  }
+
+  /** A local cache of a prefix kept equal to the server (see Informer). Call start() or synced(). */
+  informer(prefix: BytesLike, o: InformerOptions = {}): Informer {
+    if (this.closed) throw new ClosedError('client closed');
+    return new Informer(this, prefix, o);
+  }
+
+  /** The shared watch socket (created on first use). */
+  watchConnection(): WatchConnection {
+    if (this.closed) throw new ClosedError('client closed');
+    if (!this.connection) {
+      const WS = this.options.WebSocket ?? globalWebSocket();
+      if (!WS) throw new TypeError('no WebSocket: pass options.WebSocket (in Node 20, import the client from "watchkv/client", which supplies one)');
+      this.connection = new WatchConnection({
+        endpoints: () => this.http.endpoints,
+        WebSocket: WS,
+        backoff: this.options.backoff,
+        heartbeatMs: this.options.heartbeatMs,
+      });
+    }
+    return this.connection;
+  }
+
+  /** Closes every watch and the socket. Leases handles must be closed by their owners. */
+  close(): void {
+    this.closed = true;
+    this.connection?.close();
+  }
+}
