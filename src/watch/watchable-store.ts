@@ -236,6 +236,7 @@ export class WatchableStore implements KV, WatchEngine {
       this.synced.add(w);
       if (w.latest !== null) {
         this.coalescing.add(w); // routed and merging until its map is flushed
+        this.flushOne(w);
         return;
       }
       w.clearLagging();
@@ -326,8 +327,10 @@ export class WatchableStore implements KV, WatchEngine {
       for (const w of batch) {
         if (w.state !== 'unsynced') continue; // cancelled while we read
         const evs = owed.get(w);
-        if (evs && w.latest !== null) {
-          w.merge(evs); // a lagging latest-value watcher catches up into its map
+        if (evs && w.modes.latest) {
+          // A latest-value watcher catches up into its map (each key once per batch), which
+          // goes out as one batch once it is caught up.
+          w.merge(evs);
           w.minRev = Math.max(w.minRev, upper + 1);
         } else if (evs) {
           if (!this.deliver(w, w.eventsResponse(upper, evs), upper)) continue;
@@ -358,18 +361,23 @@ export class WatchableStore implements KV, WatchEngine {
         this.coalescing.delete(w);
         continue;
       }
-      if (w.state !== 'synced' || (only && w.stream !== only)) continue;
-      const resp = w.eventsResponse(this.rev, [...w.latest.values()]);
-      if (w.stream.offer([resp]) !== 1) continue;
-      w.latest = null;
-      w.sentSinceTick = true;
-      w.minRev = this.rev + 1;
-      this.coalescing.delete(w);
-      w.clearLagging();
-      if (w.progressOwed) {
-        w.progressOwed = false;
-        this.sendProgress(w);
-      }
+      if (!only || w.stream === only) this.flushOne(w);
+    }
+  }
+
+  private flushOne(w: Watcher): void {
+    if (w.state !== 'synced' || w.latest === null) return;
+    // An empty map (a refused progress answer) goes out as a progress response.
+    const resp = w.eventsResponse(this.rev, [...w.latest.values()]);
+    if (w.stream.offer([resp]) !== 1) return;
+    w.latest = null;
+    w.sentSinceTick = true;
+    w.minRev = this.rev + 1;
+    this.coalescing.delete(w);
+    w.clearLagging();
+    if (w.progressOwed) {
+      w.progressOwed = false;
+      this.sendProgress(w);
     }
   }
 
