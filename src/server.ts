@@ -90,7 +90,7 @@ export async function startServer(partial: Partial<ServerConfig>, backend?: Back
       closeWatchConnections(ctx);
       // fastify.close and the gRPC shutdown wait for in-flight requests (commits) to answer.
       const grace = new Promise<void>((r) => setTimeout(r, config.shutdownGraceMs).unref());
-      await Promise.race([Promise.all([fastify.close(), grpc.close(config.shutdownGraceMs)]), grace]);
+      await Promise.race([Promise.all([fastify.close(), listener.drainHttp(), grpc.close(config.shutdownGraceMs)]), grace]);
       listener.destroyAll();
       await lessor.close(); // no expiry revoke may start on a closing store
       await store.close();
