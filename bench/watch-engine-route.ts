@@ -38,7 +38,7 @@ function shape(i: number): { key: Buffer; end: Buffer | null | undefined; rangeE
 }
 
 function routeOnly(n: number): void {
-  const stream: WatcherStreamRef = { offer: (r) => r.length, cancelCompacted: () => {} };
+  const stream: WatcherStreamRef = { offer: (r) => r.length, cancelCompacted: () => {}, notice: () => {} };
   const group = new WatcherGroup();
   for (let i = 0; i < n; i++) {
     const s = shape(i);

@@ -59,6 +59,12 @@ export const DEFAULTS = Object.freeze({
    * etcd uses maxRequestBytes + 512 KiB of gRPC overhead = 2 MiB.
    */
   watchFragmentBytes: 2 * MiB,
+  /** keys: page size of a watch state transfer (initial_state, resync): one store read each. */
+  watchSnapshotPageKeys: 1000,
+  /** ms: default lag_notify threshold: behind for this long (and the re-notify interval). */
+  watchLagNotifyAfterMs: 5000,
+  /** revisions: default lag_notify threshold: this many revisions behind. */
+  watchLagNotifyRevisions: 10_000,
 
   // --- leases ---
   /**

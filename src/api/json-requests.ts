@@ -4,7 +4,8 @@
  * empty Buffer and an empty key becomes "\0" (watch-api.ts conventions).
  */
 import type { Compare, DeleteRangeRequest, PutRequest, RangeRequest, RequestOp, TxnRequest } from '../mvcc/kv.ts';
-import type { WatchCreateRequest } from '../watch/watch-api.ts';
+import type { LagNotifyOptions, WatchCreateRequest } from '../watch/watch-api.ts';
+import { DEFAULTS } from '../config.ts';
 import { kvError } from '../errors.ts';
 import { asObject, field, readArray, readBigInt, readBool, readBytes, readEnum, readEnumList, readInt, readObject, type JsonObject } from './json-read.ts';
 
@@ -98,6 +99,40 @@ export function decodeCompaction(o: JsonObject): { revision: number; physical: b
   return { revision: readInt(o, 'revision'), physical: readBool(o, 'physical') };
 }
 
+const ON_COMPACTED = ['cancel', 'resync'] as const;
+const DELIVERY = ['exact', 'latest'] as const;
+
+/**
+ * The watchkv extensions of a create_request (README "Watch extensions"); absent fields leave
+ * the request exactly etcd's. initial_state needs a watch from now (start_revision 0).
+ */
+export function decodeWatchExtensions(c: JsonObject): Pick<WatchCreateRequest, 'initialState' | 'onCompacted' | 'delivery' | 'lagNotify'> {
+  const out: Pick<WatchCreateRequest, 'initialState' | 'onCompacted' | 'delivery' | 'lagNotify'> = {};
+  if (readBool(c, 'initial_state')) {
+    if (readInt(c, 'start_revision') !== 0) throw kvError('ERR_INVALID_ARGUMENT', 'initial_state needs start_revision 0: the state is read at the current revision');
+    out.initialState = true;
+  }
+  const onCompacted = readEnum(c, 'on_compacted', ON_COMPACTED, 'on_compacted ("cancel" or "resync")');
+  if (onCompacted) out.onCompacted = onCompacted;
+  const delivery = readEnum(c, 'delivery', DELIVERY, 'delivery ("exact" or "latest")');
+  if (delivery) out.delivery = delivery;
+  const lag = lagNotifyOptions(readBool(c, 'lag_notify'), field(c, 'lag_notify_ms') === undefined ? undefined : readInt(c, 'lag_notify_ms'), field(c, 'lag_notify_revisions') === undefined ? undefined : readInt(c, 'lag_notify_revisions'));
+  if (lag) out.lagNotify = lag;
+  return out;
+}
+
+/**
+ * Lag notices are on when asked (`lag_notify`) or when either threshold is given; a missing
+ * threshold takes the server default. Thresholds must be positive.
+ */
+export function lagNotifyOptions(on: boolean, afterMs: number | undefined, behindRevisions: number | undefined): LagNotifyOptions | undefined {
+  if (!on && afterMs === undefined && behindRevisions === undefined) return undefined;
+  for (const [name, v] of [['lag_notify_ms', afterMs], ['lag_notify_revisions', behindRevisions]] as const) {
+    if (v !== undefined && v <= 0) throw kvError('ERR_INVALID_ARGUMENT', `${name} must be a positive integer, got ${v}`);
+  }
+  return { afterMs: afterMs ?? DEFAULTS.watchLagNotifyAfterMs, behindRevisions: behindRevisions ?? DEFAULTS.watchLagNotifyRevisions };
+}
+
 export type WatchRequest =
   | { create: WatchCreateRequest }
   | { cancel: number }
@@ -123,6 +158,7 @@ export function decodeWatchRequest(o: JsonObject): WatchRequest {
         noDelete: filters.includes('NODELETE'),
         watchId: readInt(c, 'watch_id'),
         fragment: readBool(c, 'fragment'),
+        ...decodeWatchExtensions(c),
       },
     };
   }

@@ -5,7 +5,7 @@
  * watcher (see encodeEvent).
  */
 import type { DeleteRangeResult, Event, KeyValue, PutResult, RangeResult, ResponseOp, TxnResult } from '../mvcc/kv.ts';
-import type { WatchResponse } from '../watch/watch-api.ts';
+import type { LagInfo, WatchResponse } from '../watch/watch-api.ts';
 
 export { parseJsonObject, type JsonObject as JsonObjectLike } from './json-read.ts';
 export * from './json-requests.ts';
@@ -176,7 +176,17 @@ function frameHead(id: Identity, r: WatchResponse): string {
   if (r.compactRevision) s += `,"compact_revision":"${r.compactRevision}"`;
   if (r.cancelReason) s += `,"cancel_reason":${JSON.stringify(r.cancelReason)}`;
   if (r.fragment) s += ',"fragment":true';
+  // watchkv extensions (only ever set for watchers that opted in).
+  if (r.snapshotStart) s += ',"snapshot_start":true';
+  if (r.snapshotDone) s += ',"snapshot_done":true';
+  if (r.lagging) s += `,"lagging":${encodeLagging(r.lagging)}`;
   return s;
+}
+
+function encodeLagging(l: LagInfo): string {
+  let s = `{"behind_revisions":"${l.behindRevisions}","pending_bytes":"${l.pendingBytes}"`;
+  if (l.disconnectInMs !== undefined) s += `,"disconnect_in_ms":"${l.disconnectInMs}"`;
+  return s + '}';
 }
 
 /** One revision's header is sent to every watcher it fans out to: keep the latest encoding. */

@@ -24,6 +24,42 @@ export interface WatchCreateRequest {
   watchId: number;
   /** Allow a response over the fragment size to be split into several. */
   fragment: boolean;
+  // ---- watchkv extensions (all optional; absent = exactly etcd's behaviour) ----
+  /**
+   * List-then-watch: before any change, the range's keys at the created revision R arrive as
+   * PUT events framed by `snapshotStart` and `snapshotDone` (revision R); changes follow from
+   * R+1. Only with startRevision 0 (a start in the past already says where to begin).
+   */
+  initialState?: boolean;
+  /**
+   * 'resync': when compaction removed the watcher's next revision, instead of canceling it the
+   * engine sends a state transfer (same framing) at the current revision and goes on live.
+   */
+  onCompacted?: 'cancel' | 'resync';
+  /**
+   * 'latest': when the watcher lags, it keeps only each key's newest event and sends them as one
+   * batch (increasing revisions, each key once) when the stream has room again.
+   */
+  delivery?: 'exact' | 'latest';
+  /** Lag notices: a `lagging` response once the watcher is behind by either threshold. */
+  lagNotify?: LagNotifyOptions;
+}
+
+export interface LagNotifyOptions {
+  /** Notify after the watcher has been behind this long, and again every afterMs while it is. */
+  afterMs: number;
+  /** ... or as soon as it is this many revisions behind the published revision. */
+  behindRevisions: number;
+}
+
+/** How far behind a lagging watcher is (a watchkv extension). */
+export interface LagInfo {
+  /** Published revision minus the last revision the watcher has fully delivered. */
+  behindRevisions: number;
+  /** Approximate bytes the engine holds for it (a victim's batch, a latest-value map). */
+  pendingBytes: number;
+  /** Filled by the transport when it has scheduled a disconnect for an unreadable client. */
+  disconnectInMs?: number;
 }
 
 /**
@@ -52,6 +88,16 @@ export interface WatchResponse {
    */
   events: readonly Event[];
   withPrevKv: boolean;
+  // ---- watchkv extensions: never set for a watcher that did not opt in ----
+  /** A state transfer begins: the client drops what it holds for the range. No events. */
+  snapshotStart?: boolean;
+  /** The state transfer is complete at `revision`; every later event is above it. No events. */
+  snapshotDone?: boolean;
+  /**
+   * An advisory notice (no events, outside the ordered path): the transport writes it even
+   * when it is above its high-water mark, or drops it; it never delays or reorders events.
+   */
+  lagging?: LagInfo;
 }
 
 /** Where a stream's responses go: implemented by the transport. */

@@ -1,6 +1,6 @@
 import { ERROR_MESSAGES } from '../errors.ts';
 import type { WatchCreateRequest, WatchResponse, WatchSink, WatchStream } from './watch-api.ts';
-import { Watcher } from './watcher.ts';
+import { ETCD_MODES, Watcher, type WatcherModes } from './watcher.ts';
 
 /** What a stream needs from the engine: a narrow seam, not the whole store. */
 export interface StreamHost {
@@ -14,6 +14,8 @@ export interface StreamHost {
   sendProgress(w: Watcher): void;
   /** The stream has a backlog: retry it on the victim loop. */
   backlogged(stream: StreamImpl): void;
+  /** The transport has room again (latest-value watchers flush their maps now). */
+  resumed(stream: StreamImpl): void;
   /** The stream is closed: forget it. */
   closed(stream: StreamImpl): void;
   readonly limits: { maxWatchersPerStream: number; progressNotifyIntervalMs: number };
@@ -66,7 +68,7 @@ export class StreamImpl implements WatchStream {
     }
     const end = req.rangeEnd === undefined ? undefined : req.rangeEnd.length === 0 ? null : req.rangeEnd;
     const start = req.startRevision === 0 ? rev + 1 : req.startRevision;
-    const w = new Watcher(id, this, Buffer.from(req.key), end && Buffer.from(end), start, req.prevKv, req.noPut, req.noDelete, req.progressNotify, req.fragment);
+    const w = new Watcher(id, this, Buffer.from(req.key), end && Buffer.from(end), start, req.prevKv, req.noPut, req.noDelete, req.progressNotify, req.fragment, modesOf(req));
     this.watchers.set(id, w);
     // `created` first: it is queued ahead of any event the watcher can produce.
     this.control(control(id, rev, { created: true }));
@@ -98,20 +100,25 @@ export class StreamImpl implements WatchStream {
   requestProgress(): void {
     if (this.closed) return;
     const all = [...this.watchers.values()].filter((w) => w.state !== 'closed');
-    if (all.every((w) => w.state === 'synced')) {
+    if (all.every((w) => w.caughtUp())) {
       this.control(control(-1, this.host.currentRevision(), {}));
       return;
     }
     // Some watcher still owes events: answer each watcher on its own as soon as it is caught
     // up, so a lagging one delays only its own bookmark.
     for (const w of all) {
-      if (w.state === 'synced') this.host.sendProgress(w);
+      if (w.caughtUp()) this.host.sendProgress(w);
       else w.progressOwed = true;
     }
   }
 
   resume(): void {
-    this.flush();
+    if (this.flush()) this.host.resumed(this);
+  }
+
+  /** Advisory notices skip the ordered path and the backlog: taken now or dropped. */
+  notice(response: WatchResponse): void {
+    if (!this.closed) this.sink.send(response);
   }
 
   size(): number {
@@ -172,4 +179,17 @@ export class StreamImpl implements WatchStream {
       w.sentSinceTick = false;
     }
   }
+}
+
+/** The extensions a create asked for; etcd's behaviour when it asked for none. */
+function modesOf(req: WatchCreateRequest): WatcherModes {
+  if (!req.initialState && req.onCompacted !== 'resync' && req.delivery !== 'latest' && !req.lagNotify) return ETCD_MODES;
+  return {
+    // A state transfer describes "now": a start revision in the past or future already says
+    // where the client stands, so initial_state applies to watches from now only.
+    initialState: Boolean(req.initialState) && req.startRevision === 0,
+    resyncOnCompacted: req.onCompacted === 'resync',
+    latest: req.delivery === 'latest',
+    lagNotify: req.lagNotify,
+  };
 }

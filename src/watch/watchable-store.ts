@@ -20,6 +20,7 @@ import { fragmentResponse } from './fragment.ts';
 import type { WatchEngine, WatchResponse, WatchSink, WatchStream } from './watch-api.ts';
 import { StreamImpl, type StreamHost } from './watch-stream.ts';
 import { RecentHistory } from './recent-history.ts';
+import { transferState } from './state-transfer.ts';
 import { Watcher } from './watcher.ts';
 import { WatcherGroup } from './watcher-group.ts';
 
@@ -33,6 +34,7 @@ export interface WatchOptions {
   minProgressNotifyIntervalMs: number;
   watchFragmentBytes: number;
   maxWatchersPerStream: number;
+  watchSnapshotPageKeys: number;
 }
 
 /**
@@ -50,6 +52,14 @@ export interface WatchOptions {
  * Victims (stream refused a response) hold only that batch; the victim loop retries them every
  * victimRetryIntervalMs. So a slow watcher costs one batch of memory, never its backlog, and
  * never slows the writers or other watchers.
+ *
+ * watchkv extensions (opt-in per watcher, see watch-api.ts; a watcher without them behaves
+ * exactly as above):
+ * - state transfer (initial_state; resync instead of the compaction cancel in step 2):
+ *   state-transfer.ts, then the watcher is placed with minRev = R+1;
+ * - latest-value mode: a refused batch is merged into the watcher's per-key map instead of
+ *   parking it; the map is flushed as one batch on the sync timer or when its stream resumes;
+ * - lag notices: the sync timer's lagPass measures each lagging watcher that asked.
  */
 export class WatchableStore implements KV, WatchEngine {
   private readonly synced = new WatcherGroup();
@@ -57,6 +67,10 @@ export class WatchableStore implements KV, WatchEngine {
   private readonly unsynced = new Set<Watcher>();
   private readonly backlogs = new Set<StreamImpl>();
   private readonly streams = new Set<StreamImpl>();
+  /** Latest-value watchers holding a map to flush (synced or unsynced). */
+  private readonly coalescing = new Set<Watcher>();
+  /** Watchers in a state transfer (for lag notices and stats). */
+  private readonly transfers = new Set<Watcher>();
   private rev: number;
   private syncing = false;
   private syncSoon = false;
@@ -78,12 +92,17 @@ export class WatchableStore implements KV, WatchEngine {
     this.unsubscribe = kv.onCommit((rev, events) => this.notify(rev, events));
     this.timers = [
       setInterval(() => this.victimPass(), o.victimRetryIntervalMs),
-      setInterval(() => void this.syncPass(), o.syncIntervalMs),
+      setInterval(() => {
+        this.flushLatest();
+        this.lagPass();
+        void this.syncPass();
+      }, o.syncIntervalMs),
     ];
     for (const t of this.timers) t.unref();
     this.host = {
       currentRevision: () => this.rev,
-      place: (w) => this.settle(w),
+      place: (w) => (w.modes.initialState ? this.startTransfer(w) : this.settle(w)),
+      resumed: (s) => this.flushLatest(s),
       remove: (w) => this.remove(w),
       sendProgress: (w) => this.sendProgress(w),
       backlogged: (s) => this.backlogs.add(s),
@@ -108,10 +127,19 @@ export class WatchableStore implements KV, WatchEngine {
   }
 
   /** Watchers in each state, for tests and metrics. */
-  stats(): { synced: number; victims: number; unsynced: number; pendingEvents: number; recentEvents: number } {
+  stats(): { synced: number; victims: number; unsynced: number; coalescing: number; transfers: number; pendingEvents: number; recentEvents: number } {
     let pendingEvents = 0;
     for (const w of this.victims) for (const r of w.pending ?? []) pendingEvents += r.events.length;
-    return { synced: this.synced.size, victims: this.victims.size, unsynced: this.unsynced.size, pendingEvents, recentEvents: this.recent.size().events };
+    for (const w of this.coalescing) pendingEvents += w.latest?.size ?? 0;
+    return {
+      synced: this.synced.size,
+      victims: this.victims.size,
+      unsynced: this.unsynced.size,
+      coalescing: this.coalescing.size,
+      transfers: this.transfers.size,
+      pendingEvents,
+      recentEvents: this.recent.size().events,
+    };
   }
 
   // ---- the hot path ----
@@ -121,19 +149,36 @@ export class WatchableStore implements KV, WatchEngine {
     this.recent.append(rev, events);
     if (this.synced.size === 0) return;
     for (const [w, evs] of this.synced.route(rev, events)) {
-      this.deliver(w, w.eventsResponse(rev, evs), rev);
+      if (w.latest !== null) w.merge(evs); // lagging latest-value watcher: fold, don't send
+      else this.deliver(w, w.eventsResponse(rev, evs), rev);
     }
   }
 
-  /** Offers a synced or catching-up watcher its response; a refusal parks it as a victim. */
+  /**
+   * Offers a synced or catching-up watcher its response; a refusal parks it as a victim, or for
+   * a latest-value watcher folds the batch into its map (returns true: nothing is parked).
+   */
   private deliver(w: Watcher, resp: WatchResponse, lastRev: number): boolean {
-    const parts = w.fragment ? fragmentResponse(resp, this.options.watchFragmentBytes) : [resp];
+    // Latest-value batches are never split: a response is taken whole or merged whole.
+    const parts = w.fragment && !w.modes.latest ? fragmentResponse(resp, this.options.watchFragmentBytes) : [resp];
     const taken = w.stream.offer(parts);
     if (resp.events.length > 0 && taken > 0) w.sentSinceTick = true;
+    const firstRev = resp.events.length > 0 ? resp.events[0]!.kv.modRevision : lastRev;
     // Never lower it: a progress notice to a watcher waiting for a future start revision must
     // not make it take revisions before that start.
     w.minRev = Math.max(w.minRev, lastRev + 1);
-    if (taken === parts.length) return true;
+    if (taken === parts.length) {
+      if (w.lagSince !== 0) w.sentRev = lastRev;
+      return true;
+    }
+    w.markLagging(Date.now(), firstRev - 1);
+    if (w.modes.latest) {
+      // Always makes the map: an empty one flushes as a progress response, so a refused
+      // progress answer is not lost either.
+      w.merge(resp.events);
+      this.coalescing.add(w);
+      return true;
+    }
     if (w.state === 'synced') this.synced.delete(w);
     else this.unsynced.delete(w);
     w.state = 'victim';
@@ -148,7 +193,39 @@ export class WatchableStore implements KV, WatchEngine {
     this.synced.delete(w);
     this.victims.delete(w);
     this.unsynced.delete(w);
+    this.coalescing.delete(w);
+    this.transfers.delete(w);
     w.pending = null;
+    w.latest = null;
+  }
+
+  /**
+   * Hands a watcher to a state transfer (initial_state, or resync after compaction with
+   * `compactRevision`), then places it from R+1. A latest-value map is dropped: the state
+   * transfer supersedes everything it held.
+   */
+  private startTransfer(w: Watcher, compactRevision?: number): void {
+    w.state = 'transfer';
+    w.latest = null;
+    this.coalescing.delete(w);
+    this.transfers.add(w);
+    const deps = {
+      kv: this.kv,
+      publishedRevision: () => this.rev,
+      pageKeys: this.options.watchSnapshotPageKeys,
+      retryMs: this.options.victimRetryIntervalMs,
+    };
+    transferState(w, deps, compactRevision).then(
+      (ok) => {
+        this.transfers.delete(w);
+        if (ok && w.state === 'transfer') this.settle(w);
+      },
+      (err: Error) => {
+        this.transfers.delete(w);
+        process.emitWarning(`watch state transfer failed: ${err.message}`);
+        if (w.state === 'transfer') w.stream.cancelCompacted(w, this.kv.compactRevision());
+      },
+    );
   }
 
   /**
@@ -159,19 +236,26 @@ export class WatchableStore implements KV, WatchEngine {
     if (w.minRev > this.rev) {
       w.state = 'synced';
       this.synced.add(w);
+      if (w.latest !== null) {
+        this.coalescing.add(w); // routed and merging until its map is flushed
+        this.flushOne(w);
+        return;
+      }
+      w.clearLagging();
       if (w.progressOwed) {
         w.progressOwed = false;
         this.sendProgress(w);
       }
     } else {
       w.state = 'unsynced';
+      w.markLagging(Date.now(), w.minRev - 1);
       this.unsynced.add(w);
       this.kickSync();
     }
   }
 
   private sendProgress(w: Watcher): void {
-    if (w.state !== 'synced') {
+    if (!w.caughtUp()) {
       w.progressOwed = true;
       return;
     }
@@ -191,6 +275,7 @@ export class WatchableStore implements KV, WatchEngine {
         continue;
       }
       if (pending.some((r) => r.events.length > 0)) w.sentSinceTick = true;
+      w.sentRev = Math.max(w.sentRev, pending[pending.length - 1]!.revision);
       w.pending = null;
       this.victims.delete(w);
       this.settle(w);
@@ -216,7 +301,8 @@ export class WatchableStore implements KV, WatchEngine {
         if (batch.length >= this.options.syncMaxWatchersPerPass) break;
         if (w.minRev < compactRev) {
           this.unsynced.delete(w);
-          w.stream.cancelCompacted(w, compactRev);
+          if (w.modes.resyncOnCompacted) this.startTransfer(w, compactRev);
+          else w.stream.cancelCompacted(w, compactRev);
           continue;
         }
         batch.push(w);
@@ -243,7 +329,12 @@ export class WatchableStore implements KV, WatchEngine {
       for (const w of batch) {
         if (w.state !== 'unsynced') continue; // cancelled while we read
         const evs = owed.get(w);
-        if (evs) {
+        if (evs && w.modes.latest) {
+          // A latest-value watcher catches up into its map (each key once per batch), which
+          // goes out as one batch once it is caught up.
+          w.merge(evs);
+          w.minRev = Math.max(w.minRev, upper + 1);
+        } else if (evs) {
           if (!this.deliver(w, w.eventsResponse(upper, evs), upper)) continue;
         } else {
           w.minRev = Math.max(w.minRev, upper + 1);
@@ -258,6 +349,59 @@ export class WatchableStore implements KV, WatchEngine {
     }
     // Bounded work per pass; what is left goes on the next tick, not in this callback.
     if (this.unsynced.size > 0) this.kickSync();
+  }
+
+  /**
+   * Latest-value watchers: a synced watcher's map holds every undelivered event up to the
+   * published revision, so it goes out as one response at header revision `rev`, its events
+   * in ascending revision, each key once. Refused: the map stays and keeps merging. Only the
+   * given stream's watchers when it just resumed; else all (the sync timer's retry).
+   */
+  private flushLatest(only?: StreamImpl): void {
+    for (const w of this.coalescing) {
+      if (w.state === 'closed' || w.latest === null) {
+        this.coalescing.delete(w);
+        continue;
+      }
+      if (!only || w.stream === only) this.flushOne(w);
+    }
+  }
+
+  private flushOne(w: Watcher): void {
+    if (w.state !== 'synced' || w.latest === null) return;
+    // An empty map (a refused progress answer) goes out as a progress response.
+    const resp = w.eventsResponse(this.rev, [...w.latest.values()]);
+    if (w.stream.offer([resp]) !== 1) return;
+    w.latest = null;
+    w.sentSinceTick = true;
+    w.minRev = this.rev + 1;
+    this.coalescing.delete(w);
+    w.clearLagging();
+    if (w.progressOwed) {
+      w.progressOwed = false;
+      this.sendProgress(w);
+    }
+  }
+
+  /**
+   * Lag notices: every watcher that asked and is behind (victim, catching up, coalescing) hears
+   * once a threshold is passed, then again every afterMs while it stays behind. The notice is
+   * advisory and out of band (WatchStreamRef.notice): it never waits behind undelivered events.
+   */
+  private lagPass(): void {
+    const now = Date.now();
+    const visit = (w: Watcher): void => {
+      const lag = w.modes.lagNotify;
+      if (!lag || w.lagSince === 0 || w.state === 'closed') return;
+      const behind = this.rev - w.sentRev;
+      if (w.lastNoticeAt !== 0 && now - w.lastNoticeAt < lag.afterMs) return;
+      if (now - w.lagSince < lag.afterMs && behind < lag.behindRevisions) return;
+      w.lastNoticeAt = now;
+      w.stream.notice({ watchId: w.id, revision: this.rev, events: [], withPrevKv: false, lagging: { behindRevisions: behind, pendingBytes: w.pendingBytes() } });
+    };
+    for (const w of this.victims) visit(w);
+    for (const w of this.unsynced) visit(w);
+    for (const w of this.coalescing) visit(w);
   }
 
   // ---- KV, passed through ----
@@ -349,5 +493,6 @@ function pick(d: typeof DEFAULTS): WatchOptions {
     minProgressNotifyIntervalMs: d.minProgressNotifyIntervalMs,
     watchFragmentBytes: d.watchFragmentBytes,
     maxWatchersPerStream: d.maxWatchersPerStream,
+    watchSnapshotPageKeys: d.watchSnapshotPageKeys,
   };
 }

@@ -27,6 +27,12 @@ export class TestClient implements WatchSink {
   }
 
   send(resp: WatchResponse): boolean {
+    if (resp.lagging) {
+      // Advisory notices are written even by a full transport (watch-api.ts).
+      this.all.push(resp);
+      this.watchers.get(resp.watchId)?.responses.push(resp);
+      return true;
+    }
     if (this.stalled || (this.capacity > 0 && this.buffered >= this.capacity)) return false;
     this.buffered++;
     this.all.push(resp);

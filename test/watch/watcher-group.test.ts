@@ -11,7 +11,7 @@ import { Watcher, type WatcherStreamRef } from '../../src/watch/watcher.ts';
 import { WatcherGroup } from '../../src/watch/watcher-group.ts';
 import { Rng, testSeed } from '../support/rng.ts';
 
-const nullStream: WatcherStreamRef = { offer: (r) => r.length, cancelCompacted: () => {} };
+const nullStream: WatcherStreamRef = { offer: (r) => r.length, cancelCompacted: () => {}, notice: () => {} };
 
 /** Short keys over a small alphabet, with the empty byte, so ranges overlap and touch often. */
 function randomKey(rng: Rng): Buffer {

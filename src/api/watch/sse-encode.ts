@@ -65,5 +65,26 @@ export const compactedMessage = (compactRevision: number): string => `event: com
 /** The watch could not be created or was canceled by the server. */
 export const errorMessage = (reason: string): string => `event: error\ndata: ${JSON.stringify({ error: reason })}\n\n`;
 
+// ---- watchkv extensions ----
+
+/** A state transfer begins: the client drops what it holds. No id: not a resume point. */
+export const snapshotStartMessage = (revision: number, compactRevision?: number): string =>
+  `event: snapshot_start\ndata: {"revision":${revision}${compactRevision ? `,"compact_revision":${compactRevision}` : ''}}\n\n`;
+
+/** One page of the state: the keys as they are at `revision` (no id: the transfer is not done). */
+export function snapshotMessage(revision: number, events: readonly Event[]): string {
+  let data = '';
+  for (const ev of events) data += (data ? ',' : '') + encodeSseEvent(ev, false);
+  return `event: snapshot\ndata: {"revision":${revision},"events":[${data}]}\n\n`;
+}
+
+/** The state is complete at `revision`: a resume point like a progress. */
+export const snapshotDoneMessage = (revision: number): string => `id: ${revision}\nevent: snapshot_done\ndata: {"revision":${revision}}\n\n`;
+
+export function laggingMessage(l: { behindRevisions: number; pendingBytes: number; disconnectInMs?: number }): string {
+  const t = l.disconnectInMs === undefined ? '' : `,"disconnect_in_ms":${l.disconnectInMs}`;
+  return `event: lagging\ndata: {"behind_revisions":${l.behindRevisions},"pending_bytes":${l.pendingBytes}${t}}\n\n`;
+}
+
 /** A comment line: ignored by EventSource, keeps idle proxies from closing the connection. */
 export const HEARTBEAT = ': keep-alive\n\n';

@@ -8,6 +8,10 @@
  * over start_revision (the client's own bookmark is newer than the URL's); `?last_event_id=R`
  * does the same for clients that cannot set headers.
  *
+ * watchkv extensions (README "Watch extensions"): `?initial_state` (the range's keys first,
+ * between `snapshot_start` and `snapshot_done` messages), `?on_compacted=resync`,
+ * `?delivery=latest`, `?lag_notify` with optional `lag_notify_ms` / `lag_notify_revisions`.
+ *
  * Bad parameters are a 4xx JSON error before the stream starts; the stream then counts against
  * maxWatchStreams and ends on server shutdown (EventSource reconnects by itself).
  */
@@ -18,6 +22,7 @@ import { kvError } from '../../errors.ts';
 import { keyFromUrl, prefixEnd } from '../rest/key-path.ts';
 import { count, flag, type Query } from '../rest/rest-query.ts';
 import { SseSession } from './sse-session.ts';
+import { lagNotifyOptions } from '../json-requests.ts';
 import type { SseStats } from './sse-stats.ts';
 
 const PREFIX = '/v1/watch/';
@@ -56,7 +61,27 @@ export function sseWatchRequest(url: string, query: Query, lastEventId: string |
     noDelete: false,
     watchId: 0,
     fragment: false,
+    ...sseExtensions(query, startRevision),
   };
+}
+
+function sseExtensions(query: Query, startRevision: number): Pick<WatchCreateRequest, 'initialState' | 'onCompacted' | 'delivery' | 'lagNotify'> {
+  const out: Pick<WatchCreateRequest, 'initialState' | 'onCompacted' | 'delivery' | 'lagNotify'> = {};
+  // A resumed EventSource (Last-Event-ID) continues where it was: no second initial state.
+  if (flag(query, 'initial_state') && startRevision === 0) out.initialState = true;
+  const choice = (name: string, values: readonly string[]): string | undefined => {
+    const v = query[name];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string' || !values.includes(v)) throw kvError('ERR_INVALID_ARGUMENT', `query parameter "${name}" must be one of ${values.join(', ')}, got ${JSON.stringify(v)}`);
+    return v;
+  };
+  if (choice('on_compacted', ['cancel', 'resync']) === 'resync') out.onCompacted = 'resync';
+  if (choice('delivery', ['exact', 'latest']) === 'latest') out.delivery = 'latest';
+  const ms = query.lag_notify_ms === undefined ? undefined : count(query, 'lag_notify_ms');
+  const revs = query.lag_notify_revisions === undefined ? undefined : count(query, 'lag_notify_revisions');
+  const lag = lagNotifyOptions(flag(query, 'lag_notify'), ms, revs);
+  if (lag) out.lagNotify = lag;
+  return out;
 }
 
 export async function sseWatchRoute(app: FastifyInstance, ctx: ApiContext, stats: SseStats): Promise<void> {

@@ -15,7 +15,7 @@
  * when nothing at all was written for heartbeatIntervalMs.
  */
 import type { WatchCreateRequest, WatchEngine, WatchResponse, WatchStream } from '../../watch/watch-api.ts';
-import { changeMessages, compactedMessage, errorMessage, HEARTBEAT, progressMessage } from './sse-encode.ts';
+import { changeMessages, compactedMessage, errorMessage, HEARTBEAT, laggingMessage, progressMessage, snapshotDoneMessage, snapshotMessage, snapshotStartMessage } from './sse-encode.ts';
 import type { SseStats } from './sse-stats.ts';
 
 export interface SseWriter {
@@ -38,6 +38,9 @@ export class SseSession {
   private readonly stream: WatchStream;
   private readonly timers: NodeJS.Timeout[];
   private unreadableTimer: NodeJS.Timeout | undefined;
+  private unreadableAt = 0;
+  /** Between snapshot_start and snapshot_done: events are state pages, not changes. */
+  private inSnapshot = false;
   private closed = false;
   /** A message (not a heartbeat) was written since the last progress tick. */
   private sentSinceProgress = false;
@@ -67,6 +70,12 @@ export class SseSession {
 
   private send(r: WatchResponse): boolean {
     if (this.closed) return true; // going away: nothing more is written
+    if (r.lagging) {
+      // Advisory (watchkv extension): written even above the high-water mark, ahead of a kill.
+      const disconnectInMs = this.unreadableTimer ? Math.max(0, this.unreadableAt - Date.now()) : undefined;
+      this.message(laggingMessage({ ...r.lagging, disconnectInMs }), 0);
+      return true;
+    }
     if (this.writer.full()) {
       this.armUnreadable();
       return false;
@@ -78,6 +87,20 @@ export class SseSession {
       return true;
     }
     if (r.canceled) return this.finish(r.compactRevision ? compactedMessage(r.compactRevision) : errorMessage(r.cancelReason ?? 'watch canceled'));
+    if (r.snapshotStart) {
+      this.inSnapshot = true;
+      this.message(snapshotStartMessage(r.revision, r.compactRevision), 0);
+      return true;
+    }
+    if (r.snapshotDone) {
+      this.inSnapshot = false;
+      this.message(snapshotDoneMessage(r.revision), 0);
+      return true;
+    }
+    if (this.inSnapshot) {
+      if (r.events.length > 0) this.message(snapshotMessage(r.revision, r.events), r.events.length);
+      return true; // a progress inside a transfer is no resume point
+    }
     if (r.events.length === 0) {
       this.message(progressMessage(r.revision), 0);
       return true;
@@ -119,6 +142,7 @@ export class SseSession {
 
   private armUnreadable(): void {
     if (this.unreadableTimer) return;
+    this.unreadableAt = Date.now() + this.options.maxUnreadableMs;
     this.unreadableTimer = setTimeout(() => {
       this.unreadableTimer = undefined;
       if (this.closed) return;

@@ -39,6 +39,8 @@ export interface SessionOptions {
 export class WatchSessionCore<F> {
   private readonly stream: WatchStream;
   private unreadableTimer: NodeJS.Timeout | undefined;
+  /** ms timestamp at which the unreadable timer fires (0 = not armed). */
+  private unreadableAt = 0;
   protected closed = false;
 
   constructor(
@@ -52,6 +54,13 @@ export class WatchSessionCore<F> {
 
   private send(r: WatchResponse): boolean {
     if (this.closed) return true; // drop silently: the stream is going away
+    if (r.lagging) {
+      // An advisory notice (watchkv extension) is written even above the high-water mark: it is
+      // small, and the client should hear it before the disconnect it warns about.
+      if (this.unreadableTimer) r = { ...r, lagging: { ...r.lagging, disconnectInMs: Math.max(0, this.unreadableAt - Date.now()) } };
+      this.writer.write(this.encode(r));
+      return true;
+    }
     if (this.writer.full()) {
       this.armUnreadable();
       return false;
@@ -62,6 +71,7 @@ export class WatchSessionCore<F> {
 
   private armUnreadable(): void {
     if (this.unreadableTimer) return;
+    this.unreadableAt = Date.now() + this.options.maxUnreadableMs;
     this.unreadableTimer = setTimeout(() => {
       this.unreadableTimer = undefined;
       if (this.closed) return;
