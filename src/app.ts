@@ -34,6 +34,7 @@ import { SseStats } from './api/watch/sse-stats.ts';
 import { metricsRoutes } from './api/metrics.ts';
 import { uiRoutes } from './api/ui-route.ts';
 import { docsRoutes } from './api/docs-route.ts';
+import { browserGuard } from './api/security/browser-guard.ts';
 
 export interface AppDeps {
   kv: KV;
@@ -72,6 +73,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     app.addHook('onClose', async () => stop());
   }
   accessLog(app);
+  // First of all hooks and routes, so every route (and every WebSocket upgrade) gets it.
+  await browserGuard(app, config.cors);
   const postPaths = new Set<string>();
   app.addHook('onRoute', (r) => {
     for (const m of [r.method].flat()) {

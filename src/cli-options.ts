@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { DEFAULTS } from './config.ts';
 import { ConfigFileError, readConfigFile } from './config-file.ts';
+import { parseCorsOrigins } from './api/security/origin.ts';
 
 export interface ServerConfig {
   listenClientUrls: string;
@@ -26,6 +27,8 @@ export interface ServerConfig {
   autoCompactionRevisionIntervalMs: number;
   sseProgressIntervalMs: number;
   sseHeartbeatIntervalMs: number;
+  /** etcd's --cors: origins (besides the server's own) whose browser pages may call the API; '*' = any. */
+  cors: string[];
 }
 
 export class ConfigError extends Error {}
@@ -44,6 +47,8 @@ export const HELP = `Usage: watchkv [flags]   (each flag also reads the environm
   --auto-compaction-retention R   periodic: 1h, 30m, 90s or a bare number of hours; revision: N revisions; 0 = off (WATCHKV_AUTO_COMPACTION_RETENTION)  default 0
   --sse-progress-interval DUR     progress event on an idle SSE watch (WATCHKV_SSE_PROGRESS_INTERVAL)  default 30s
   --sse-heartbeat-interval DUR    comment heartbeat on a silent SSE watch (WATCHKV_SSE_HEARTBEAT_INTERVAL)  default 15s
+  --cors ORIGINS                  comma-separated origins whose pages may call the API, '*' = any;
+                                  other Origins get 403, the server's own always works (WATCHKV_CORS)
   --log-level LEVEL               fatal|error|warn|info|debug|trace|silent (WATCHKV_LOG_LEVEL)  default ${DEFAULTS.logLevel}
   --config-file FILE              YAML file whose keys are these flags' names, e.g. data-dir: /x;
                                   flags and environment win over it (WATCHKV_CONFIG_FILE)
@@ -66,6 +71,7 @@ const FLAGS = {
   'config-file': { type: 'string' },
   'sse-progress-interval': { type: 'string' },
   'sse-heartbeat-interval': { type: 'string' },
+  cors: { type: 'string' },
   help: { type: 'boolean' },
   version: { type: 'boolean' },
 } as const;
@@ -102,6 +108,21 @@ function compactionRetention(mode: 'periodic' | 'revision', v: string): number {
   }
   if (mode === 'revision') throw new ConfigError(`--${flag}: "${v}" is not a number of revisions (revision mode)`);
   return duration(flag, v);
+}
+
+function corsOrigins(v: string): string[] {
+  const list = parseCorsOrigins(v);
+  for (const o of list) {
+    if (o === '*') continue;
+    let u: URL;
+    try {
+      u = new URL(o);
+    } catch {
+      throw new ConfigError(`--cors: "${o}" is not an origin (use e.g. https://app.example.com or *)`);
+    }
+    if (u.origin.toLowerCase() !== o) throw new ConfigError(`--cors: "${o}" is not an origin (scheme://host[:port], no path)`);
+  }
+  return list;
 }
 
 /** Returns the config, or 'help' / 'version' when --help / --version was given. */
@@ -191,6 +212,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
     autoCompactionRevisionIntervalMs: DEFAULTS.autoCompactionRevisionIntervalMs,
     sseProgressIntervalMs: interval('sse-progress-interval', DEFAULTS.sseProgressIntervalMs),
     sseHeartbeatIntervalMs: interval('sse-heartbeat-interval', DEFAULTS.sseHeartbeatIntervalMs),
+    cors: corsOrigins(get('cors') ?? ''),
   };
 }
 
