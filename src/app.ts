@@ -35,11 +35,15 @@ import { metricsRoutes } from './api/metrics.ts';
 import { uiRoutes } from './api/ui-route.ts';
 import { docsRoutes } from './api/docs-route.ts';
 import { browserGuard } from './api/security/browser-guard.ts';
+import { routeAuth } from './api/security/request-auth.ts';
+import { authRoutes } from './api/routes/auth.ts';
+import type { AuthStore } from './auth/auth-store.ts';
 
 export interface AppDeps {
   kv: KV;
   engine: WatchEngine;
   lessor: Lessor;
+  auth: AuthStore;
   config: ServerConfig;
   identity: Identity;
   /** Where log lines go instead of stdout (server.ts: pino-pretty when stdout is a terminal). */
@@ -75,6 +79,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   accessLog(app);
   // First of all hooks and routes, so every route (and every WebSocket upgrade) gets it.
   await browserGuard(app, config.cors);
+  routeAuth(app, ctx);
   const postPaths = new Set<string>();
   app.addHook('onRoute', (r) => {
     for (const m of [r.method].flat()) {
@@ -106,6 +111,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: config.maxBodyBytes }, (_req, body, done) => done(null, body));
     kvRoutes(scope, ctx);
     leaseRoutes(scope, ctx);
+    authRoutes(scope, ctx);
   });
   await app.register(async (scope) => leaseKeepAliveRoutes(scope, ctx));
   await app.register(async (scope) => httpWatchRoute(scope, ctx));

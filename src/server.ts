@@ -20,6 +20,7 @@ import { loadIdentity, randomIdentity } from './api/identity.ts';
 import { listenShared, type SharedListener } from './api/listener.ts';
 import { watchkvVersion } from './version.ts';
 import { startCompactor } from './compactor/compactor.ts';
+import { openAuthStore, type AuthStore } from './auth/auth-store.ts';
 
 export interface RunningServer {
   /** Base URL, e.g. http://127.0.0.1:2379 */
@@ -51,6 +52,14 @@ export async function startServer(partial: Partial<ServerConfig>, backend?: Back
     await kv.close();
     throw err;
   }
+  let auth: AuthStore;
+  try {
+    auth = await openAuthStore(kv, { tokenTtlSeconds: config.authTokenTtlSeconds });
+  } catch (err) {
+    await lessor.close();
+    await kv.close();
+    throw err;
+  }
   const store = new WatchableStore(kv, {
     maxWatchersPerStream: config.maxWatchersPerStream,
     progressNotifyIntervalMs: config.progressNotifyIntervalMs,
@@ -60,13 +69,14 @@ export async function startServer(partial: Partial<ServerConfig>, backend?: Back
   let listener: SharedListener;
   try {
     const logStream = options.prettyLogs ? pinoPretty({ sync: true, translateTime: 'SYS:standard', ignore: 'pid,hostname' }) : undefined;
-    app = await buildApp({ kv: store, engine: store, lessor, config, identity, logStream });
+    app = await buildApp({ kv: store, engine: store, lessor, auth, config, identity, logStream });
     await app.fastify.ready();
     const url = new URL(config.listenClientUrls.split(',')[0]!);
     // One port: HTTP/1.1 (gateway, WebSocket) to fastify, HTTP/2 prefaces to gRPC.
     const grpc = app.grpc;
     listener = await listenShared(url.hostname, Number(url.port || 80), { http: app.fastify.server, grpc: (s) => grpc.injector.injectConnection(s) });
   } catch (err) {
+    auth.close();
     await lessor.close();
     await store.close();
     throw err;
@@ -91,6 +101,7 @@ export async function startServer(partial: Partial<ServerConfig>, backend?: Back
       const grace = new Promise<void>((r) => setTimeout(r, config.shutdownGraceMs).unref());
       await Promise.race([Promise.all([fastify.close(), grpc.close(config.shutdownGraceMs)]), grace]);
       listener.destroyAll();
+      auth.close();
       await lessor.close(); // no expiry revoke may start on a closing store
       await store.close();
       fastify.log.info({ revision: store.currentRevision() }, 'watchkv stopped');

@@ -7,6 +7,7 @@ import type { Lessor } from '../lease/lease-api.ts';
 import type { WatchEngine } from '../watch/watch-api.ts';
 import type { ServerConfig } from '../cli-options.ts';
 import type { Identity } from './json.ts';
+import type { AuthStore } from '../auth/auth-store.ts';
 
 export interface WatchConnection {
   /** Ends the connection with a close frame (WebSocket) or the end of the stream (HTTP). */
@@ -19,6 +20,8 @@ export interface ApiContext {
   /** Leases: grant, revoke, keep-alive, time-to-live (every transport shares this one). */
   lessor: Lessor;
   config: ServerConfig;
+  /** Users, roles, tokens; checks go through security/request-auth.ts → auth/auth-check.ts. */
+  auth: AuthStore;
   identity: Identity;
   connections: Set<WatchConnection>;
   /** False once shutdown began: /readyz answers 503 and new watch streams are refused. */

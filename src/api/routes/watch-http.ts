@@ -13,6 +13,8 @@ import { WatchSession } from '../ws/watch-session.ts';
 import { JsonSplitter } from '../json-splitter.ts';
 import { errorBody, mapError } from '../error-map.ts';
 import { kvError } from '../../errors.ts';
+import { guardedEngine } from '../../auth/watch-guard.ts';
+import { authInfoOf } from '../security/request-auth.ts';
 
 const STREAM_HEADERS = {
   'content-type': 'application/json',
@@ -42,8 +44,14 @@ export async function httpWatchRoute(app: FastifyInstance, ctx: ApiContext): Pro
     let started = false;
     let accepted = false; // a first message was valid: later errors go in-stream
     let ended = false;
+    let engine;
+    try {
+      engine = guardedEngine(ctx.engine, ctx.auth, authInfoOf(ctx, req));
+    } catch (err) {
+      return fail(err);
+    }
     const session = new WatchSession(
-      ctx.engine,
+      engine,
       ctx.identity,
       {
         write: (frame) => {

@@ -7,8 +7,9 @@
 import type { FastifyInstance } from 'fastify';
 import cors from '@fastify/cors';
 import { originAllowed } from './origin.ts';
-
-export const FORBIDDEN_ORIGIN_MESSAGE = 'origin not allowed';
+import { kvError } from '../../errors.ts';
+import { errorBody, mapError } from '../error-map.ts';
+import { sendJson } from '../send-json.ts';
 
 export async function browserGuard(app: FastifyInstance, allowedOrigins: readonly string[]): Promise<void> {
   app.addHook('onRequest', async (req, reply) => {
@@ -17,10 +18,8 @@ export async function browserGuard(app: FastifyInstance, allowedOrigins: readonl
     const scheme = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
     if (originAllowed({ origin, host: req.headers.host, scheme }, allowedOrigins)) return;
     // The message says what is wrong; the 403 also keeps a form POST from writing anything.
-    return reply
-      .code(403)
-      .type('application/json')
-      .send(`{"error":${JSON.stringify(`${FORBIDDEN_ORIGIN_MESSAGE}: ${origin}`)},"message":${JSON.stringify(`${FORBIDDEN_ORIGIN_MESSAGE}: ${origin}`)},"code":7}`);
+    const m = mapError(kvError('ERR_ORIGIN_NOT_ALLOWED', `origin not allowed: ${origin}`));
+    return sendJson(reply, m.httpStatus, errorBody(m));
   });
   if (allowedOrigins.length === 0) return;
   await app.register(cors, {
