@@ -19,6 +19,15 @@ import { SimpleTokens } from './tokens.ts';
 
 export const ROOT = 'root';
 
+/**
+ * etcd re-sorts a role's grants by key after appending one (sort.Sort, `<` on the key); for the
+ * short lists roles have that is an insertion sort, so grants on one key keep their order: a
+ * stable sort by key.
+ */
+function goSortByKey(perms: Permission[]): Permission[] {
+  return perms.sort((a, b) => Buffer.compare(a.key, b.key));
+}
+
 /** Who a request is, once its token was looked at; `user` '' = no token given. */
 export interface AuthInfo {
   user: string;
@@ -282,13 +291,13 @@ export class AuthStore {
     return this.change(() => {
       const r = this.state.roles.get(name);
       if (!r) throw kvError('ERR_AUTH_ROLE_NOT_FOUND');
-      // etcd's order: a new grant goes before the first one whose key is >= its key; when that
-      // one has the same key and range end, only its type changes.
+      // etcd's rule: when the first grant whose key is >= the new key has the same key and range
+      // end, only its type changes; else the grant is appended and the list re-sorted by key.
       let idx = r.perms.findIndex((p) => Buffer.compare(p.key, perm.key) >= 0);
       if (idx < 0) idx = r.perms.length;
       const at = r.perms[idx];
       if (at && at.key.equals(perm.key) && at.rangeEnd.equals(perm.rangeEnd)) r.perms = r.perms.map((p, i) => (i === idx ? perm : p));
-      else r.perms = [...r.perms.slice(0, idx), perm, ...r.perms.slice(idx)];
+      else r.perms = goSortByKey([...r.perms, perm]);
       return { ops: [putRole(r)], result: undefined };
     });
   }
