@@ -5,7 +5,7 @@
 // under dist/, so code finds its assets beside itself whether it runs from src/ or dist/.
 // dist/ is removed first: a file deleted from src/ must not live on in dist/.
 import { spawnSync } from 'node:child_process';
-import { cpSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, cpSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
 
@@ -17,6 +17,9 @@ rmSync(dist, { recursive: true, force: true });
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 const r = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
 if (r.status !== 0) process.exit(r.status ?? 1);
+
+// The `watchkv` command (package.json "bin") must be executable.
+chmodSync(join(dist, 'cli.js'), 0o755);
 
 let copied = 0;
 (function copyAssets(dir) {

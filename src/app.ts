@@ -38,6 +38,8 @@ import { browserGuard } from './api/security/browser-guard.ts';
 import { routeAuth } from './api/security/request-auth.ts';
 import { authRoutes } from './api/routes/auth.ts';
 import type { AuthStore } from './auth/auth-store.ts';
+import { snapshotRoute } from './api/routes/maintenance-snapshot.ts';
+import type { SnapshotSource } from './snapshot/snapshot-writer.ts';
 
 export interface AppDeps {
   kv: KV;
@@ -46,6 +48,8 @@ export interface AppDeps {
   auth: AuthStore;
   config: ServerConfig;
   identity: Identity;
+  /** What POST /v3/maintenance/snapshot copies (the plain MVCC store). */
+  snapshots?: SnapshotSource;
   /** Where log lines go instead of stdout (server.ts: pino-pretty when stdout is a terminal). */
   logStream?: DestinationStream;
   /** Collects every registered route (method + url), for the OpenAPI drift test. */
@@ -112,6 +116,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     kvRoutes(scope, ctx);
     leaseRoutes(scope, ctx);
     authRoutes(scope, ctx);
+    snapshotRoute(scope, ctx);
   });
   await app.register(async (scope) => leaseKeepAliveRoutes(scope, ctx));
   await app.register(async (scope) => httpWatchRoute(scope, ctx));

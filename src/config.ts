@@ -106,6 +106,13 @@ export const DEFAULTS = Object.freeze({
   connectionPrefaceTimeoutMs: 10_000,
   /** ms: how long graceful shutdown waits for in-flight commits before closing the store. */
   shutdownGraceMs: 5_000,
+  /**
+   * ms: a signal repeated this soon after the first is the same request, not a demand to hurry.
+   * Ctrl-C in a terminal reaches every process of the foreground group, and npm forwards its copy
+   * to the server too, so `npm start` gets two SIGINTs a few ms apart; a person pressing Ctrl-C
+   * again is far slower than this.
+   */
+  signalRepeatIgnoreMs: 250,
 
   // --- auto-compaction (etcd's --auto-compaction-mode / --auto-compaction-retention) ---
   /** 'periodic' (keep a span of time) or 'revision' (keep a number of revisions); etcd's default. */

@@ -37,6 +37,8 @@ export const ERROR_MESSAGES = {
   ERR_NOT_FOUND: 'not found',
   // Plain REST (/v1/kv): an If-Match / If-None-Match that does not hold
   ERR_PRECONDITION_FAILED: 'precondition failed',
+  // Backup
+  ERR_SNAPSHOT_INVALID: 'snapshot file is invalid',
   // Request validation done by the API layer, as etcd's v3rpc does
   ERR_VALUE_PROVIDED: 'etcdserver: value is provided',
   ERR_LEASE_PROVIDED: 'etcdserver: lease is provided',

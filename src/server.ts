@@ -19,6 +19,7 @@ import { ConfigError, HELP, defaultConfig, loadConfig, type ServerConfig } from 
 import { loadIdentity, randomIdentity } from './api/identity.ts';
 import { listenShared, type SharedListener } from './api/listener.ts';
 import { watchkvVersion } from './version.ts';
+import { DEFAULTS } from './config.ts';
 import { startCompactor } from './compactor/compactor.ts';
 import { openAuthStore, type AuthStore } from './auth/auth-store.ts';
 
@@ -69,7 +70,7 @@ export async function startServer(partial: Partial<ServerConfig>, backend?: Back
   let listener: SharedListener;
   try {
     const logStream = options.prettyLogs ? pinoPretty({ sync: true, translateTime: 'SYS:standard', ignore: 'pid,hostname' }) : undefined;
-    app = await buildApp({ kv: store, engine: store, lessor, auth, config, identity, logStream });
+    app = await buildApp({ kv: store, engine: store, lessor, auth, config, identity, logStream, snapshots: kv });
     await app.fastify.ready();
     const url = new URL(config.listenClientUrls.split(',')[0]!);
     // One port: HTTP/1.1 (gateway, WebSocket) to fastify, HTTP/2 prefaces to gRPC.
@@ -99,7 +100,7 @@ export async function startServer(partial: Partial<ServerConfig>, backend?: Back
       closeWatchConnections(ctx);
       // fastify.close and the gRPC shutdown wait for in-flight requests (commits) to answer.
       const grace = new Promise<void>((r) => setTimeout(r, config.shutdownGraceMs).unref());
-      await Promise.race([Promise.all([fastify.close(), grpc.close(config.shutdownGraceMs)]), grace]);
+      await Promise.race([Promise.all([fastify.close(), listener.drainHttp(), grpc.close(config.shutdownGraceMs)]), grace]);
       listener.destroyAll();
       auth.close();
       await lessor.close(); // no expiry revoke may start on a closing store
@@ -111,7 +112,8 @@ export async function startServer(partial: Partial<ServerConfig>, backend?: Back
 
 /**
  * The command: parse flags, start, and stop on SIGINT/SIGTERM. The first signal stops
- * gracefully; a second one during that shutdown exits at once with 128 + the signal's number.
+ * gracefully; a second one during that shutdown exits at once with 128 + the signal's number
+ * (a repeat within DEFAULTS.signalRepeatIgnoreMs is the same Ctrl-C reaching us twice: ignored).
  * Exiting at any point loses no acknowledged write (each is fsynced before it is acknowledged,
  * and LevelDB drops a torn log tail at the next open), so the fast path only gives up waiting.
  */
@@ -135,12 +137,15 @@ export async function runServer(argv: string[], env: NodeJS.ProcessEnv): Promise
   // Pretty lines for a person at a terminal; JSON lines for anything that collects logs.
   const server = await startServer(config, undefined, { prettyLogs: process.stdout.isTTY === true });
   let stopping = false;
+  let firstSignalAt = 0;
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) {
+      if (Date.now() - firstSignalAt < DEFAULTS.signalRepeatIgnoreMs) return; // one Ctrl-C, delivered twice
       server.log.warn({ signal }, 'watchkv: second signal, exiting now (acknowledged writes are already on disk)');
       process.exit(128 + (os.constants.signals[signal] ?? 0));
     }
     stopping = true;
+    firstSignalAt = Date.now();
     server.log.info({ signal }, 'watchkv stopping');
     server.close().then(
       () => process.exit(0),

@@ -16,6 +16,7 @@ export class GrpcConn {
     this.client = new grpc.Client(url.replace(/^http:\/\//, ''), grpc.credentials.createInsecure(), {
       'grpc.use_local_subchannel_pool': 1,
       'grpc.max_receive_message_length': -1,
+      'grpc.enable_channelz': 0, // per-call bookkeeping for a debug service nobody queries here
     });
   }
 

@@ -8,6 +8,7 @@ import type { WatchEngine } from '../watch/watch-api.ts';
 import type { ServerConfig } from '../cli-options.ts';
 import type { Identity } from './json.ts';
 import type { AuthStore } from '../auth/auth-store.ts';
+import type { SnapshotSource } from '../snapshot/snapshot-writer.ts';
 
 export interface WatchConnection {
   /** Ends the connection with a close frame (WebSocket) or the end of the stream (HTTP). */
@@ -24,6 +25,8 @@ export interface ApiContext {
   auth: AuthStore;
   identity: Identity;
   connections: Set<WatchConnection>;
+  /** The plain store, for /v3/maintenance/snapshot; absent where the app is built without one. */
+  snapshots?: SnapshotSource;
   /** False once shutdown began: /readyz answers 503 and new watch streams are refused. */
   serving: boolean;
 }

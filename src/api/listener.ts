@@ -14,6 +14,8 @@ import net from 'node:net';
 import type { Server as HttpServer } from 'node:http';
 import { DEFAULTS } from '../config.ts';
 
+/** ms: how often a draining listener closes the HTTP/1.1 connections that became idle. */
+const DRAIN_POLL_MS = 20;
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 
 export interface ListenTargets {
@@ -28,6 +30,12 @@ export interface SharedListener {
   url: string;
   /** Stops accepting; connections still deciding are dropped. Handed-over ones belong to their server. */
   stopAccepting(): void;
+  /**
+   * Resolves once every connection handed to the HTTP/1.1 server has closed: idle keep-alive
+   * connections are closed at once, busy ones as soon as their request is answered. (The HTTP
+   * server never listened itself, so its own close() cannot wait for them.)
+   */
+  drainHttp(): Promise<void>;
   /** Destroys every connection this listener accepted (after the servers' graceful close). */
   destroyAll(): void;
 }
@@ -42,6 +50,7 @@ export function classify(head: Buffer): 'h2' | 'http1' | undefined {
 export function listenShared(host: string, port: number, targets: ListenTargets, prefaceTimeoutMs = DEFAULTS.connectionPrefaceTimeoutMs): Promise<SharedListener> {
   const sockets = new Set<net.Socket>();
   const undecided = new Set<net.Socket>();
+  const http1 = new Set<net.Socket>();
   const server = net.createServer({ noDelay: true }, (socket) => {
     sockets.add(socket);
     socket.once('close', () => {
@@ -68,6 +77,8 @@ export function listenShared(host: string, port: number, targets: ListenTargets,
       socket.unshift(head);
       if (kind === 'h2') targets.grpc(socket);
       else {
+        http1.add(socket);
+        socket.once('close', () => http1.delete(socket));
         targets.http.emit('connection', socket);
         // node:http reads the socket's handle directly from here on; the bytes put back wait in
         // the stream's buffer and reach its parser through 'data' once the stream flows again.
@@ -88,6 +99,12 @@ export function listenShared(host: string, port: number, targets: ListenTargets,
         stopAccepting: () => {
           server.close();
           for (const s of undecided) s.destroy();
+        },
+        drainHttp: async () => {
+          while (http1.size > 0) {
+            targets.http.closeIdleConnections();
+            await new Promise((r) => setTimeout(r, DRAIN_POLL_MS));
+          }
         },
         destroyAll: () => {
           for (const s of sockets) s.destroy();

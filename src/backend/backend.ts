@@ -20,6 +20,14 @@ export interface ScanOptions {
   reverse?: boolean;
 }
 
+/** A point-in-time view of a whole backend, read forwards once (backup). */
+export interface BackendSnapshot {
+  /** Up to `max` entries in key order, continuing after the last call; [] once past the end. */
+  next(max: number): Promise<Array<[Buffer, Buffer]>>;
+  /** Releases the view (LevelDB keeps the files it needs alive until then). Idempotent. */
+  close(): Promise<void>;
+}
+
 export interface Backend {
   /** Creates the store if missing. Opening twice, or a directory locked by another process, fails. */
   open(): Promise<void>;
@@ -39,6 +47,11 @@ export interface Backend {
   getMany(keys: readonly Buffer[]): Promise<(Buffer | undefined)[]>;
   /** Up to `limit` entries in key order within the bounds. */
   scan(options: ScanOptions): Promise<Array<[Buffer, Buffer]>>;
+  /**
+   * Every entry as of this call, whatever is written afterwards: the view is taken synchronously,
+   * before snapshot() returns. The caller must close it.
+   */
+  snapshot(): BackendSnapshot;
   /** Approximate bytes used by the data in [gte, lt) (whole store when omitted). */
   approximateSize(): Promise<number>;
 }

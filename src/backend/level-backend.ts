@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Level } from 'level';
 import { DEFAULTS } from '../config.ts';
 import { ERROR_MESSAGES, kvError, type WatchKvError } from '../errors.ts';
-import type { Backend, BatchOp, ScanOptions } from './backend.ts';
+import type { Backend, BackendSnapshot, BatchOp, ScanOptions } from './backend.ts';
 
 type Db = Level<Buffer, Buffer>;
 
@@ -141,6 +141,20 @@ export class LevelBackend implements Backend {
       await it.close();
     }
     return out;
+  }
+
+  /** LevelDB iterators read from an implicit snapshot taken when they are created. */
+  snapshot(): BackendSnapshot {
+    const it = this.live().iterator();
+    let closed = false;
+    return {
+      next: async (max) => (closed || max <= 0 ? [] : it.nextv(max)),
+      close: async () => {
+        if (closed) return;
+        closed = true;
+        await it.close();
+      },
+    };
   }
 
   /**

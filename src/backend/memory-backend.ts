@@ -1,6 +1,6 @@
 import createRBTree from 'functional-red-black-tree';
 import { kvError } from '../errors.ts';
-import type { Backend, BatchOp, ScanOptions } from './backend.ts';
+import type { Backend, BackendSnapshot, BatchOp, ScanOptions } from './backend.ts';
 
 /**
  * An in-memory Backend for fast unit tests. Data outlives close()/open() on the same instance,
@@ -85,6 +85,20 @@ export class MemoryBackend implements Backend {
       }
     }
     return out;
+  }
+
+  /** The tree is persistent: holding today's root is the snapshot. */
+  snapshot(): BackendSnapshot {
+    this.checkOpen();
+    const it = this.tree.begin;
+    return {
+      next: async (max) => {
+        const out: Array<[Buffer, Buffer]> = [];
+        for (; it.valid && out.length < max; it.next()) out.push([Buffer.from(it.key!), Buffer.from(it.value!)]);
+        return out;
+      },
+      close: async () => {},
+    };
   }
 
   async approximateSize(): Promise<number> {

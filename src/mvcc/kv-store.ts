@@ -1,4 +1,4 @@
-import type { Backend, BatchOp } from '../backend/backend.ts';
+import type { Backend, BackendSnapshot, BatchOp } from '../backend/backend.ts';
 import { DEFAULTS } from '../config.ts';
 import { isKvError, kvError, type WatchKvError } from '../errors.ts';
 import { CommitQueue, type PendingCommit } from './commit-queue.ts';
@@ -56,6 +56,13 @@ export async function openKvStore(backend: Backend, options: Partial<StoreOption
     await backend.close();
     throw err;
   }
+}
+
+/** A consistent copy source: every backend record as of `revision` (see KvStore.snapshot). */
+export interface StoreSnapshot {
+  revision: number;
+  compactRevision: number;
+  records: BackendSnapshot;
 }
 
 type State = 'opening' | 'open' | 'recovering' | 'closed';
@@ -187,6 +194,25 @@ export class KvStore implements KV, ValueSource, LeaseHost, AuthHost {
       }
       return decodeRecord(keys[i]!, value).kv;
     });
+  }
+
+  /**
+   * A point-in-time view of every backend record (revisions, meta, and any other room's records
+   * such as leases) at the durable revision. Taken under the txn lock once the commit queue has
+   * drained, so the backend then holds exactly the revisions up to `revision`: nothing newer is
+   * half in it. Writes wait only for that moment, not for the copy; the caller reads the view at
+   * its own pace and must close it.
+   */
+  async snapshot(): Promise<StoreSnapshot> {
+    let out!: StoreSnapshot;
+    const run = this.txnLock.then(async () => {
+      this.checkReadable();
+      await this.queue.barrier();
+      out = { revision: this.durableRev, compactRevision: this.compactRev, records: this.backend.snapshot() };
+    });
+    this.txnLock = run.catch(() => {});
+    await run;
+    return out;
   }
 
   async dbSize(): Promise<number> {

@@ -8,8 +8,9 @@
  * Comparison rules (not differences): a server-picked lease id is mapped from watchkv's pick to
  * etcd's; a timetolive `TTL` may differ by one second (both truncate a running clock); `keys` and
  * `leases` are compared as sets (etcd's come from a Go map / an expiry sort with ties).
- * Expiry is timed on both servers: each must revoke between TTL-0.5 s and TTL+2 s, and the two
- * within 1.5 s of each other (etcd checks every 500 ms; watchkv too, by default).
+ * Expiry is timed on both servers: neither may revoke before the TTL (2 s, timed from before the
+ * grant), both must within 10 s, and the two within 2 s of each other (both check every 500 ms;
+ * the slack is for a loaded machine, not for either server).
  *
  * A failure prints the seed: replay with TEST_SEED=<seed> (TEST_SEQUENCES=<n>, default 40).
  */
@@ -159,13 +160,14 @@ test(`${SEQUENCES} random lease sequences agree with etcd (seed ${SEED})`, async
         for (;;) {
           const t = await post(url, '/v3/lease/timetolive', { ID: op.id });
           if (t.body.TTL === '-1') return Date.now() - started;
-          if (Date.now() - started > 8000) return Infinity;
+          if (Date.now() - started > 15_000) return Infinity;
           await new Promise((r) => setTimeout(r, 50));
         }
       };
       const [te, tw] = await Promise.all([gone(etcd.url), gone(wk.url)]);
-      const ok = (t: number) => t >= 1500 && t <= 4000;
-      if (!ok(te) || !ok(tw) || Math.abs(te - tw) > 1500) fail(seq, i, 'expiry timing', { ttl: op.ttl, etcdMs: te, watchkvMs: tw });
+      // Never before the 2 s minimum TTL (timed from before the grant); then within a tolerance.
+      const ok = (t: number) => t >= 2000 && t <= 10_000;
+      if (!ok(te) || !ok(tw) || Math.abs(te - tw) > 2000) fail(seq, i, 'expiry timing', { ttl: op.ttl, etcdMs: te, watchkvMs: tw });
       const slot = gen.slots.find((s) => s.id === op.id);
       if (slot) slot.live = false;
       const [ce, cw] = await Promise.all([post(etcd.url, '/v3/kv/range', gen.range), post(wk.url, '/v3/kv/range', gen.range)]);

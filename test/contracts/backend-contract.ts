@@ -66,6 +66,29 @@ export function backendContract(name: string, makeBackend: () => Promise<Backend
     assert.type(await db.approximateSize(), 'number');
   });
 
+  withBackend('snapshot: every entry as of the call, in key order, whatever is written after', async (db) => {
+    await db.write(Array.from({ length: 25 }, (_, i) => ({ type: 'put' as const, key: b(`k${String(i).padStart(2, '0')}`), value: b(`v${i}`) })));
+    const before = await db.scan({ limit: 100 });
+    const snap = db.snapshot();
+    // Changes after the call: a put, an overwrite and a delete the view must not see.
+    await db.write([
+      { type: 'put', key: b('k99'), value: b('new') },
+      { type: 'put', key: b('k00'), value: b('changed') },
+      { type: 'del', key: b('k10') },
+    ]);
+    const seen: Array<[Buffer, Buffer]> = [];
+    for (let chunk = await snap.next(7); chunk.length > 0; chunk = await snap.next(7)) {
+      assert.ok(chunk.length <= 7);
+      seen.push(...chunk);
+    }
+    assert.equal(hex(seen), hex(before));
+    assert.equal(await snap.next(7), [], 'stays at the end');
+    await snap.close();
+    await snap.close();
+    const empty = db.snapshot();
+    await empty.close();
+  });
+
   withBackend('a batch applies puts and deletes in order, as one unit', async (db) => {
     await db.write([
       { type: 'put', key: b('a'), value: b('1') },

@@ -116,16 +116,14 @@ test('lock: five clients, three rounds each — mutual exclusion, every client p
 });
 
 test('lock: a holder that stops keeping its lease alive loses the lock when the lease expires', async () => {
-  const crashed = await Session.open(s.url, 2);
+  const beforeGrant = Date.now();
+  const crashed = await Session.open(s.url, 3);
+  crashed.abandon(); // never renews, never releases: its lease ends 3 s after its grant
   const { key } = await acquire('/lock/b/', crashed);
   const next = await Session.open(s.url, 10);
-  const started = Date.now();
-  const waiting = acquire('/lock/b/', next);
-  await new Promise((r) => setTimeout(r, 300));
-  crashed.abandon(); // never releases
-  const got = await waiting;
-  const waited = Date.now() - started;
-  assert.ok(waited >= 1500, `acquired after ${waited} ms: before the holder's lease could expire`);
+  const got = await acquire('/lock/b/', next);
+  const waited = Date.now() - beforeGrant;
+  assert.ok(waited >= 3000, `acquired ${waited} ms after the holder's grant: before its lease could expire`);
   assert.is((await post(s.url, '/v3/kv/range', { key: b64(key) })).body.count, undefined, "the crashed holder's key was deleted by expiry");
   await release(got.key);
   await next.close();

@@ -14,6 +14,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import WebSocket from 'ws';
 import { b64, post } from '../support/http-client.ts';
+import { DEFAULTS } from '../../src/config.ts';
 import { ensureBuilt, isAlive, npmStart, pidsMentioning, portIsFree, root, spawnProc } from '../support/built-server.ts';
 
 ensureBuilt();
@@ -59,10 +60,35 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   });
 }
 
-/** A request whose body never finishes: it keeps graceful shutdown waiting. */
-function stalledRequest(url: string): http.ClientRequest {
-  const req = http.request(new URL('/v3/kv/put', url), { method: 'POST', headers: { 'content-length': '1000' } });
+test('Ctrl-C in a terminal (SIGINT to npm and the server at once) still stops gracefully', async () => {
+  const dir = tempDir();
+  const { proc, url, serverPid } = await npmStart(dir);
+  try {
+    assert.is((await post(url, '/v3/kv/put', { key: b64('/c'), value: b64('1') })).status, 200);
+    // The terminal signals the whole foreground process group; npm forwards its copy as well.
+    process.kill(serverPid, 'SIGINT');
+    process.kill(proc.child.pid!, 'SIGINT');
+    const exit = await proc.exited;
+    assert.is(exit.code, 0, proc.lines.join('\n'));
+    assert.ok(proc.logs().some((l) => l.msg === 'watchkv stopped'), 'graceful, not forced');
+    assert.not.ok(proc.logs().some((l) => /second signal/.test(l.msg ?? '')));
+    assert.not.ok(isAlive(serverPid));
+  } finally {
+    await proc.destroy(serverPid);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/**
+ * A request whose body never finishes: it keeps graceful shutdown waiting. Resolves once the
+ * server has parsed its headers (it answers `Expect: 100-continue`), so the request is surely in
+ * flight, not an idle connection that shutdown may drop.
+ */
+async function stalledRequest(url: string): Promise<http.ClientRequest> {
+  const req = http.request(new URL('/v3/kv/put', url), { method: 'POST', headers: { 'content-length': '1000', expect: '100-continue' } });
   req.on('error', () => {});
+  req.flushHeaders();
+  await new Promise((resolve) => req.once('continue', resolve));
   req.write('{"key":');
   return req;
 }
@@ -89,10 +115,11 @@ test('a second SIGTERM during shutdown exits at once, and no acknowledged write 
     };
     const writers = Array.from({ length: 8 }, (_, w) => writer(w));
     while (acked.length < 300) await new Promise((r) => setTimeout(r, 5));
-    const stall = stalledRequest(first.url);
-    await new Promise((r) => setTimeout(r, 20));
+    const stall = await stalledRequest(first.url);
     process.kill(first.proc.child.pid!, 'SIGTERM');
     await first.proc.waitLog((l) => l.msg === 'watchkv stopping');
+    // Past the window in which a repeat counts as the same signal (see the Ctrl-C test).
+    await new Promise((r) => setTimeout(r, DEFAULTS.signalRepeatIgnoreMs + 50));
     process.kill(first.proc.child.pid!, 'SIGTERM');
     const exit = await first.proc.exited;
     exited = true;
@@ -123,6 +150,27 @@ test('a second SIGTERM during shutdown exits at once, and no acknowledged write 
   }
 });
 
+test('the built `watchkv` command: --version, and serve runs the server with the same flags', async () => {
+  const v = spawnSync(join(root, 'dist/cli.js'), ['--version'], { encoding: 'utf8' });
+  assert.is(v.status, 0, v.stderr);
+  assert.is(v.stdout.trim(), `watchkv ${version}`);
+  const dir = tempDir();
+  const proc = spawnProc(join(root, 'dist/cli.js'), ['serve', '--listen-client-urls', 'http://127.0.0.1:0', '--data-dir', dir, '--max-txn-ops', '3']);
+  try {
+    const started = await proc.waitLog((l) => l.msg === 'watchkv started');
+    const txn = await post(started.address, '/v3/kv/txn', { success: Array.from({ length: 4 }, (_, i) => ({ request_put: { key: b64(`k${i}`), value: b64('v') } })) });
+    assert.is(txn.status, 400, 'the server flag reached the server');
+    process.kill(proc.child.pid!, 'SIGTERM');
+    assert.is((await proc.exited).code, 0);
+    assert.ok(proc.logs().some((l) => l.msg === 'watchkv stopped'));
+  } finally {
+    await proc.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const bad = spawnSync(join(root, 'dist/cli.js'), ['serve', '--max-txn-ops', 'many'], { encoding: 'utf8' });
+  assert.is(bad.status, 2);
+});
+
 test('--log-level debug: one access line per request (method, path, status, duration)', async () => {
   const dir = tempDir();
   const { proc, url, serverPid } = await npmStart(dir, ['--log-level', 'debug']);
@@ -135,7 +183,14 @@ test('--log-level debug: one access line per request (method, path, status, dura
     assert.type(put.durationMs, 'number');
     const bad = await proc.waitLog((l) => l.msg === 'request' && l.path === '/v3/kv/range');
     assert.is(bad.status, 400);
-    assert.is(proc.logs().filter((l) => l.msg === 'request').length, 2, 'one line per request');
+    // A WebSocket watch is logged when its socket closes (fastify never sees its reply).
+    const ws = new WebSocket(url.replace('http', 'ws') + '/v3/watch');
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    ws.close();
+    const upgrade = await proc.waitLog((l) => l.msg === 'request' && l.path === '/v3/watch');
+    assert.is(upgrade.method, 'GET');
+    assert.is(upgrade.status, 101);
+    assert.is(proc.logs().filter((l) => l.msg === 'request').length, 3, 'one line per request');
   } finally {
     process.kill(proc.child.pid!, 'SIGTERM');
     await proc.exited;

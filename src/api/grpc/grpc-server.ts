@@ -33,6 +33,8 @@ export function buildGrpcServer(ctx: ApiContext, log: GrpcLog): GrpcApi {
   const server = new Server({
     'grpc.max_receive_message_length': ctx.config.maxBodyBytes,
     'grpc.max_send_message_length': -1,
+    // channelz (grpc's introspection service) keeps per-call statistics nobody can query here.
+    'grpc.enable_channelz': 0,
   });
   const advertised: Advertised = { clientUrls: [] };
   server.addService(withRawResponses(serviceDefinition('KV'), KV_RAW_METHODS), kvService(ctx, log));

@@ -1,0 +1,47 @@
+/**
+ * The client side of POST /v3/maintenance/snapshot: reads the gateway's `{"result":{"blob":…}}`
+ * lines (etcd's wire shape) and writes the decoded blobs to a file. An in-stream `{"error":…}`
+ * line or an HTTP error status is thrown with the server's message.
+ */
+import http from 'node:http';
+import { open } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+
+export async function downloadSnapshot(endpoint: string, file: string): Promise<number> {
+  const url = new URL('/v3/maintenance/snapshot', endpoint);
+  const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', headers: { 'content-type': 'application/json' } }, resolve);
+    req.on('error', (err) => reject(new Error(`cannot reach ${endpoint}: ${err.message}`)));
+    req.end('{}');
+  });
+  if (res.statusCode !== 200) {
+    let text = '';
+    for await (const c of res) text += c;
+    let message = text;
+    try {
+      message = JSON.parse(text).message ?? text;
+    } catch {
+      // not JSON: show it as it came
+    }
+    throw new Error(`${endpoint} answered ${res.statusCode}: ${message}`);
+  }
+  const fh = await open(file, 'wx');
+  let bytes = 0;
+  let last: { remaining_bytes?: string } | undefined;
+  try {
+    for await (const line of createInterface({ input: res, crlfDelay: Infinity })) {
+      if (line.trim() === '') continue;
+      const msg = JSON.parse(line) as { result?: { blob?: string; remaining_bytes?: string }; error?: { message?: string } };
+      if (msg.error) throw new Error(`snapshot failed on the server: ${msg.error.message ?? JSON.stringify(msg.error)}`);
+      const blob = Buffer.from(msg.result?.blob ?? '', 'base64');
+      await fh.write(blob);
+      bytes += blob.length;
+      last = msg.result;
+    }
+    if (!last || (last.remaining_bytes ?? '0') !== '0') throw new Error(`the stream from ${endpoint} ended early (${bytes} bytes received)`);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  return bytes;
+}
