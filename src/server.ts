@@ -17,7 +17,8 @@ import { openLessor, type LessorImpl } from './lease/lessor.ts';
 import { buildApp, closeWatchConnections } from './app.ts';
 import { ConfigError, HELP, defaultConfig, loadConfig, type ServerConfig } from './cli-options.ts';
 import { loadIdentity, randomIdentity } from './api/identity.ts';
-import { listenShared, type SharedListener } from './api/listener.ts';
+import { listenShared, type ListenTls, type SharedListener } from './api/listener.ts';
+import { readFileSync } from 'node:fs';
 import { watchkvVersion } from './version.ts';
 import { DEFAULTS } from './config.ts';
 import { startCompactor } from './compactor/compactor.ts';
@@ -75,7 +76,7 @@ export async function startServer(partial: Partial<ServerConfig>, backend?: Back
     const url = new URL(config.listenClientUrls.split(',')[0]!);
     // One port: HTTP/1.1 (gateway, WebSocket) to fastify, HTTP/2 prefaces to gRPC.
     const grpc = app.grpc;
-    listener = await listenShared(url.hostname, Number(url.port || 80), { http: app.fastify.server, grpc: (s) => grpc.injector.injectConnection(s) });
+    listener = await listenShared(url.hostname, Number(url.port || (url.protocol === 'https:' ? 443 : 80)), { http: app.fastify.server, grpc: (s) => grpc.injector.injectConnection(s) }, undefined, listenTls(config));
   } catch (err) {
     auth.close();
     await lessor.close();
@@ -108,6 +109,24 @@ export async function startServer(partial: Partial<ServerConfig>, backend?: Back
       fastify.log.info({ revision: store.currentRevision() }, 'watchkv stopped');
     })());
   return { address, store, lessor, log: fastify.log, close };
+}
+
+/** TLS files of an https:// listen URL, read once at start (a bad path fails the start, with the path). */
+function listenTls(config: ServerConfig): ListenTls | undefined {
+  if (!config.listenClientUrls.split(',')[0]!.startsWith('https:')) return undefined;
+  const read = (flag: string, path: string | undefined): Buffer => {
+    try {
+      return readFileSync(path!);
+    } catch (err) {
+      throw new Error(`--${flag} ${path}: ${(err as Error).message}`);
+    }
+  };
+  return {
+    cert: read('cert-file', config.certFile),
+    key: read('key-file', config.keyFile),
+    ca: config.trustedCaFile === undefined ? undefined : read('trusted-ca-file', config.trustedCaFile),
+    clientCertAuth: config.clientCertAuth,
+  };
 }
 
 /**
