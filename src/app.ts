@@ -36,6 +36,10 @@ import { SseStats } from './api/watch/sse-stats.ts';
 import { metricsRoutes } from './api/metrics.ts';
 import { uiRoutes } from './api/ui-route.ts';
 import { docsRoutes } from './api/docs-route.ts';
+import { browserGuard } from './api/security/browser-guard.ts';
+import { routeAuth } from './api/security/request-auth.ts';
+import { authRoutes } from './api/routes/auth.ts';
+import type { AuthStore } from './auth/auth-store.ts';
 import { snapshotRoute } from './api/routes/maintenance-snapshot.ts';
 import type { SnapshotSource } from './snapshot/snapshot-writer.ts';
 
@@ -43,6 +47,7 @@ export interface AppDeps {
   kv: KV;
   engine: WatchEngine;
   lessor: Lessor;
+  auth: AuthStore;
   config: ServerConfig;
   identity: Identity;
   /** What POST /v3/maintenance/snapshot copies (the plain MVCC store). */
@@ -78,6 +83,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     app.addHook('onClose', async () => stop());
   }
   accessLog(app);
+  // First of all hooks and routes, so every route (and every WebSocket upgrade) gets it.
+  await browserGuard(app, config.cors);
+  routeAuth(app, ctx);
   const postPaths = new Set<string>();
   app.addHook('onRoute', (r) => {
     for (const m of [r.method].flat()) {
@@ -110,6 +118,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     kvRoutes(scope, ctx);
     leaseRoutes(scope, ctx);
     clusterRoutes(scope, ctx);
+    authRoutes(scope, ctx);
     snapshotRoute(scope, ctx);
   });
   await app.register(async (scope) => leaseKeepAliveRoutes(scope, ctx));

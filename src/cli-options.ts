@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { DEFAULTS } from './config.ts';
 import { ConfigFileError, readConfigFile } from './config-file.ts';
+import { parseCorsOrigins } from './api/security/origin.ts';
 
 export interface ServerConfig {
   listenClientUrls: string;
@@ -28,6 +29,17 @@ export interface ServerConfig {
   autoCompactionRevisionIntervalMs: number;
   sseProgressIntervalMs: number;
   sseHeartbeatIntervalMs: number;
+  /** etcd's --cors: origins (besides the server's own) whose browser pages may call the API; '*' = any. */
+  cors: string[];
+  /** s: a simple token's life since its last use (etcd's --auth-token-ttl). */
+  authTokenTtlSeconds: number;
+  /** TLS (https:// listen URL): PEM certificate chain and key files (etcd's --cert-file, --key-file). */
+  certFile?: string;
+  keyFile?: string;
+  /** PEM CA bundle that client certificates must chain to (etcd's --trusted-ca-file). */
+  trustedCaFile?: string;
+  /** Require a client certificate signed by trustedCaFile; its CN is the user (etcd's --client-cert-auth). */
+  clientCertAuth: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -47,6 +59,13 @@ export const HELP = `Usage: watchkv [flags]   (each flag also reads the environm
   --auto-compaction-retention R   periodic: 1h, 30m, 90s or a bare number of hours; revision: N revisions; 0 = off (WATCHKV_AUTO_COMPACTION_RETENTION)  default 0
   --sse-progress-interval DUR     progress event on an idle SSE watch (WATCHKV_SSE_PROGRESS_INTERVAL)  default 30s
   --sse-heartbeat-interval DUR    comment heartbeat on a silent SSE watch (WATCHKV_SSE_HEARTBEAT_INTERVAL)  default 15s
+  --cors ORIGINS                  comma-separated origins whose pages may call the API, '*' = any;
+                                  other Origins get 403, the server's own always works (WATCHKV_CORS)
+  --auth-token-ttl SECONDS        life of an auth token since its last use (WATCHKV_AUTH_TOKEN_TTL)  default ${DEFAULTS.authTokenTtlSeconds}
+  --cert-file FILE                TLS certificate (PEM) for an https:// listen URL (WATCHKV_CERT_FILE)
+  --key-file FILE                 TLS private key (PEM) (WATCHKV_KEY_FILE)
+  --trusted-ca-file FILE          CA bundle (PEM) client certificates must chain to (WATCHKV_TRUSTED_CA_FILE)
+  --client-cert-auth              require a client certificate; its CN is the user when auth is on (WATCHKV_CLIENT_CERT_AUTH)
   --log-level LEVEL               fatal|error|warn|info|debug|trace|silent (WATCHKV_LOG_LEVEL)  default ${DEFAULTS.logLevel}
   --config-file FILE              YAML file whose keys are these flags' names, e.g. data-dir: /x;
                                   flags and environment win over it (WATCHKV_CONFIG_FILE)
@@ -70,6 +89,12 @@ const FLAGS = {
   'config-file': { type: 'string' },
   'sse-progress-interval': { type: 'string' },
   'sse-heartbeat-interval': { type: 'string' },
+  cors: { type: 'string' },
+  'auth-token-ttl': { type: 'string' },
+  'cert-file': { type: 'string' },
+  'key-file': { type: 'string' },
+  'trusted-ca-file': { type: 'string' },
+  'client-cert-auth': { type: 'boolean' },
   help: { type: 'boolean' },
   version: { type: 'boolean' },
 } as const;
@@ -106,6 +131,21 @@ function compactionRetention(mode: 'periodic' | 'revision', v: string): number {
   }
   if (mode === 'revision') throw new ConfigError(`--${flag}: "${v}" is not a number of revisions (revision mode)`);
   return duration(flag, v);
+}
+
+function corsOrigins(v: string): string[] {
+  const list = parseCorsOrigins(v);
+  for (const o of list) {
+    if (o === '*') continue;
+    let u: URL;
+    try {
+      u = new URL(o);
+    } catch {
+      throw new ConfigError(`--cors: "${o}" is not an origin (use e.g. https://app.example.com or *)`);
+    }
+    if (u.origin.toLowerCase() !== o) throw new ConfigError(`--cors: "${o}" is not an origin (scheme://host[:port], no path)`);
+  }
+  return list;
 }
 
 /** Returns the config, or 'help' / 'version' when --help / --version was given. */
@@ -152,8 +192,16 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
     } catch {
       throw new ConfigError(`--listen-client-urls: "${u}" is not a URL`);
     }
-    if (url.protocol !== 'http:') throw new ConfigError(`--listen-client-urls: only http:// URLs are supported, got "${u}"`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`--listen-client-urls: only http:// and https:// URLs are supported, got "${u}"`);
   }
+  const certFile = get('cert-file');
+  const keyFile = get('key-file');
+  const trustedCaFile = get('trusted-ca-file');
+  const cca = values['client-cert-auth'] === true || ['1', 'true'].includes(envOf('client-cert-auth') ?? fromFile['client-cert-auth'] ?? '');
+  const tls = listenClientUrls.split(',').some((u) => u.startsWith('https:'));
+  if (tls && (certFile === undefined || keyFile === undefined)) throw new ConfigError('--listen-client-urls: an https:// URL needs --cert-file and --key-file');
+  if (cca && !tls) throw new ConfigError('--client-cert-auth needs an https:// --listen-client-urls');
+  if (cca && trustedCaFile === undefined) throw new ConfigError('--client-cert-auth needs --trusted-ca-file');
   const logLevel = get('log-level') ?? DEFAULTS.logLevel;
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
     throw new ConfigError(`--log-level: "${logLevel}" is not one of fatal, error, warn, info, debug, trace, silent`);
@@ -196,6 +244,12 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
     autoCompactionRevisionIntervalMs: DEFAULTS.autoCompactionRevisionIntervalMs,
     sseProgressIntervalMs: interval('sse-progress-interval', DEFAULTS.sseProgressIntervalMs),
     sseHeartbeatIntervalMs: interval('sse-heartbeat-interval', DEFAULTS.sseHeartbeatIntervalMs),
+    cors: corsOrigins(get('cors') ?? ''),
+    authTokenTtlSeconds: num('auth-token-ttl', DEFAULTS.authTokenTtlSeconds),
+    certFile,
+    keyFile,
+    trustedCaFile,
+    clientCertAuth: cca,
   };
 }
 

@@ -137,6 +137,14 @@ export const DEFAULTS = Object.freeze({
    * still full it would fail and stop reads as well. 64 MiB leaves room for them and a memtable.
    */
   storageReopenMinFreeBytes: 64 * MiB,
+
+  // --- auth ---
+  /** s: life of a simple token since its last use, etcd's --auth-token-ttl default. */
+  authTokenTtlSeconds: 300,
+  /** scrypt N (CPU/memory cost, a power of 2): ~50 ms per hash on one core, off the event loop. */
+  authScryptCost: 16384,
+  /** hashes: most password hashes running at once (libuv's pool has 4 threads; the backend needs some). */
+  authHashConcurrency: 2,
 });
 
 export type Defaults = typeof DEFAULTS;

@@ -42,6 +42,25 @@ export const ERROR_MESSAGES = {
   // Request validation done by the API layer, as etcd's v3rpc does
   ERR_VALUE_PROVIDED: 'etcdserver: value is provided',
   ERR_LEASE_PROVIDED: 'etcdserver: lease is provided',
+  // Auth (etcd's v3rpc/rpctypes wording)
+  ERR_AUTH_ROOT_USER_NOT_EXIST: 'etcdserver: root user does not exist',
+  ERR_AUTH_ROOT_ROLE_NOT_EXIST: 'etcdserver: root user does not have root role',
+  ERR_AUTH_USER_EXISTS: 'etcdserver: user name already exists',
+  ERR_AUTH_USER_EMPTY: 'etcdserver: user name is empty',
+  ERR_AUTH_USER_NOT_FOUND: 'etcdserver: user name not found',
+  ERR_AUTH_ROLE_EXISTS: 'etcdserver: role name already exists',
+  ERR_AUTH_ROLE_NOT_FOUND: 'etcdserver: role name not found',
+  ERR_AUTH_ROLE_EMPTY: 'etcdserver: role name is empty',
+  ERR_AUTH_FAILED: 'etcdserver: authentication failed, invalid user ID or password',
+  ERR_PERMISSION_DENIED: 'etcdserver: permission denied',
+  ERR_AUTH_ROLE_NOT_GRANTED: 'etcdserver: role is not granted to the user',
+  ERR_AUTH_PERMISSION_NOT_GRANTED: 'etcdserver: permission is not granted to the role',
+  ERR_AUTH_NOT_ENABLED: 'etcdserver: authentication is not enabled',
+  ERR_AUTH_INVALID_TOKEN: 'etcdserver: invalid auth token',
+  ERR_AUTH_INVALID_MGMT: 'etcdserver: invalid auth management',
+  ERR_AUTH_NO_PASSWORD_USER: 'auth: authentication failed, password was given for no password user',
+  // Browser safety: a request whose Origin is neither the server's own nor in --cors
+  ERR_ORIGIN_NOT_ALLOWED: 'origin not allowed',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_MESSAGES;

@@ -18,10 +18,12 @@ import { openLessor, type LessorImpl } from './lease/lessor.ts';
 import { buildApp, closeWatchConnections } from './app.ts';
 import { ConfigError, HELP, defaultConfig, loadConfig, type ServerConfig } from './cli-options.ts';
 import { loadIdentity, randomIdentity } from './api/identity.ts';
-import { listenShared, type SharedListener } from './api/listener.ts';
+import { listenShared, type ListenTls, type SharedListener } from './api/listener.ts';
+import { readFileSync } from 'node:fs';
 import { watchkvVersion } from './version.ts';
 import { DEFAULTS } from './config.ts';
 import { startCompactor } from './compactor/compactor.ts';
+import { openAuthStore, type AuthStore } from './auth/auth-store.ts';
 
 export interface RunningServer {
   /** Base URL, e.g. http://127.0.0.1:2379 */
@@ -62,6 +64,14 @@ export async function startServer(partial: Partial<ServerConfig>, backend?: Back
     await kv.close();
     throw err;
   }
+  let auth: AuthStore;
+  try {
+    auth = await openAuthStore(kv, { tokenTtlSeconds: config.authTokenTtlSeconds });
+  } catch (err) {
+    await lessor.close();
+    await kv.close();
+    throw err;
+  }
   const store = new WatchableStore(kv, {
     maxWatchersPerStream: config.maxWatchersPerStream,
     progressNotifyIntervalMs: config.progressNotifyIntervalMs,
@@ -70,13 +80,14 @@ export async function startServer(partial: Partial<ServerConfig>, backend?: Back
   let app;
   let listener: SharedListener;
   try {
-    app = await buildApp({ kv: store, engine: store, lessor, config, identity, logStream, snapshots: kv });
+    app = await buildApp({ kv: store, engine: store, lessor, auth, config, identity, logStream, snapshots: kv });
     await app.fastify.ready();
     const url = new URL(config.listenClientUrls.split(',')[0]!);
     // One port: HTTP/1.1 (gateway, WebSocket) to fastify, HTTP/2 prefaces to gRPC.
     const grpc = app.grpc;
-    listener = await listenShared(url.hostname, Number(url.port || 80), { http: app.fastify.server, grpc: (s) => grpc.injector.injectConnection(s) });
+    listener = await listenShared(url.hostname, Number(url.port || (url.protocol === 'https:' ? 443 : 80)), { http: app.fastify.server, grpc: (s) => grpc.injector.injectConnection(s) }, undefined, listenTls(config));
   } catch (err) {
+    auth.close();
     await lessor.close();
     await store.close();
     throw err;
@@ -101,11 +112,30 @@ export async function startServer(partial: Partial<ServerConfig>, backend?: Back
       const grace = new Promise<void>((r) => setTimeout(r, config.shutdownGraceMs).unref());
       await Promise.race([Promise.all([fastify.close(), listener.drainHttp(), grpc.close(config.shutdownGraceMs)]), grace]);
       listener.destroyAll();
+      auth.close();
       await lessor.close(); // no expiry revoke may start on a closing store
       await store.close();
       fastify.log.info({ revision: store.currentRevision() }, 'watchkv stopped');
     })());
   return { address, store, lessor, log: fastify.log, close };
+}
+
+/** TLS files of an https:// listen URL, read once at start (a bad path fails the start, with the path). */
+function listenTls(config: ServerConfig): ListenTls | undefined {
+  if (!config.listenClientUrls.split(',')[0]!.startsWith('https:')) return undefined;
+  const read = (flag: string, path: string | undefined): Buffer => {
+    try {
+      return readFileSync(path!);
+    } catch (err) {
+      throw new Error(`--${flag} ${path}: ${(err as Error).message}`);
+    }
+  };
+  return {
+    cert: read('cert-file', config.certFile),
+    key: read('key-file', config.keyFile),
+    ca: config.trustedCaFile === undefined ? undefined : read('trusted-ca-file', config.trustedCaFile),
+    clientCertAuth: config.clientCertAuth,
+  };
 }
 
 /**

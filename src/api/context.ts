@@ -7,6 +7,7 @@ import type { Lessor } from '../lease/lease-api.ts';
 import type { WatchEngine } from '../watch/watch-api.ts';
 import type { ServerConfig } from '../cli-options.ts';
 import type { Identity } from './json.ts';
+import type { AuthStore } from '../auth/auth-store.ts';
 import type { SnapshotSource } from '../snapshot/snapshot-writer.ts';
 
 export interface WatchConnection {
@@ -20,6 +21,8 @@ export interface ApiContext {
   /** Leases: grant, revoke, keep-alive, time-to-live (every transport shares this one). */
   lessor: Lessor;
   config: ServerConfig;
+  /** Users, roles, tokens; checks go through security/request-auth.ts → auth/auth-check.ts. */
+  auth: AuthStore;
   identity: Identity;
   connections: Set<WatchConnection>;
   /** The plain store, for /v3/maintenance/snapshot; absent where the app is built without one. */

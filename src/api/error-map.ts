@@ -1,7 +1,7 @@
 /**
  * The only place where an error becomes an HTTP status + gRPC code + message. Statuses follow
  * the grpc-gateway v1 mapping etcd 3.4 serves (reference §B): InvalidArgument/OutOfRange → 400,
- * NotFound → 404, ResourceExhausted → 429, FailedPrecondition → 412, Unavailable → 503.
+ * NotFound → 404, PermissionDenied → 403, Unauthenticated → 401, ResourceExhausted → 429, FailedPrecondition → 412, Unavailable → 503.
  */
 import { ERROR_MESSAGES, isKvError, kvError, type ErrorCode, type WatchKvError } from '../errors.ts';
 
@@ -33,17 +33,37 @@ const GRPC: Record<ErrorCode, number> = {
   ERR_SNAPSHOT_INVALID: 3,
   ERR_VALUE_PROVIDED: 3,
   ERR_LEASE_PROVIDED: 3,
+  ERR_AUTH_ROOT_USER_NOT_EXIST: 9,
+  ERR_AUTH_ROOT_ROLE_NOT_EXIST: 9,
+  ERR_AUTH_USER_EXISTS: 9,
+  ERR_AUTH_USER_EMPTY: 3,
+  ERR_AUTH_USER_NOT_FOUND: 9,
+  ERR_AUTH_ROLE_EXISTS: 9,
+  ERR_AUTH_ROLE_NOT_FOUND: 9,
+  ERR_AUTH_ROLE_EMPTY: 3,
+  ERR_AUTH_FAILED: 3,
+  ERR_PERMISSION_DENIED: 7,
+  ERR_AUTH_ROLE_NOT_GRANTED: 9,
+  ERR_AUTH_PERMISSION_NOT_GRANTED: 9,
+  ERR_AUTH_NOT_ENABLED: 9,
+  ERR_AUTH_INVALID_TOKEN: 16,
+  ERR_AUTH_INVALID_MGMT: 3,
+  // etcd 3.4 returns this one as a plain error: gRPC Unknown, HTTP 500.
+  ERR_AUTH_NO_PASSWORD_USER: 2,
+  ERR_ORIGIN_NOT_ALLOWED: 7,
 };
 
 const HTTP_OF_GRPC: Record<number, [number, string]> = {
   2: [500, 'Internal Server Error'],
   3: [400, 'Bad Request'],
   5: [404, 'Not Found'],
+  7: [403, 'Forbidden'],
   8: [429, 'Too Many Requests'],
   9: [412, 'Precondition Failed'],
   11: [400, 'Bad Request'],
   13: [500, 'Internal Server Error'],
   14: [503, 'Service Unavailable'],
+  16: [401, 'Unauthorized'],
 };
 
 export interface MappedError {

@@ -8,9 +8,16 @@
  *   included), by emitting 'connection' on it as its own listener would.
  *
  * The bytes read to decide are put back (socket.unshift) before the hand-over, so each server
- * reads the connection from its first byte. TLS (ALPN h2 / http/1.1) will branch here too.
+ * reads the connection from its first byte.
+ *
+ * With TLS (an https:// listen URL) every connection is a TLS handshake first: ALPN `h2` → gRPC,
+ * anything else (`http/1.1`, no ALPN) → the same preface check on the decrypted stream. A client
+ * speaking plain HTTP to the TLS port gets Go's (so etcd's) answer, `400 Client sent an HTTP
+ * request to an HTTPS server.`, instead of a silent reset. With client-certificate auth the
+ * handshake itself refuses a client without a certificate from the trusted CA.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import type { Server as HttpServer } from 'node:http';
 import { DEFAULTS } from '../config.ts';
 
@@ -23,6 +30,16 @@ export interface ListenTargets {
   http: HttpServer;
   /** Takes an HTTP/2 (gRPC) connection. */
   grpc(socket: net.Socket): void;
+}
+
+/** TLS for the shared port (PEM contents, not paths). */
+export interface ListenTls {
+  cert: Buffer;
+  key: Buffer;
+  /** CA bundle client certificates must chain to. */
+  ca?: Buffer;
+  /** Require (and verify) a client certificate. */
+  clientCertAuth: boolean;
 }
 
 export interface SharedListener {
@@ -47,16 +64,19 @@ export function classify(head: Buffer): 'h2' | 'http1' | undefined {
   return n === PREFACE.length ? 'h2' : undefined;
 }
 
-export function listenShared(host: string, port: number, targets: ListenTargets, prefaceTimeoutMs = DEFAULTS.connectionPrefaceTimeoutMs): Promise<SharedListener> {
+export function listenShared(
+  host: string,
+  port: number,
+  targets: ListenTargets,
+  prefaceTimeoutMs = DEFAULTS.connectionPrefaceTimeoutMs,
+  tlsOptions?: ListenTls,
+): Promise<SharedListener> {
   const sockets = new Set<net.Socket>();
   const undecided = new Set<net.Socket>();
   const http1 = new Set<net.Socket>();
-  const server = net.createServer({ noDelay: true }, (socket) => {
-    sockets.add(socket);
-    socket.once('close', () => {
-      sockets.delete(socket);
-      undecided.delete(socket);
-    });
+  /** Reads the (decrypted) stream's first bytes and hands it to gRPC or HTTP/1.1. */
+  const dispatch = (socket: net.Socket): void => {
+    socket.once('close', () => undecided.delete(socket));
     let head: Buffer = Buffer.alloc(0);
     const timer = setTimeout(() => socket.destroy(), prefaceTimeoutMs);
     undecided.add(socket);
@@ -87,13 +107,23 @@ export function listenShared(host: string, port: number, targets: ListenTargets,
     };
     socket.on('data', onData);
     socket.on('error', onError);
+  };
+  const secure = tlsOptions && tlsServer(tlsOptions, prefaceTimeoutMs, (s) => {
+    if (s.alpnProtocol === 'h2') targets.grpc(s);
+    else dispatch(s);
+  });
+  const server = net.createServer({ noDelay: true }, (socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    if (secure) secure.emit('connection', socket);
+    else dispatch(socket);
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen({ host, port }, () => {
       server.off('error', reject);
       const a = server.address() as net.AddressInfo;
-      const url = `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+      const url = `${secure ? 'https' : 'http'}://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
       resolve({
         url,
         stopAccepting: () => {
@@ -112,4 +142,31 @@ export function listenShared(host: string, port: number, targets: ListenTargets,
       });
     });
   });
+}
+
+/** A TLS server that never listens: the shared listener hands it raw connections. */
+function tlsServer(o: ListenTls, handshakeTimeoutMs: number, onSecure: (s: tls.TLSSocket) => void): tls.Server {
+  const server = tls.createServer({
+    cert: o.cert,
+    key: o.key,
+    ca: o.ca,
+    requestCert: o.clientCertAuth,
+    rejectUnauthorized: o.clientCertAuth,
+    ALPNProtocols: ['h2', 'http/1.1'],
+    handshakeTimeout: handshakeTimeoutMs,
+  });
+  server.on('secureConnection', (s) => {
+    s.setNoDelay(true);
+    onSecure(s);
+  });
+  server.on('tlsClientError', (err: NodeJS.ErrnoException, s) => {
+    // Plain HTTP on the TLS port: say so in plain HTTP, as Go's server (and so etcd) does.
+    const raw = (s as unknown as { _parent?: net.Socket })._parent;
+    if (err.code === 'ERR_SSL_HTTP_REQUEST' && raw && !raw.destroyed && raw.writable) {
+      raw.end('HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n');
+      return;
+    }
+    s.destroy();
+  });
+  return server;
 }

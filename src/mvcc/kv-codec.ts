@@ -8,6 +8,7 @@ import { readRevision, REVISION_BYTES, writeRevision, type Revision } from './re
  *   "m" + name                 → meta records (format marker, compaction progress, checkpoint)
  *   "l" + ...                  → reserved for the lessor's records (src/lease/lease-record.ts);
  *                                the store never reads them, except to hand them over
+ *   "a" + ...                  → the auth store's records (src/auth/auth-records.ts), same rule
  *   other prefixes             → not the store's: restore ignores them
  *
  * Record value: flags(1) | createRevision(6) | version(6) | lease(8, int64) | keyLength(4) | key | value
@@ -18,6 +19,7 @@ import { readRevision, REVISION_BYTES, writeRevision, type Revision } from './re
 export const RECORD_PREFIX = 0x72; // 'r'
 export const META_PREFIX = 0x6d; // 'm'
 export const LEASE_PREFIX = 0x6c; // 'l'
+export const AUTH_PREFIX = 0x61; // 'a': the auth store's records (auth-host.ts)
 const HEADER_BYTES = 1 + 6 + 6 + 8 + 4;
 const FLAG_TOMBSTONE = 1;
 /** Bytes before the key in a record value; the key's length is the u32 just before it. */

@@ -9,8 +9,9 @@ import { checkpointMeta, encodeCheckpoint, fileCheckpointStore, type CheckpointS
 import { restoreIndex, type RestoreProgress } from './index-restore.ts';
 import type { KeyAt, KeyIndex } from './key-index.ts';
 import type { LeaseHook, LeaseHost, LeaseTxn } from './lease-hook.ts';
-import { attachedKeys, scanLeaseRecords } from './lease-records.ts';
-import { decodeRecord, META_INDEX_CHECKPOINT, META_SCHEDULED_COMPACT, recordKey } from './kv-codec.ts';
+import { attachedKeys, scanLeaseRecords, scanPrefixRecords } from './lease-records.ts';
+import type { AuthHost } from './auth-host.ts';
+import { AUTH_PREFIX, decodeRecord, META_INDEX_CHECKPOINT, META_SCHEDULED_COMPACT, recordKey } from './kv-codec.ts';
 import type {
   CommitListener,
   CompactListener,
@@ -91,7 +92,7 @@ type State = 'opening' | 'open' | 'recovering' | 'closed';
  * Invariant: compactRev <= durableRev <= appliedRev, and every revision in (durableRev,
  * appliedRev] sits in `unflushed` and in the commit queue.
  */
-export class KvStore implements KV, ValueSource, LeaseHost {
+export class KvStore implements KV, ValueSource, LeaseHost, AuthHost {
   index!: TreeIndex;
   private state: State = 'opening';
   private appliedRev = 1;
@@ -335,6 +336,22 @@ export class KvStore implements KV, ValueSource, LeaseHost {
   async scanLeaseRecords(): Promise<Array<[Buffer, Buffer]>> {
     this.checkReadable();
     return scanLeaseRecords(this.backend, this.options.scanBatchRecords);
+  }
+
+  // ---- the auth store's seam (auth-host.ts) ----
+
+  async authWrite<T>(body: () => { ops: BatchOp[]; result: T }): Promise<T> {
+    const extra: { ops: readonly BatchOp[] } = { ops: [] };
+    return this.write(() => {
+      const out = body();
+      extra.ops = out.ops;
+      return out.result;
+    }, extra);
+  }
+
+  async scanAuthRecords(): Promise<Array<[Buffer, Buffer]>> {
+    this.checkReadable();
+    return scanPrefixRecords(this.backend, AUTH_PREFIX, this.options.scanBatchRecords);
   }
 
   async compact(revision: number, physical = false): Promise<CompactResult> {

@@ -8,9 +8,14 @@ import { LEASE_PREFIX } from './kv-codec.ts';
 import type { TreeIndex } from './tree-index.ts';
 
 /** Every record under LEASE_PREFIX, in key order, read `batch` at a time. */
-export async function scanLeaseRecords(backend: Backend, batch: number): Promise<Array<[Buffer, Buffer]>> {
+export function scanLeaseRecords(backend: Backend, batch: number): Promise<Array<[Buffer, Buffer]>> {
+  return scanPrefixRecords(backend, LEASE_PREFIX, batch);
+}
+
+/** Every record whose first byte is `prefix` (a lessor's or the auth store's), in key order. */
+export async function scanPrefixRecords(backend: Backend, prefix: number, batch: number): Promise<Array<[Buffer, Buffer]>> {
   const out: Array<[Buffer, Buffer]> = [];
-  const range = { gte: Buffer.from([LEASE_PREFIX]), lt: Buffer.from([LEASE_PREFIX + 1]) };
+  const range = { gte: Buffer.from([prefix]), lt: Buffer.from([prefix + 1]) };
   for await (const entries of scanPages(backend, range, batch)) out.push(...entries);
   return out;
 }

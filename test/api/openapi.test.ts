@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { buildApp } from '../../src/app.ts';
 import { openLessor } from '../../src/lease/lessor.ts';
+import { openAuthStore } from '../../src/auth/auth-store.ts';
 import { defaultConfig } from '../../src/cli-options.ts';
 import { randomIdentity } from '../../src/api/identity.ts';
 import { MemoryBackend } from '../../src/backend/memory-backend.ts';
@@ -40,6 +41,7 @@ test('every app route is in openapi.yaml and vice versa', async () => {
     kv: store,
     engine: store,
     lessor,
+    auth: await openAuthStore(kv),
     config: defaultConfig({ logLevel: 'silent' }),
     identity: randomIdentity(),
     onRoute: (method, url) => routes.add(`${method} ${url}`),

@@ -6,7 +6,7 @@
  * (config.maxBodyBytes, the same headroom the HTTP body limit keeps); responses are unbounded
  * (etcd sends up to MaxInt32), so a range may return more than a put may carry.
  */
-import { Server, ServerCredentials, type ConnectionInjector, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { Server, ServerCredentials, type ConnectionInjector } from '@grpc/grpc-js';
 import type { ApiContext } from '../context.ts';
 import { serviceDefinition, withRawResponses } from './proto.ts';
 import { KV_RAW_METHODS, kvService } from './kv-service.ts';
@@ -14,7 +14,8 @@ import { WATCH_RAW_METHODS, watchService } from './watch-service.ts';
 import { leaseService } from './lease-service.ts';
 import { clusterService, type Advertised } from './cluster-service.ts';
 import { maintenanceService } from './maintenance-service.ts';
-import { unimplemented, type GrpcLog } from './unary.ts';
+import { authService } from './auth-service.ts';
+import type { GrpcLog } from './unary.ts';
 
 export interface GrpcApi {
   /** Hands one accepted connection (its preface still unread) to grpc-js. */
@@ -41,9 +42,7 @@ export function buildGrpcServer(ctx: ApiContext, log: GrpcLog): GrpcApi {
   server.addService(serviceDefinition('Lease'), leaseService(ctx, log));
   server.addService(serviceDefinition('Cluster'), clusterService(ctx, log, advertised));
   server.addService(serviceDefinition('Maintenance'), maintenanceService(ctx, log));
-  const auth: UntypedServiceImplementation = {};
-  for (const method of Object.keys(serviceDefinition('Auth'))) auth[method] = unimplemented('authentication');
-  server.addService(serviceDefinition('Auth'), auth);
+  server.addService(serviceDefinition('Auth'), authService(ctx, log));
 
   const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
   let closing: Promise<void> | undefined;

@@ -15,6 +15,9 @@ import { grpcStatus } from '../error-map.ts';
 import { int64, type Msg } from './decode.ts';
 import { headerObject } from './header.ts';
 import { unary, type GrpcLog } from './unary.ts';
+import { grpcAuthInfo } from './grpc-auth.ts';
+import { authorize } from '../../auth/auth-check.ts';
+import { leaseKeys } from '../routes/lease.ts';
 
 export function leaseService(ctx: ApiContext, log: GrpcLog): UntypedServiceImplementation {
   const { identity: id, kv, lessor } = ctx;
@@ -24,7 +27,11 @@ export function leaseService(ctx: ApiContext, log: GrpcLog): UntypedServiceImple
       const g = await lessor.grant(int64(m.ID), Number(m.TTL));
       return { header: header(g.revision), ID: String(g.id), TTL: String(g.ttlSeconds), error: '' };
     }),
-    LeaseRevoke: unary(log, 'LeaseRevoke', async (m) => ({ header: header((await lessor.revoke(int64(m.ID))).revision) })),
+    LeaseRevoke: unary(log, 'LeaseRevoke', async (m, call) => {
+      const leaseId = int64(m.ID);
+      authorize(ctx.auth, grpcAuthInfo(ctx, call), { kind: 'leaseRevoke', keys: leaseKeys(ctx, leaseId) });
+      return { header: header((await lessor.revoke(leaseId)).revision) };
+    }),
     LeaseTimeToLive: unary(log, 'LeaseTimeToLive', (m) => {
       const t = lessor.timeToLive(int64(m.ID), m.keys === true);
       return { header: header(), ID: String(t.id), TTL: String(t.ttlSeconds), grantedTTL: String(t.grantedTtlSeconds), keys: t.keys };

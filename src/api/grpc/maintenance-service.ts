@@ -16,11 +16,14 @@ import { VERSION } from '../routes/kv.ts';
 import { headerObject } from './header.ts';
 import { unary, unimplemented, type GrpcLog } from './unary.ts';
 import type { Msg } from './decode.ts';
+import { grpcAuthInfo } from './grpc-auth.ts';
+import { authorize } from '../../auth/auth-check.ts';
 
 export function maintenanceService(ctx: ApiContext, log: GrpcLog): UntypedServiceImplementation {
   const { identity: id, kv } = ctx;
   return {
-    Status: unary(log, 'Status', async () => {
+    Status: unary(log, 'Status', async (_m, call) => {
+      authorize(ctx.auth, grpcAuthInfo(ctx, call), { kind: 'user' });
       const size = await kv.dbSize();
       const rev = kv.currentRevision();
       return {

@@ -10,11 +10,11 @@ export interface GrpcLog {
   error(obj: object, msg: string): void;
 }
 
-export function unary<R>(log: GrpcLog, method: string, handle: (req: Msg) => Promise<R> | R): UntypedHandleCall {
+export function unary<R>(log: GrpcLog, method: string, handle: (req: Msg, call: ServerUnaryCall<Msg, R>) => Promise<R> | R): UntypedHandleCall {
   return (call: ServerUnaryCall<Msg, R>, callback: sendUnaryData<R>) => {
     let result: Promise<R> | R;
     try {
-      result = handle(call.request);
+      result = handle(call.request, call);
     } catch (err) {
       return fail(log, method, err, callback);
     }

@@ -21,6 +21,9 @@ import { WatchSessionCore } from '../ws/watch-session.ts';
 import { ERROR_MESSAGES } from '../../errors.ts';
 import { decodeWatchRequest, type Msg } from './decode.ts';
 import { encodeWatchResponse } from './encode-watch.ts';
+import { guardedEngine } from '../../auth/watch-guard.ts';
+import { grpcAuthInfo } from './grpc-auth.ts';
+import { grpcStatus } from '../error-map.ts';
 
 export const WATCH_RAW_METHODS = ['Watch'] as const;
 
@@ -35,11 +38,18 @@ function fail(call: ServerDuplexStream<Msg, Buffer>, code: status, details: stri
 function serveWatch(ctx: ApiContext, call: ServerDuplexStream<Msg, Buffer>): void {
   if (!ctx.serving) return fail(call, status.UNAVAILABLE, ERROR_MESSAGES.ERR_STOPPED);
   if (ctx.connections.size >= ctx.config.maxWatchStreams) return fail(call, status.RESOURCE_EXHAUSTED, ERROR_MESSAGES.ERR_TOO_MANY_STREAMS);
+  let engine;
+  try {
+    engine = guardedEngine(ctx.engine, ctx.auth, grpcAuthInfo(ctx, call));
+  } catch (err) {
+    const s = grpcStatus(err);
+    return fail(call, s.code, s.details);
+  }
   const high = ctx.config.wsHighWaterBytes;
   let pendingBytes = 0;
   let ended = false;
   const session = new WatchSessionCore<Buffer>(
-    ctx.engine,
+    engine,
     (r) => encodeWatchResponse(ctx.identity, r),
     {
       write: (msg) => {

@@ -18,6 +18,7 @@ import type { ApiContext } from '../context.ts';
 import type { KeyValue, RequestOp } from '../../mvcc/kv.ts';
 import { kvError } from '../../errors.ts';
 import { sendJson } from '../send-json.ts';
+import { allow } from '../security/request-auth.ts';
 import { keyFromUrl, prefixRange } from './key-path.ts';
 import { encodeRestKv } from './rest-json.ts';
 import { count, flag, leaseId, type Query } from './rest-query.ts';
@@ -61,12 +62,16 @@ export async function restKvRoutes(app: FastifyInstance, ctx: ApiContext): Promi
     const rev = count(q, 'rev');
     if (flag(q, 'prefix')) {
       const keysOnly = flag(q, 'keys_only');
-      const r = await kv.range({ ...prefixRange(keyOf(req, true)), revision: rev, limit: count(q, 'limit'), keysOnly });
+      const range = { ...prefixRange(keyOf(req, true)), revision: rev, limit: count(q, 'limit'), keysOnly };
+      allow(ctx, req, { kind: 'range', req: range });
+      const r = await kv.range(range);
       const kvs = r.kvs.map((k) => encodeRestKv(k, keysOnly)).join(',');
       reply.header(REVISION_HEADER, String(r.revision));
       return sendJson(reply, 200, `{"revision":${r.revision},"count":${r.count},"kvs":[${kvs}],"more":${r.more}}`);
     }
-    const r = await kv.range({ key: keyOf(req, false), revision: rev });
+    const one = { key: keyOf(req, false), revision: rev };
+    allow(ctx, req, { kind: 'range', req: one });
+    const r = await kv.range(one);
     reply.header(REVISION_HEADER, String(r.revision));
     const found = r.kvs[0];
     if (!found) throw kvError('ERR_NOT_FOUND', rev ? `key not found at revision ${rev}` : 'key not found');
@@ -83,6 +88,8 @@ export async function restKvRoutes(app: FastifyInstance, ctx: ApiContext): Promi
     const value = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     // The lease id is passed through; the lessor validates it once leases are implemented.
     const put = { key, value, lease: leaseId(q) };
+    // A precondition reads the key (a txn compare), so it needs read as well, as in etcd.
+    allow(ctx, req, { kind: 'put', req: { ...put, prevKv: hasPrecondition(req) } });
     const guard = await precondition(req, key);
     let revision: number;
     if (guard === undefined) revision = (await kv.put(put)).revision;
@@ -99,10 +106,13 @@ export async function restKvRoutes(app: FastifyInstance, ctx: ApiContext): Promi
       if (req.headers['if-match'] || req.headers['if-none-match']) {
         throw kvError('ERR_INVALID_ARGUMENT', 'If-Match / If-None-Match apply to one key, not to ?prefix');
       }
-      const r = await kv.deleteRange(prefixRange(keyOf(req, true)));
+      const range = prefixRange(keyOf(req, true));
+      allow(ctx, req, { kind: 'deleteRange', req: range });
+      const r = await kv.deleteRange(range);
       return written(reply, r.revision, `{"revision":${r.revision},"deleted":${r.deleted}}`, false);
     }
     const key = keyOf(req, false);
+    allow(ctx, req, { kind: 'deleteRange', req: { key, prevKv: hasPrecondition(req) } });
     const guard = await precondition(req, key);
     let r = { revision: 0, deleted: 0 };
     if (guard === undefined) r = await kv.deleteRange({ key });
@@ -112,6 +122,10 @@ export async function restKvRoutes(app: FastifyInstance, ctx: ApiContext): Promi
     }
     return written(reply, r.revision, `{"revision":${r.revision},"deleted":${r.deleted}}`, false);
   });
+}
+
+function hasPrecondition(req: FastifyRequest): boolean {
+  return req.headers['if-match'] !== undefined || req.headers['if-none-match'] !== undefined;
 }
 
 function written(reply: FastifyReply, revision: number, body: string, etag: boolean): FastifyReply {

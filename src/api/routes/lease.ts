@@ -9,6 +9,17 @@ import { parseJsonObject, type JsonObject } from '../json-read.ts';
 import { decodeLeaseGrant, decodeLeaseId, decodeLeaseTimeToLive, encodeLeaseGrant, encodeLeaseLeases, encodeLeaseTimeToLive } from '../json-lease.ts';
 import { encodeHeader } from '../json.ts';
 import { sendJson } from '../send-json.ts';
+import { allow } from '../security/request-auth.ts';
+
+/** The keys attached to a lease (none when it does not exist: the revoke then says so). */
+export function leaseKeys(ctx: ApiContext, id: bigint): Buffer[] {
+  if (!ctx.auth.enabled) return [];
+  try {
+    return [...(ctx.lessor.timeToLive(id, true).keys ?? [])];
+  } catch {
+    return [];
+  }
+}
 
 function body(raw: unknown): JsonObject {
   return parseJsonObject(typeof raw === 'string' ? raw : raw === undefined ? '' : String(raw));
@@ -22,7 +33,9 @@ export function leaseRoutes(app: FastifyInstance, ctx: ApiContext): void {
   });
   for (const prefix of ['/v3/lease', '/v3/kv/lease']) {
     app.post(`${prefix}/revoke`, async (req, reply) => {
-      const r = await lessor.revoke(decodeLeaseId(body(req.body)));
+      const leaseId = decodeLeaseId(body(req.body));
+      allow(ctx, req, { kind: 'leaseRevoke', keys: leaseKeys(ctx, leaseId) });
+      const r = await lessor.revoke(leaseId);
       return sendJson(reply, 200, `{"header":${encodeHeader(id, r.revision)}}`);
     });
     app.post(`${prefix}/timetolive`, async (req, reply) => {

@@ -22,6 +22,8 @@ import type { WatchFramePieces } from '../json.ts';
 import { parseJson } from '../json-read.ts';
 import { errorBody, mapError } from '../error-map.ts';
 import { kvError } from '../../errors.ts';
+import { guardedEngine } from '../../auth/watch-guard.ts';
+import { authInfoOf } from '../security/request-auth.ts';
 
 export async function httpWatchRoute(app: FastifyInstance, ctx: ApiContext): Promise<void> {
   // In this plugin's scope only: hand the body stream through untouched.
@@ -43,8 +45,14 @@ export async function httpWatchRoute(app: FastifyInstance, ctx: ApiContext): Pro
     let started = false;
     let accepted = false; // a first message was valid: later errors go in-stream
     let ended = false;
+    let engine;
+    try {
+      engine = guardedEngine(ctx.engine, ctx.auth, authInfoOf(ctx, req));
+    } catch (err) {
+      return fail(err);
+    }
     const session = new WatchSession(
-      ctx.engine,
+      engine,
       ctx.identity,
       {
         write: (frame) => {

@@ -24,6 +24,8 @@ import { count, flag, type Query } from '../rest/rest-query.ts';
 import { SseSession } from './sse-session.ts';
 import { lagNotifyOptions } from '../json-requests.ts';
 import type { SseStats } from './sse-stats.ts';
+import { guardedEngine } from '../../auth/watch-guard.ts';
+import { allow, authInfoOf } from '../security/request-auth.ts';
 
 const PREFIX = '/v1/watch/';
 
@@ -90,6 +92,9 @@ export async function sseWatchRoute(app: FastifyInstance, ctx: ApiContext, stats
     const request = sseWatchRequest(req.originalUrl, req.query as Query, req.headers['last-event-id']);
     if (!ctx.serving) throw kvError('ERR_STOPPED');
     if (ctx.connections.size >= ctx.config.maxWatchStreams) throw kvError('ERR_TOO_MANY_STREAMS');
+    // One watch per request: a denied range is a plain 403/401 before the stream starts.
+    const rangeEnd = request.rangeEnd === undefined ? undefined : request.rangeEnd.length === 0 ? Buffer.of(0) : request.rangeEnd;
+    allow(ctx, req, { kind: 'watch', key: request.key, rangeEnd });
 
     reply.hijack();
     const res = reply.raw;
@@ -99,7 +104,7 @@ export async function sseWatchRoute(app: FastifyInstance, ctx: ApiContext, stats
     req.raw.socket.setNoDelay(true);
     const high = ctx.config.wsHighWaterBytes;
     const session = new SseSession(
-      ctx.engine,
+      guardedEngine(ctx.engine, ctx.auth, authInfoOf(ctx, req)),
       request,
       {
         write: (chunk) => void res.write(chunk),

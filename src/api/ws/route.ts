@@ -12,6 +12,8 @@ import type { ApiContext, WatchConnection } from '../context.ts';
 import { FrameBatcher } from './frame-batcher.ts';
 import { WatchSession } from './watch-session.ts';
 import { ERROR_MESSAGES } from '../../errors.ts';
+import { guardedEngine } from '../../auth/watch-guard.ts';
+import { authInfoOf } from '../security/request-auth.ts';
 
 export function wsWatchRoute(app: FastifyInstance, ctx: ApiContext): void {
   app.get('/v3/watch', { websocket: true }, (socket, req) => {
@@ -33,7 +35,7 @@ export function wsWatchRoute(app: FastifyInstance, ctx: ApiContext): void {
       socket.close(code, reason);
     };
     const session = new WatchSession(
-      ctx.engine,
+      guardedEngine(ctx.engine, ctx.auth, authInfoOf(ctx, req)),
       ctx.identity,
       {
         write: (frame) => (typeof frame === 'string' ? frames.push(frame, null, '') : frames.push(frame.head, frame.events, frame.tail)),

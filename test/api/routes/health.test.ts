@@ -11,13 +11,14 @@ import { defaultConfig } from '../../../src/cli-options.ts';
 import { randomIdentity } from '../../../src/api/identity.ts';
 import { MemoryBackend } from '../../../src/backend/memory-backend.ts';
 import { openKvStore } from '../../../src/mvcc/kv-store.ts';
+import { openAuthStore } from '../../../src/auth/auth-store.ts';
 import { WatchableStore } from '../../../src/watch/watchable-store.ts';
 
 test('/health, /version; /health 503 once shutting down', async () => {
   const kv = await openKvStore(new MemoryBackend());
   const lessor = await openLessor(kv);
   const store = new WatchableStore(kv);
-  const { fastify, ctx } = await buildApp({ kv: store, engine: store, lessor, config: defaultConfig({ logLevel: 'silent' }), identity: randomIdentity() });
+  const { fastify, ctx } = await buildApp({ kv: store, engine: store, lessor, auth: await openAuthStore(kv), config: defaultConfig({ logLevel: 'silent' }), identity: randomIdentity() });
   const get = async (url: string) => {
     const r = await fastify.inject({ method: 'GET', url });
     return [r.statusCode, r.headers['content-type'], r.body];

@@ -1,0 +1,24 @@
+/**
+ * Who a gRPC call is: etcd clients send the token from Authenticate in the `token` metadata
+ * (etcdctl --user does this); with TLS and --client-cert-auth a call without a token is the user
+ * its verified client certificate's CN names. undefined while auth is disabled.
+ */
+import type { Metadata } from '@grpc/grpc-js';
+import type { ApiContext } from '../context.ts';
+import type { AuthInfo } from '../../auth/auth-store.ts';
+
+interface CallLike {
+  metadata: Metadata;
+  getAuthContext?: () => { sslPeerCertificate?: { subject?: { CN?: string | string[] } } } | null;
+}
+
+export function grpcAuthInfo(ctx: ApiContext, call: CallLike): AuthInfo | undefined {
+  if (!ctx.auth.enabled) return undefined;
+  const token = call.metadata.get('token')[0];
+  if (typeof token === 'string' && token !== '') return ctx.auth.infoFromToken(token);
+  if (ctx.config.clientCertAuth) {
+    const cn = call.getAuthContext?.()?.sslPeerCertificate?.subject?.CN;
+    if (typeof cn === 'string' && cn !== '') return ctx.auth.infoFromCommonName(cn);
+  }
+  return ctx.auth.infoFromToken(undefined);
+}

@@ -1,0 +1,86 @@
+/**
+ * Who an HTTP request is (auth), and the one route table that says which routes need what.
+ *
+ * The token, in the order looked at:
+ * 1. `Authorization: <token>` (etcd's gateway; a `Bearer ` prefix is accepted too);
+ * 2. `Sec-WebSocket-Protocol: Bearer, <token>` — browsers cannot set headers on a WebSocket,
+ *    and this is the grpc-websocket-proxy convention etcd's gateway uses (the server answers
+ *    the `Bearer` subprotocol);
+ * 3. `?token=<token>` — for EventSource (SSE), which can set neither. The access log never
+ *    writes query strings (access-log.ts), so the token is not logged.
+ * With TLS and --client-cert-auth, a request without a token is the user its verified client
+ * certificate's CN names (etcd's rule).
+ *
+ * Routes: PUBLIC ones need nothing (etcd 3.4 checks none of the lease calls besides revoke); CHECKED ones resolve the user here and check each key range in their handler through
+ * auth-check.ts; every other route — including routes added later — needs the root role while
+ * auth is enabled, so a new route is safe by default.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { TLSSocket } from 'node:tls';
+import type { ApiContext } from '../context.ts';
+import { authorize, type Access } from '../../auth/auth-check.ts';
+import type { AuthInfo } from '../../auth/auth-store.ts';
+
+const PUBLIC = new Set([
+  '/healthz', '/readyz', '/livez', '/health', '/metrics', '/version', '/', '/ui', '/ui/', '/ui/*', '/docs', '/docs/', '/docs/*', '/openapi.yaml',
+  '/v3/auth/authenticate',
+  '/v3/lease/grant', '/v3/lease/keepalive', '/v3/lease/timetolive', '/v3/lease/leases', '/v3/kv/lease/timetolive', '/v3/kv/lease/leases',
+]);
+
+const CHECKED = new Set([
+  '/v3/kv/range', '/v3/kv/put', '/v3/kv/deleterange', '/v3/kv/txn', '/v3/kv/compaction',
+  '/v3/lease/revoke', '/v3/kv/lease/revoke', '/v3/watch', '/v1/kv/*', '/v1/watch/*', '/v3/maintenance/status',
+]);
+
+const INFO = Symbol('watchkv.authInfo');
+type WithInfo = FastifyRequest & { [INFO]?: AuthInfo | undefined };
+
+export function tokenOf(req: FastifyRequest): string | undefined {
+  const h = req.headers.authorization;
+  if (typeof h === 'string' && h !== '') return h.startsWith('Bearer ') ? h.slice(7) : h;
+  const proto = req.headers['sec-websocket-protocol'];
+  if (typeof proto === 'string') {
+    const parts = proto.split(',').map((p) => p.trim());
+    const i = parts.indexOf('Bearer');
+    if (i >= 0 && parts[i + 1]) return parts[i + 1];
+  }
+  const q = (req.query as Record<string, unknown> | undefined)?.token;
+  if (typeof q === 'string' && q !== '') return q;
+  return undefined;
+}
+
+/** The request's user (undefined while auth is disabled); throws ERR_AUTH_INVALID_TOKEN. */
+export function authInfoOf(ctx: ApiContext, req: FastifyRequest): AuthInfo | undefined {
+  const r = req as WithInfo;
+  if (INFO in r) return r[INFO];
+  const token = tokenOf(req);
+  let info: AuthInfo | undefined;
+  if (token === undefined && ctx.config.clientCertAuth) {
+    const sock = req.raw.socket as TLSSocket;
+    const cn = sock.encrypted && sock.authorized ? sock.getPeerCertificate()?.subject?.CN : undefined;
+    info = typeof cn === 'string' && cn !== '' ? ctx.auth.infoFromCommonName(cn) : ctx.auth.infoFromToken(undefined);
+  } else info = ctx.auth.infoFromToken(token);
+  r[INFO] = info;
+  return info;
+}
+
+/** The check a CHECKED route's handler makes on its decoded request. */
+export function allow(ctx: ApiContext, req: FastifyRequest, access: Access): void {
+  authorize(ctx.auth, authInfoOf(ctx, req), access);
+}
+
+/** Installs the default: resolve the user on non-public routes, and require root on unlisted ones. */
+export function routeAuth(app: FastifyInstance, ctx: ApiContext): void {
+  app.addHook('preHandler', async (req) => {
+    const url = req.routeOptions.url;
+    if (url === undefined || PUBLIC.has(url) || url.startsWith('/ui/') || url.startsWith('/docs/')) return;
+    // A token given must be live, auth enabled or not (etcd 3.4): resolving it here says so.
+    const info = authInfoOf(ctx, req);
+    if (ctx.auth.enabled && !CHECKED.has(url)) authorize(ctx.auth, info, { kind: 'admin' });
+  });
+}
+
+/** For tests and docs: how a route is guarded. */
+export function routeAuthKind(url: string): 'public' | 'checked' | 'root' {
+  return PUBLIC.has(url) ? 'public' : CHECKED.has(url) ? 'checked' : 'root';
+}

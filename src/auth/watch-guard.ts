@@ -1,0 +1,113 @@
+/**
+ * Auth for watches, on every transport at once: a WatchEngine wrapper made per connection for
+ * the connection's user. Creating a watch needs read on the whole watched range; a denied create
+ * is answered in-band as etcd does (`created` + `canceled`, watch_id -1, cancel_reason = the
+ * error). After every auth change the connection's open watches are re-checked and those that
+ * lost read access are canceled with cancel_reason "etcdserver: permission denied".
+ *
+ * The engine assigns ids when watch_id is 0, so the wrapper learns each watch's id from its
+ * `created` answer: every create produces exactly one `created` response, in request order.
+ */
+import { ERROR_MESSAGES, isKvError } from '../errors.ts';
+import type { WatchCreateRequest, WatchEngine, WatchResponse, WatchSink, WatchStream } from '../watch/watch-api.ts';
+import { authorize } from './auth-check.ts';
+import type { AuthInfo, AuthStore } from './auth-store.ts';
+
+interface Range {
+  key: Buffer;
+  /** KV convention: undefined = one key, "\0" = every key from key on. */
+  rangeEnd?: Buffer;
+}
+
+/** The watch engine's range convention (empty = +infinity) → the KV one. */
+function kvRange(req: WatchCreateRequest): Range {
+  const end = req.rangeEnd === undefined ? undefined : req.rangeEnd.length === 0 ? Buffer.of(0) : req.rangeEnd;
+  return { key: req.key, rangeEnd: end };
+}
+
+export function guardedEngine(engine: WatchEngine, auth: AuthStore, info: AuthInfo | undefined): WatchEngine {
+  if (info === undefined && !auth.enabled) {
+    // Auth off when the connection opened: it stays the connection's identity (as etcd, whose
+    // streams keep the auth info they were opened with).
+    return engine;
+  }
+  return {
+    currentRevision: () => engine.currentRevision(),
+    newStream: (sink) => new GuardedStream(engine, sink, auth, info),
+  };
+}
+
+class GuardedStream implements WatchStream {
+  private readonly inner: WatchStream;
+  private readonly pending: Range[] = [];
+  private readonly open = new Map<number, Range>();
+  /** Watches being canceled because their user lost read access. */
+  private readonly revoking = new Set<number>();
+  private readonly stopListening: () => void;
+
+  constructor(
+    private readonly engine: WatchEngine,
+    private readonly sink: WatchSink,
+    private readonly auth: AuthStore,
+    private readonly info: AuthInfo | undefined,
+  ) {
+    this.inner = engine.newStream({ send: (r) => this.onResponse(r) });
+    this.stopListening = auth.onChange(() => this.recheck());
+  }
+
+  private onResponse(r: WatchResponse): boolean {
+    if (r.created) {
+      const range = this.pending.shift();
+      if (range && !r.canceled) this.open.set(r.watchId, range);
+    } else if (r.canceled) {
+      this.open.delete(r.watchId);
+      if (this.revoking.delete(r.watchId)) return this.sink.send({ ...r, cancelReason: ERROR_MESSAGES.ERR_PERMISSION_DENIED });
+    }
+    return this.sink.send(r);
+  }
+
+  create(request: WatchCreateRequest): void {
+    const range = kvRange(request);
+    try {
+      authorize(this.auth, this.info, { kind: 'watch', ...range });
+    } catch (err) {
+      if (!isKvError(err)) throw err;
+      this.sink.send({ watchId: -1, revision: this.engine.currentRevision(), created: true, canceled: true, cancelReason: err.message, events: [], withPrevKv: false });
+      return;
+    }
+    this.pending.push(range);
+    this.inner.create(request);
+  }
+
+  private recheck(): void {
+    for (const [id, range] of [...this.open]) {
+      if (this.auth.mayRead(this.info, range.key, range.rangeEnd)) continue;
+      this.open.delete(id);
+      // inner.cancel answers `canceled`; onResponse adds the reason to that answer.
+      this.revoking.add(id);
+      this.inner.cancel(id);
+    }
+  }
+
+  cancel(watchId: number): void {
+    this.open.delete(watchId);
+    this.inner.cancel(watchId);
+  }
+
+  requestProgress(): void {
+    this.inner.requestProgress();
+  }
+
+  resume(): void {
+    this.inner.resume();
+  }
+
+  size(): number {
+    return this.inner.size();
+  }
+
+  close(): void {
+    this.stopListening();
+    this.inner.close();
+  }
+}
