@@ -2,10 +2,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig, type ServerConfig } from '../src/cli-options.ts';
+import { ConfigError, HELP, loadConfig, type ServerConfig } from '../src/cli-options.ts';
 import { DEFAULTS } from '../src/config.ts';
 
 test('defaults, flags, environment (flags win), durations with units', () => {
@@ -104,6 +104,17 @@ test('the CLI exits with code 2 naming an unknown config-file key', () => {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/server.ts', '--config-file', file], { encoding: 'utf8', timeout: 30000 });
   assert.is(r.status, 2);
   assert.match(r.stderr, 'unknown key "quota-backend-bytes"');
+});
+
+test("README's configuration table lists exactly the server's flags, once each", () => {
+  const inHelp = [...HELP.matchAll(/^ {2}--([a-z-]+)/gm)].map((m) => m[1]!).filter((f) => f !== 'help' && f !== 'version');
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+  const section = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('\n## ', readme.indexOf('## Configuration') + 5));
+  const rows = [...section.matchAll(/^\| `--([a-z-]+)` \| `(WATCHKV_[A-Z_]+)` \|/gm)];
+  const inReadme = rows.map((m) => m[1]!);
+  assert.equal([...inReadme].sort(), [...new Set(inReadme)].sort(), 'a flag listed twice');
+  assert.equal([...inReadme].sort(), [...inHelp].sort());
+  for (const m of rows) assert.is(m[2], `WATCHKV_${m[1]!.toUpperCase().replaceAll('-', '_')}`, `environment variable of --${m[1]}`);
 });
 
 test.run();
