@@ -20,6 +20,7 @@ import { idleScenario } from './compare/idle.ts';
 import { leaseExpiryScenario, leaseKeepAliveScenario } from './compare/lease.ts';
 import { putScenario } from './compare/put.ts';
 import { grpcPutScenario, grpcRangeScenario, grpcSaturationScenario } from './compare/grpc.ts';
+import { authScenario } from './compare/auth.ts';
 import { rangeScenario } from './compare/range.ts';
 import { reopenScenario } from './compare/reopen.ts';
 import { sseFanoutScenario } from './compare/sse-fanout.ts';
@@ -45,6 +46,8 @@ function targetsFor(cfg: BenchConfig): Target[] {
     { scenario: 'fanout-sse', metric: 'ratio', label: '>= 0.5 (half the WebSocket rate)', pass: (v) => v.watchkv >= 0.5 },
     { scenario: 'grpc-put', metric: 'rps', label: '>= etcd', pass: (v) => v.watchkv >= v.etcd },
     { scenario: 'grpc-fanout-sat', metric: 'delivered', label: '>= 5x etcd', pass: (v) => v.watchkv >= 5 * v.etcd },
+    { scenario: 'auth', metric: 'putOverhead', label: '<= 10 %', pass: (v) => v.watchkv <= 10 },
+    { scenario: 'auth', metric: 'fanOverhead', label: '<= 10 %', pass: (v) => v.watchkv <= 10 },
     { scenario: 'idle', metric: 'bytesPerWatcher', label: '<= 2 KB (2,048 B)', pass: (v) => v.watchkv <= 2048 },
   ];
 }
@@ -200,13 +203,16 @@ ${BOUNDS_MD}
    (the same port), with one lean grpc-js client for both servers (bench/lib/grpc-client.ts: requests encoded once,
    responses walked, not decoded): 5 connections × 10 calls in flight; watchers on Watch streams, one connection
    per stream; the fan-out writer is the same HTTP writer process.
+10. **auth**: on one server, the put load (50 connections) and the saturation fan-out, first with auth off, then with
+   auth on as a user holding READWRITE on /bench/ (token on every put and on each watch socket's upgrade), then off
+   again; the overhead is (off - on) / off. etcd runs the put half only.
 
 Knobs (environment): \`BENCH_QUICK=1\` (short run for development), \`BENCH_REPEAT\` (default 2),
 \`BENCH_DURATION_S\` (put; range and fan-out follow it unless \`BENCH_RANGE_DURATION_S\` / \`BENCH_FANOUT_DURATION_S\` /
 \`BENCH_SAT_DURATION_S\` are set), \`BENCH_FANOUT_RATE\`, \`BENCH_SAT_WATCHERS\`, \`BENCH_SAT_PER_SOCKET\`, \`BENCH_SAT_WRITERS\`,
 \`BENCH_DRAIN_TIMEOUT_S\`, \`BENCH_CATCHUP_EVENTS\`, \`BENCH_IDLE_WATCHERS\`, \`BENCH_IDLE_SOCKETS\`, \`BENCH_IDLE_TIMEOUT_S\`,
 \`BENCH_REOPEN_KEYS\`, \`BENCH_REOPEN_FILL_TIMEOUT_S\`, \`BENCH_LEASE_COUNT\`, \`BENCH_LEASE_TTL_S\`, \`BENCH_SSE_WATCHERS\`,
-\`BENCH_ONLY=put,range,fanout,fanout-sse,catchup,idle,reopen,lease,grpc\` (a subset),
+\`BENCH_ONLY=put,range,fanout,fanout-sse,catchup,idle,reopen,lease,grpc,auth\` (a subset),
 \`BENCH_SERVERS=watchkv,etcd,fastify\` (a subset), \`BENCH_WATCHKV_TSX=1\` (run watchkv's sources through tsx instead of the build in dist/), \`BENCH_WATCHKV_NODE_ARGS\` (e.g. \`--cpu-prof --cpu-prof-dir=/tmp/prof\`;
 summarise with \`node --import tsx bench/lib/cpuprofile-top.ts [--by-area] <file>\`).
 `;
@@ -230,6 +236,7 @@ async function main(): Promise<void> {
     grpcPutScenario,
     grpcRangeScenario,
     grpcSaturationScenario(cfg),
+    authScenario(cfg),
   ];
   const chosen = cfg.only.length ? all.filter((s) => cfg.only.some((o) => s.id === o || s.id.startsWith(`${o}-`))) : all;
   if (chosen.length === 0) throw new Error(`BENCH_ONLY=${cfg.only.join(',')} matches none of: ${all.map((s) => s.id).join(', ')}`);

@@ -32,13 +32,15 @@ const openWs: OpenWatchers = (url, conns, perConn, prefix, hist) => {
   return openWatchers(url, conns, perConn, () => create, { strictOrder: true, latency: hist });
 };
 
-interface FanoutRun {
+export interface FanoutRun {
   watchers: number;
   perSocket: number;
   mode: 'paced' | 'flat';
   rate: number;
   concurrency: number;
   durationS: number;
+  /** an auth token for the writer's puts (the opener carries its own for the watchers) */
+  token?: string;
 }
 
 /**
@@ -105,6 +107,7 @@ export async function runFanout(server: ServerHandle, rep: number, run: FanoutRu
       keyPrefix: prefix,
       keySpace: 100,
       valueBytes: 32,
+      ...(run.token ? { token: run.token } : {}),
     });
     const maxRev = w.revs.reduce((a, b) => Math.max(a, b), 0);
     const all = sockets.flatMap((s) => s.watchers);

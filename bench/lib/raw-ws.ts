@@ -44,7 +44,8 @@ export class RawWs {
     if (head.length > 0) this.onData(head);
   }
 
-  static connect(url: string, handlers: RawWsHandlers): Promise<RawWs> {
+  /** `headers`: extra upgrade request headers (e.g. Authorization for a server with auth on). */
+  static connect(url: string, handlers: RawWsHandlers, headers: Record<string, string> = {}): Promise<RawWs> {
     const u = new URL(url);
     const key = randomBytes(16).toString('base64');
     return new Promise((resolve, reject) => {
@@ -53,7 +54,7 @@ export class RawWs {
         port: Number(u.port || 80),
         path: u.pathname + u.search,
         agent: false,
-        headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Key': key, 'Sec-WebSocket-Version': '13' },
+        headers: { ...headers, Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Key': key, 'Sec-WebSocket-Version': '13' },
       });
       req.on('upgrade', (res, socket, head) => {
         const accept = createHash('sha1').update(key + GUID).digest('base64');

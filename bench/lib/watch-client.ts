@@ -39,6 +39,8 @@ export interface WatchSocketOptions {
   verifyFrames?: number;
   /** revision → send time decoded from its value; openWatchers shares one among its sockets */
   sendTimes?: Map<number, number>;
+  /** an auth token, sent as the upgrade's Authorization header (servers with auth enabled) */
+  token?: string;
 }
 
 interface ScannedEvent {
@@ -121,7 +123,7 @@ export class WatchSocket {
         sock.onClosed?.();
       },
       error: (e) => sock.problem(`socket error: ${e.message}`),
-    });
+    }, opts.token ? { Authorization: opts.token } : {});
     return sock;
   }
 

@@ -21,6 +21,8 @@ export interface WriterJob {
   /** distinct keys cycled through under the prefix */
   keySpace: number;
   valueBytes: number;
+  /** an auth token for the Authorization header (servers with auth enabled) */
+  token?: string;
 }
 
 export interface WriterResult {
@@ -59,7 +61,7 @@ function runJob(job: WriterJob): Promise<WriterResult> {
         resolve();
       };
       const req = request(
-        { host: u.hostname, port: Number(u.port), path: '/v3/kv/put', method: 'POST', agent, timeout: 30_000, headers: { 'content-type': 'application/json', 'content-length': body.length } },
+        { host: u.hostname, port: Number(u.port), path: '/v3/kv/put', method: 'POST', agent, timeout: 30_000, headers: { 'content-type': 'application/json', 'content-length': body.length, ...(job.token ? { authorization: job.token } : {}) } },
         (res) => {
           let text = '';
           res.setEncoding('utf8');
