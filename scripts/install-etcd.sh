@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Installs a real etcd (Debian package etcd-server, 3.4) for the side-by-side benchmarks and the
-# differential tests, only when `etcd` is not on the PATH. Needs root (or sudo) on Debian/Ubuntu.
+# Installs a real etcd and etcdctl (Debian packages etcd-server and etcd-client, 3.4) for the
+# side-by-side benchmarks and the differential tests, only when `etcd` or `etcdctl` is not on the
+# PATH (etcd-server only suggests etcd-client, so it must be named). Needs root (or sudo).
 set -euo pipefail
 
-if command -v etcd >/dev/null 2>&1; then
+if command -v etcd >/dev/null 2>&1 && command -v etcdctl >/dev/null 2>&1; then
   exit 0
 fi
 
@@ -23,7 +24,7 @@ fi
 
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update
-$SUDO apt-get install -y etcd-server
+$SUDO apt-get install -y etcd-server etcd-client
 
 # The package starts an etcd service on :2379 where an init system runs; the benchmarks start their
 # own etcd on free ports, so stop it to leave the cores to the benchmark (ignored without systemd).
@@ -32,4 +33,5 @@ if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet etcd 2>/d
 fi
 
 command -v etcd >/dev/null 2>&1 || { echo "install-etcd.sh: etcd-server installed but etcd is not on PATH" >&2; exit 1; }
+command -v etcdctl >/dev/null 2>&1 || { echo "install-etcd.sh: etcd-client installed but etcdctl is not on PATH" >&2; exit 1; }
 etcd --version | head -1
