@@ -44,8 +44,60 @@ function keyPath(kv) {
 
 const valueBytes = (kv) => (kv.value !== undefined ? new TextEncoder().encode(kv.value) : bytesOf(kv.value_base64 ?? ''));
 
+// ---- auth: with auth on, the page asks for a user and keeps its token for this tab ----
+
+const TOKEN_KEY = 'watchkv-token';
+const USER_KEY = 'watchkv-user';
+/** etcd's answers for a request without a usable token (400 "user name is empty", 401 invalid token). */
+const needsLogin = (r) => r.status === 401 || /user name is empty|invalid auth token/.test(r.json?.message ?? '');
+
+function signedIn(user, token) {
+  if (token) {
+    sessionStorage.setItem(TOKEN_KEY, token);
+    sessionStorage.setItem(USER_KEY, user);
+  } else {
+    sessionStorage.removeItem(TOKEN_KEY);
+    sessionStorage.removeItem(USER_KEY);
+  }
+  $('signed-in').hidden = !token;
+  $('signed-in-user').textContent = user ?? '';
+}
+
+/** Shows the login form instead of the explorer; `why` says what the server answered. */
+function askLogin(why) {
+  if (state.source) state.source.close();
+  state.source = null;
+  signedIn(null, null);
+  $('login').hidden = false;
+  document.querySelector('main.layout').hidden = true;
+  $('login-message').textContent = why ?? '';
+  $('login-name').focus();
+}
+
+async function login(ev) {
+  ev.preventDefault();
+  const name = $('login-name').value;
+  const r = await api('POST', '/v3/auth/authenticate', { body: JSON.stringify({ name, password: $('login-password').value }) });
+  $('login-password').value = '';
+  if (!r.ok || typeof r.json?.token !== 'string') {
+    $('login-message').textContent = r.json?.message ?? `sign-in failed (HTTP ${r.status})`;
+    return;
+  }
+  signedIn(name, r.json.token);
+  $('login').hidden = true;
+  document.querySelector('main.layout').hidden = false;
+  current.prefix = null; // list again, now with the token
+  await route();
+}
+
+function signOut() {
+  signedIn(null, null);
+  location.reload();
+}
+
 async function api(method, path, { body, headers } = {}) {
-  const res = await fetch(path, { method, body, headers });
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  const res = await fetch(path, { method, body, headers: token ? { ...headers, authorization: token } : headers });
   const text = await res.text();
   let json;
   try {
@@ -92,6 +144,10 @@ async function openPrefix(prefix) {
   state.keys.clear();
   if (state.source) state.source.close();
   const r = await api('GET', `/v1/kv/${encodeURIComponent(prefix)}?prefix&keys_only&limit=${LIST_LIMIT}`);
+  if (needsLogin(r)) {
+    askLogin(sessionStorage.getItem(TOKEN_KEY) ? 'Your session has ended: sign in again.' : '');
+    return;
+  }
   if (!r.ok) {
     say(`Could not list keys: ${r.json?.message ?? r.status}`, 'error');
     return;
@@ -104,7 +160,10 @@ async function openPrefix(prefix) {
 
 /** Live updates from the revision the listing was read at: nothing between is missed. */
 function watch(prefix, revision) {
-  const es = new EventSource(`/v1/watch/${encodeURIComponent(prefix)}?prefix&prev_kv&start_revision=${revision + 1}`);
+  // EventSource cannot send headers: the token goes in the query (the access log never writes it).
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  const auth = token ? `&token=${encodeURIComponent(token)}` : '';
+  const es = new EventSource(`/v1/watch/${encodeURIComponent(prefix)}?prefix&prev_kv&start_revision=${revision + 1}${auth}`);
   state.source = es;
   const live = $('live-status');
   es.onopen = () => {
@@ -411,6 +470,9 @@ async function route() {
   renderTree(false);
 }
 
+$('login-form').addEventListener('submit', login);
+$('sign-out').addEventListener('click', signOut);
+if (sessionStorage.getItem(TOKEN_KEY)) signedIn(sessionStorage.getItem(USER_KEY), sessionStorage.getItem(TOKEN_KEY));
 $('edit-form').addEventListener('submit', save);
 $('delete').addEventListener('click', remove);
 $('create-form').addEventListener('submit', create);
