@@ -8,7 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Event, KeyValue, RevisionChanges } from '../../src/mvcc/kv.ts';
 import type { WatchCreateRequest, WatchResponse } from '../../src/watch/watch-api.ts';
-import { validateComplete, validateWatcher, type ObservedWatcher } from './watch-validator.ts';
+import { validateComplete, validateLatest, validateWatcher, type ObservedWatcher } from './watch-validator.ts';
 
 const b = (s: string) => Buffer.from(s, 'latin1');
 const kv = (key: string, rev: number, version: number, value = `v${rev}`): KeyValue => ({ key: b(key), createRevision: rev - version + 1, modRevision: rev, version, value: b(value), lease: 0n });
@@ -97,6 +97,16 @@ test('compaction cancel: justified only when the next owed revision is compacted
 
 test('a stream that does not start with `created` is rejected', () => {
   assert.ok(validateWatcher(history, { request: request(), responses: good }).length > 0);
+});
+
+test('latest mode: a compaction cancel ends the stream only when it overtook the watcher', () => {
+  const cancel = (compactRevision: number): WatchResponse => ({ watchId: 0, revision: 0, events: [], withPrevKv: false, canceled: true, compactRevision });
+  // Delivered up to 2, then compaction at 4 removed what it owed: no final state to compare.
+  assert.equal(validateLatest(history, watcher([good[0]!, cancel(4)], { delivery: 'latest' }), 5), []);
+  // Without the cancel the same stream misses the final state.
+  assert.ok(validateLatest(history, watcher([good[0]!], { delivery: 'latest' }), 5).length > 0);
+  // Delivered up to 5, so a compaction at 3 could not have overtaken it.
+  assert.ok(validateLatest(history, watcher([...good, cancel(3)], { delivery: 'latest' }), 5).length > 0);
 });
 
 test.run();
