@@ -39,6 +39,12 @@ export const DEFAULTS = Object.freeze({
   victimRetryIntervalMs: 10,
   /** ms: how often the sync loop catches unsynced watchers up from the store (etcd: 100 ms). */
   syncIntervalMs: 100,
+  /**
+   * ms: how often the sync timer retries a lagging latest-value watcher whose stream refused its
+   * batch and has not resumed since. A resume (the transport drained) retries at once; the timer
+   * is only the safety net, and building a batch from the shared table costs a walk of it.
+   */
+  latestRetryIntervalMs: 1000,
   /** watchers: most unsynced watchers one sync pass serves, so a pass stays short (etcd: 512). */
   syncMaxWatchersPerPass: 512,
   /** revisions: most revisions one sync pass reads from the store (etcd: 1000). */

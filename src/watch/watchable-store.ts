@@ -22,11 +22,14 @@ import { StreamImpl, type StreamHost } from './watch-stream.ts';
 import { RecentHistory } from './recent-history.ts';
 import { transferState } from './state-transfer.ts';
 import { Watcher } from './watcher.ts';
+import { LatestTable } from './latest-table.ts';
+import { eventBytes } from './fragment.ts';
 import { WatcherGroup } from './watcher-group.ts';
 
 export interface WatchOptions {
   victimRetryIntervalMs: number;
   syncIntervalMs: number;
+  latestRetryIntervalMs: number;
   syncMaxWatchersPerPass: number;
   syncMaxRevisionsPerPass: number;
   watchHistoryBytes: number;
@@ -57,8 +60,10 @@ export interface WatchOptions {
  * exactly as above):
  * - state transfer (initial_state; resync instead of the compaction cancel in step 2):
  *   state-transfer.ts, then the watcher is placed with minRev = R+1;
- * - latest-value mode: a refused batch is merged into the watcher's per-key map instead of
- *   parking it; the map is flushed as one batch on the sync timer or when its stream resumes;
+ * - latest-value mode: a refused batch is not parked: the watcher keeps a floor on the shared
+ *   LatestTable (newest event per key, one for all such watchers: memory bounded by keys, not by
+ *   keys x watchers), or, catching up or filtered, a per-key map of its own; either is flushed
+ *   as one batch on the sync timer or when its stream resumes;
  * - lag notices: the sync timer's lagPass measures each lagging watcher that asked.
  */
 export class WatchableStore implements KV, WatchEngine {
@@ -67,8 +72,10 @@ export class WatchableStore implements KV, WatchEngine {
   private readonly unsynced = new Set<Watcher>();
   private readonly backlogs = new Set<StreamImpl>();
   private readonly streams = new Set<StreamImpl>();
-  /** Latest-value watchers holding a map to flush (synced or unsynced). */
+  /** Latest-value watchers lagging: holding a map or a table floor to flush (synced or unsynced). */
   private readonly coalescing = new Set<Watcher>();
+  /** The newest event per key since the oldest table floor, while latest-value watchers exist. */
+  private readonly latestTable = new LatestTable();
   /** Watchers in a state transfer (for lag notices and stats). */
   private readonly transfers = new Set<Watcher>();
   private rev: number;
@@ -101,7 +108,11 @@ export class WatchableStore implements KV, WatchEngine {
     for (const t of this.timers) t.unref();
     this.host = {
       currentRevision: () => this.rev,
-      place: (w) => (w.modes.initialState ? this.startTransfer(w) : this.settle(w)),
+      place: (w) => {
+        if (w.modes.latest) this.latestTable.addUser(w, this.rev + 1);
+        if (w.modes.initialState) this.startTransfer(w);
+        else this.settle(w);
+      },
       resumed: (s) => this.flushLatest(s),
       remove: (w) => this.remove(w),
       sendProgress: (w) => this.sendProgress(w),
@@ -131,6 +142,7 @@ export class WatchableStore implements KV, WatchEngine {
     let pendingEvents = 0;
     for (const w of this.victims) for (const r of w.pending ?? []) pendingEvents += r.events.length;
     for (const w of this.coalescing) pendingEvents += w.latest?.size ?? 0;
+    pendingEvents += this.latestTable.size; // shared by every watcher lagging on it
     return {
       synced: this.synced.size,
       victims: this.victims.size,
@@ -147,8 +159,11 @@ export class WatchableStore implements KV, WatchEngine {
   private notify(rev: number, events: readonly Event[]): void {
     this.rev = rev;
     this.recent.append(rev, events);
+    // Before routing: a watcher refused below starts lagging at this revision on the table.
+    if (this.latestTable.active) this.latestTable.note(events);
     if (this.synced.size === 0) return;
     for (const [w, evs] of this.synced.route(rev, events)) {
+      if (w.latestFrom !== 0) continue; // lagging on the table, which has these events
       if (w.latest !== null) w.merge(evs); // lagging latest-value watcher: fold, don't send
       else this.deliver(w, w.eventsResponse(rev, evs), rev);
     }
@@ -173,9 +188,12 @@ export class WatchableStore implements KV, WatchEngine {
     }
     w.markLagging(Date.now(), firstRev - 1);
     if (w.modes.latest) {
-      // Always makes the map: an empty one flushes as a progress response, so a refused
-      // progress answer is not lost either.
-      w.merge(resp.events);
+      // Synced and unfiltered: lag on the shared table from the first revision not delivered
+      // (an empty batch, a refused progress answer, flushes as a progress response).
+      const from = resp.events.length > 0 ? firstRev : lastRev + 1;
+      if (w.state === 'synced' && w.latest === null && !w.noPut && !w.noDelete && this.latestTable.covers(from)) w.latestFrom = from;
+      // Otherwise a map of its own: always made, so an empty one still flushes as progress.
+      else w.merge(resp.events);
       this.coalescing.add(w);
       return true;
     }
@@ -195,8 +213,10 @@ export class WatchableStore implements KV, WatchEngine {
     this.unsynced.delete(w);
     this.coalescing.delete(w);
     this.transfers.delete(w);
+    if (w.modes.latest) this.latestTable.removeUser(w);
     w.pending = null;
     w.latest = null;
+    w.latestFrom = 0;
   }
 
   /**
@@ -207,6 +227,7 @@ export class WatchableStore implements KV, WatchEngine {
   private startTransfer(w: Watcher, compactRevision?: number): void {
     w.state = 'transfer';
     w.latest = null;
+    w.latestFrom = 0;
     this.coalescing.delete(w);
     this.transfers.add(w);
     const deps = {
@@ -358,21 +379,38 @@ export class WatchableStore implements KV, WatchEngine {
    * given stream's watchers when it just resumed; else all (the sync timer's retry).
    */
   private flushLatest(only?: StreamImpl): void {
+    let floor = this.rev + 1;
+    const now = Date.now();
     for (const w of this.coalescing) {
-      if (w.state === 'closed' || w.latest === null) {
+      if (w.state === 'closed' || (w.latest === null && w.latestFrom === 0)) {
         this.coalescing.delete(w);
         continue;
       }
-      if (!only || w.stream === only) this.flushOne(w);
+      // The timer retries a refused table batch only now and then (see latestRetryIntervalMs).
+      const due = only ? w.stream === only : w.latestFrom === 0 || now - w.latestTriedAt >= this.options.latestRetryIntervalMs;
+      if (due) this.flushOne(w);
+      if (w.latestFrom !== 0) floor = Math.min(floor, w.latestFrom);
     }
+    // What no lagging watcher needs any more (all of it when none lags on the table).
+    if (!only && this.latestTable.active) this.latestTable.prune(floor);
+  }
+
+  /** A latest-value watcher's undelivered events: its own map, or its share of the table. */
+  private latestEvents(w: Watcher): Event[] {
+    if (w.latest !== null) return [...w.latest.values()];
+    return this.latestTable.collect(w.latestFrom, (ev) => w.wants(ev));
   }
 
   private flushOne(w: Watcher): void {
-    if (w.state !== 'synced' || w.latest === null) return;
-    // An empty map (a refused progress answer) goes out as a progress response.
-    const resp = w.eventsResponse(this.rev, [...w.latest.values()]);
-    if (w.stream.offer([resp]) !== 1) return;
+    if (w.state !== 'synced' || (w.latest === null && w.latestFrom === 0)) return;
+    // Nothing undelivered (a refused progress answer) goes out as a progress response.
+    const resp = w.eventsResponse(this.rev, this.latestEvents(w));
+    if (w.stream.offer([resp]) !== 1) {
+      w.latestTriedAt = Date.now();
+      return;
+    }
     w.latest = null;
+    w.latestFrom = 0;
     w.sentSinceTick = true;
     w.minRev = this.rev + 1;
     this.coalescing.delete(w);
@@ -397,7 +435,9 @@ export class WatchableStore implements KV, WatchEngine {
       if (w.lastNoticeAt !== 0 && now - w.lastNoticeAt < lag.afterMs) return;
       if (now - w.lagSince < lag.afterMs && behind < lag.behindRevisions) return;
       w.lastNoticeAt = now;
-      w.stream.notice({ watchId: w.id, revision: this.rev, events: [], withPrevKv: false, lagging: { behindRevisions: behind, pendingBytes: w.pendingBytes() } });
+      let pendingBytes = w.pendingBytes();
+      if (w.latestFrom !== 0) for (const ev of this.latestEvents(w)) pendingBytes += eventBytes(ev, w.prevKv);
+      w.stream.notice({ watchId: w.id, revision: this.rev, events: [], withPrevKv: false, lagging: { behindRevisions: behind, pendingBytes } });
     };
     for (const w of this.victims) visit(w);
     for (const w of this.unsynced) visit(w);
@@ -486,6 +526,7 @@ function pick(d: typeof DEFAULTS): WatchOptions {
   return {
     victimRetryIntervalMs: d.victimRetryIntervalMs,
     syncIntervalMs: d.syncIntervalMs,
+    latestRetryIntervalMs: d.latestRetryIntervalMs,
     syncMaxWatchersPerPass: d.syncMaxWatchersPerPass,
     syncMaxRevisionsPerPass: d.syncMaxRevisionsPerPass,
     watchHistoryBytes: d.watchHistoryBytes,

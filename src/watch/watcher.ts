@@ -13,9 +13,10 @@ import type { LagNotifyOptions, WatchResponse } from './watch-api.ts';
  *   synced --stream full--> victim --batch delivered--> unsynced --caught up--> synced
  *   (new, initial_state) / (unsynced, compacted, resync) --> transfer --done--> unsynced/synced
  *
- * Latest-value watchers (delivery 'latest') are never victims: a refused batch goes into
- * `latest` instead, and the watcher stays where it was (synced: it keeps being routed and
- * merging; unsynced: the sync loop merges history into the map instead of sending it).
+ * Latest-value watchers (delivery 'latest') are never victims: a synced one whose batch is
+ * refused keeps only its floor (`latestFrom`) on the engine's shared LatestTable; with put/delete
+ * filters, or while catching up (unsynced: the sync loop merges history), it merges into a map
+ * of its own, `latest`.
  */
 export type WatcherState = 'synced' | 'victim' | 'unsynced' | 'transfer' | 'closed';
 
@@ -59,6 +60,14 @@ export class Watcher {
    * batch with increasing revisions and each key once. null = not coalescing.
    */
   latest: Map<string, Event> | null = null;
+  /**
+   * Latest-value mode while lagging on the engine's shared LatestTable instead of a map of its
+   * own: the first revision not delivered (its batch is the table's entries in range from here).
+   * 0 = not lagging on the table. At most one of `latest` and `latestFrom` is set.
+   */
+  latestFrom = 0;
+  /** ms timestamp of the last refused flush of a table batch (the timer's retry throttle). */
+  latestTriedAt = 0;
   /** ms timestamp when the watcher fell behind; 0 = caught up. */
   lagSince = 0;
   /** While lagging: the highest revision whose events are all delivered. */
@@ -85,7 +94,7 @@ export class Watcher {
 
   /** Everything published has been delivered (progress may be answered now). */
   caughtUp(): boolean {
-    return this.state === 'synced' && this.latest === null;
+    return this.state === 'synced' && this.latest === null && this.latestFrom === 0;
   }
 
   /** Starts the lag clock (idempotent while already lagging). */

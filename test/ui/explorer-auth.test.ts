@@ -73,7 +73,7 @@ if (!existsSync(CHROMIUM)) {
     await page.getByLabel(/Edit value/).fill('edited in the page');
     await page.getByRole('button', { name: 'Save' }).click();
     await page.locator('#message', { hasText: /Saved at revision/ }).waitFor();
-    const stored = await (await fetch(`${s.url}/v1/kv/app/two`, { headers: { authorization: rootToken } })).json();
+    const stored = (await (await fetch(`${s.url}/v1/kv/app/two`, { headers: { authorization: rootToken } })).json()) as { value: string };
     assert.is(stored.value, 'edited in the page');
     // Without the token the same read is refused: the page really sent it.
     assert.is.not((await fetch(`${s.url}/v1/kv/app/two`)).status, 200);

@@ -47,6 +47,37 @@ test('latest: a stalled watcher holds one event per key, then one batch converge
   await engine.close();
 });
 
+test('latest: stalled watchers share one table — held events bounded by keys, not keys x watchers', async () => {
+  const engine = await openEngine();
+  const history = recordHistory(engine);
+  const clients = Array.from({ length: 20 }, () => new TestClient(engine));
+  // Half on the whole prefix, half on a sub-range: each batch is the table seen through its range.
+  clients.forEach((c, i) => c.watch(i % 2 === 0 ? { ...prefix, delivery: 'latest' } : { key: b('p/1'), rangeEnd: b('p/2'), delivery: 'latest', prevKv: true }));
+  await engine.put({ key: b('p/1w'), value: b('warm') }); // in both ranges
+  await until(() => clients.every((c) => c.watchers.get(0)!.responses.length === 2));
+  for (const c of clients) c.stalled = true;
+  for (let i = 0; i < 600; i++) await engine.put({ key: b(`p/${i % 30}`), value: b(`v${i}`) });
+  await engine.deleteRange({ key: b('p/15') });
+  const s = engine.stats();
+  assert.is(s.coalescing, 20);
+  // 30 keys changed: a map per watcher would hold up to 20 x 30 = 600.
+  assert.ok(s.pendingEvents <= 31, `held events bounded by the keys (pending ${s.pendingEvents})`);
+  for (const c of clients) {
+    c.stalled = false;
+    c.drain();
+  }
+  const final = engine.currentRevision();
+  const errors = (): string[] => clients.flatMap((c, i) => validateLatest(history, c.watchers.get(0)!, final).map((e) => `client ${i}: ${e}`));
+  await until(() => errors().length === 0, 3000, 'convergence').catch(() => {});
+  assert.equal(errors(), []);
+  const sub = clients[1]!.watchers.get(0)!.responses.filter((r) => r.events.length).pop()!;
+  assert.ok(sub.events.every((e) => e.kv.key.toString() >= 'p/1' && e.kv.key.toString() < 'p/2'), 'a sub-range watcher gets only its range');
+  assert.is(sub.events.find((e) => e.kv.key.toString() === 'p/15')!.type, 'DELETE');
+  // Nobody lags any more: the table is emptied on the next sync tick.
+  await until(() => engine.stats().pendingEvents === 0, 3000, 'table pruned');
+  await engine.close();
+});
+
 test('latest: a progress request waits for the batch, so a bookmark never passes undelivered state', async () => {
   const engine = await openEngine();
   const history = recordHistory(engine);
