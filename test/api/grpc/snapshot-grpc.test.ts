@@ -78,9 +78,12 @@ test('etcdctl snapshot save under write load: a verified watchkv snapshot equal 
 test('a snapshot client that goes away mid-stream leaves the server serving', async () => {
   const endpoint = server.address.replace('http://', '');
   const child = spawn('etcdctl', ['--endpoints', endpoint, 'snapshot', 'save', join(dir, 'cut.snap')], { stdio: 'ignore' });
+  // Listen before the kill: on a quick run etcdctl can be done within the 50 ms, and a 'close'
+  // listener added after the event would wait forever.
+  const closed = new Promise((r) => child.on('close', r));
   await new Promise((r) => setTimeout(r, 50));
   child.kill('SIGKILL');
-  await new Promise((r) => child.on('close', r));
+  await closed;
   const r = await post(server.address, '/v3/kv/put', { key: b64('/after'), value: b64('ok') });
   assert.is(r.status, 200);
   const again = await etcdctl(['--endpoints', endpoint, 'snapshot', 'save', join(dir, 'again.snap')]);
