@@ -32,7 +32,7 @@ import { accessLog } from './api/access-log.ts';
 import { restKvRoutes } from './api/rest/kv-routes.ts';
 import { routableUrl } from './api/rest/key-path.ts';
 import { sseWatchRoute } from './api/watch/sse-route.ts';
-import { SseStats } from './api/watch/sse-stats.ts';
+import { WatchStreamStats } from './api/watch/stream-stats.ts';
 import { metricsRoutes } from './api/metrics.ts';
 import { uiRoutes } from './api/ui-route.ts';
 import { docsRoutes } from './api/docs-route.ts';
@@ -67,7 +67,7 @@ export interface App {
 
 export async function buildApp(deps: AppDeps): Promise<App> {
   const { config } = deps;
-  const ctx: ApiContext = { ...deps, connections: new Set(), serving: true };
+  const ctx: ApiContext = { ...deps, connections: new Set(), streamStats: new WatchStreamStats(), serving: true };
   const app = Fastify({
     logger: deps.logStream ? { level: config.logLevel, stream: deps.logStream } : { level: config.logLevel },
     logController: new LogController({ disableRequestLogging: true }),
@@ -107,8 +107,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
 
   // Before the plugins: its request-counting hooks must reach every route.
-  const sseStats = new SseStats();
-  metricsRoutes(app, ctx, sseStats);
+  metricsRoutes(app, ctx);
 
   // No permessage-deflate: the watch route writes its frames itself (ws/frame-batcher.ts).
   await app.register(websocket, { options: { maxPayload: config.maxBodyBytes * 2, perMessageDeflate: false } });
@@ -125,7 +124,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(async (scope) => httpWatchRoute(scope, ctx));
   await app.register(async (scope) => wsWatchRoute(scope, ctx));
   await app.register(async (scope) => restKvRoutes(scope, ctx));
-  await app.register(async (scope) => sseWatchRoute(scope, ctx, sseStats));
+  await app.register(async (scope) => sseWatchRoute(scope, ctx, ctx.streamStats.sse));
   await app.register(uiRoutes);
   await app.register(docsRoutes);
   healthRoutes(app, ctx);

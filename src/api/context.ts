@@ -9,6 +9,7 @@ import type { ServerConfig } from '../cli-options.ts';
 import type { Identity } from './json.ts';
 import type { AuthStore } from '../auth/auth-store.ts';
 import type { SnapshotSource } from '../snapshot/snapshot-writer.ts';
+import type { WatchStreamStats } from './watch/stream-stats.ts';
 
 export interface WatchConnection {
   /** Ends the connection with a close frame (WebSocket) or the end of the stream (HTTP). */
@@ -25,6 +26,8 @@ export interface ApiContext {
   auth: AuthStore;
   identity: Identity;
   connections: Set<WatchConnection>;
+  /** Open streams, messages, events and bytes per watch transport (for /metrics). */
+  streamStats: WatchStreamStats;
   /** The plain store, for /v3/maintenance/snapshot; absent where the app is built without one. */
   snapshots?: SnapshotSource;
   /** False once shutdown began: /readyz answers 503 and new watch streams are refused. */

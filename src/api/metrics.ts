@@ -10,7 +10,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ApiContext } from './context.ts';
-import type { SseStats } from './watch/sse-stats.ts';
+import { WATCH_TRANSPORTS } from './watch/stream-stats.ts';
 
 /** What the watchable store can tell about its watchers (watch/watchable-store.ts stats()). */
 interface EngineStats {
@@ -29,7 +29,8 @@ function processMetrics(): Registry {
   return processRegistry;
 }
 
-export function metricsRoutes(app: FastifyInstance, ctx: ApiContext, sse: SseStats): void {
+export function metricsRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  const sse = ctx.streamStats.sse;
   const registry = new Registry();
   const registers = [registry];
   const { kv, engine } = ctx;
@@ -44,7 +45,7 @@ export function metricsRoutes(app: FastifyInstance, ctx: ApiContext, sse: SseSta
       },
     });
   };
-  /** A counter whose total is kept elsewhere (SseStats): the scrape copies it. */
+  /** A counter whose total is kept elsewhere (stream-stats.ts): the scrape copies it. */
   const counterOf = (name: string, help: string, read: () => number): void => {
     new Counter({
       name,
@@ -90,6 +91,19 @@ export function metricsRoutes(app: FastifyInstance, ctx: ApiContext, sse: SseSta
   counterOf('watchkv_sse_messages_total', 'SSE messages sent (change, progress, compacted, error).', () => sse.messages);
   counterOf('watchkv_sse_events_sent_total', 'Watch events sent over SSE.', () => sse.events);
   counterOf('watchkv_sse_bytes_sent_total', 'Bytes of SSE messages sent.', () => sse.bytes);
+  // Every watch transport side by side, labelled (the SSE ones above stay for existing dashboards).
+  const perTransport = (name: string, help: string, read: (t: (typeof WATCH_TRANSPORTS)[number]) => number, kind: 'gauge' | 'counter'): void => {
+    const collect = function (this: Gauge | Counter): void {
+      this.reset();
+      for (const t of WATCH_TRANSPORTS) this.inc({ transport: t }, read(t));
+    };
+    if (kind === 'gauge') new Gauge({ name, help, labelNames: ['transport'], registers, collect });
+    else new Counter({ name, help, labelNames: ['transport'], registers, collect });
+  };
+  perTransport('watchkv_watch_streams', 'Open watch streams, by transport (websocket, http, grpc, sse).', (t) => ctx.streamStats[t].open, 'gauge');
+  perTransport('watchkv_watch_messages_sent_total', 'Watch messages written (events, progress, control answers), by transport.', (t) => ctx.streamStats[t].messages, 'counter');
+  perTransport('watchkv_watch_events_sent_total', 'Watch events written, by transport.', (t) => ctx.streamStats[t].events, 'counter');
+  perTransport('watchkv_watch_bytes_sent_total', 'Bytes of watch messages written, by transport (JSON text or protobuf).', (t) => ctx.streamStats[t].bytes, 'counter');
   const requests = new Counter({ name: 'watchkv_http_requests_total', help: 'HTTP requests answered, by route and status.', labelNames: ['method', 'route', 'status'], registers });
   const rejected = new Counter({ name: 'watchkv_http_rejected_total', help: 'Requests rejected with an error, by reason (error code).', labelNames: ['reason'], registers });
   app.addHook('onResponse', async (req, reply) => {

@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
 import { SseClient } from '../support/sse-client.ts';
 import { openWsWatch } from '../support/http-client.ts';
+import { Etcd3 } from 'etcd3';
 
 let s: TestServer;
 
@@ -104,6 +105,57 @@ test('watcher and stream gauges follow SSE and WebSocket watches; SSE traffic is
   const m3 = await scrape();
   assert.is(get(m3, 'watchkv_sse_streams'), 0);
   assert.is(get(m3, 'etcd_debugging_mvcc_watch_stream_total'), 0);
+});
+
+test('per transport: open streams, messages, events and bytes for WebSocket, streaming HTTP, gRPC and SSE', async () => {
+  const m0 = await scrape();
+  const of = (m: Map<string, number>, name: string, t: string): number => get(m, `${name}{transport="${t}"}`);
+  for (const t of ['websocket', 'http', 'grpc', 'sse']) assert.is(of(m0, 'watchkv_watch_streams', t), 0, t);
+  const key = Buffer.from('pt/k').toString('base64');
+  // WebSocket.
+  const ws = await openWsWatch(s.url);
+  ws.send({ create_request: { key } });
+  await ws.waitFor((m) => m.result?.created);
+  // Streaming HTTP, read as a gateway client does.
+  const http = await fetch(`${s.url}/v3/watch`, { method: 'POST', body: JSON.stringify({ create_request: { key } }) });
+  const reader = http.body!.getReader();
+  let httpText = '';
+  const readHttp = (async () => {
+    for (;;) {
+      const r = await reader.read().catch(() => ({ done: true, value: undefined }));
+      if (r.done) return;
+      httpText += Buffer.from(r.value!).toString();
+    }
+  })();
+  // gRPC, through the npm etcd3 client.
+  const etcd = new Etcd3({ hosts: s.url.replace('http://', '') });
+  const grpcEvents: string[] = [];
+  const watcher = await etcd.watch().key('pt/k').create();
+  watcher.on('put', (kv) => grpcEvents.push(kv.value.toString()));
+  const sse = await SseClient.open(`${s.url}/v1/watch/pt/k`);
+  await sse.until(() => sse.messages.length >= 1, 'sse start');
+  const m1 = await scrape();
+  for (const t of ['websocket', 'http', 'grpc', 'sse']) assert.is(of(m1, 'watchkv_watch_streams', t), 1, `${t} stream open`);
+  await put('pt/k', 'hello');
+  await ws.waitFor((m) => (m.result?.events?.length ?? 0) > 0);
+  await until(async () => httpText.includes('"events"') && grpcEvents.length === 1 && sse.of('change').length === 1, 'every transport got the event');
+  const m2 = await scrape();
+  for (const t of ['websocket', 'http', 'grpc', 'sse']) {
+    assert.is(of(m2, 'watchkv_watch_events_sent_total', t) - of(m1, 'watchkv_watch_events_sent_total', t), 1, `${t}: one event`);
+    assert.ok(of(m2, 'watchkv_watch_messages_sent_total', t) >= 1, `${t}: messages`);
+    assert.ok(of(m2, 'watchkv_watch_bytes_sent_total', t) - of(m1, 'watchkv_watch_bytes_sent_total', t) > 20, `${t}: bytes`);
+  }
+  watcher.removeAllListeners();
+  await watcher.cancel();
+  etcd.close();
+  await reader.cancel();
+  await readHttp;
+  await ws.close();
+  sse.close();
+  await until(async () => {
+    const m = await scrape();
+    return ['websocket', 'http', 'grpc', 'sse'].every((t) => of(m, 'watchkv_watch_streams', t) === 0);
+  }, 'every stream closed');
 });
 
 test('requests are counted by route pattern and status; rejections by reason', async () => {

@@ -63,7 +63,8 @@ function serveWatch(ctx: ApiContext, call: ServerDuplexStream<Msg, Buffer>): voi
       full: () => pendingBytes > high || call.writableNeedDrain,
       kill: (reason) => end(status.RESOURCE_EXHAUSTED, reason),
     },
-    { maxUnreadableMs: ctx.config.wsMaxUnreadableMs, maxFrameBytes: ctx.config.maxBodyBytes },
+    { maxUnreadableMs: ctx.config.wsMaxUnreadableMs, maxFrameBytes: ctx.config.maxBodyBytes, counters: ctx.streamStats.grpc },
+    (msg) => msg.length,
   );
   const conn: WatchConnection = { shutdown: () => end(status.UNAVAILABLE, ERROR_MESSAGES.ERR_STOPPED) };
   ctx.connections.add(conn);

@@ -65,7 +65,7 @@ export async function httpWatchRoute(app: FastifyInstance, ctx: ApiContext): Pro
         full: () => res.writableLength > ctx.config.wsHighWaterBytes,
         kill: () => res.destroy(),
       },
-      { maxUnreadableMs: ctx.config.wsMaxUnreadableMs, maxFrameBytes: ctx.config.maxBodyBytes },
+      { maxUnreadableMs: ctx.config.wsMaxUnreadableMs, maxFrameBytes: ctx.config.maxBodyBytes, counters: ctx.streamStats.http },
     );
     const conn: WatchConnection = {
       shutdown: () => {

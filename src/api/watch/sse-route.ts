@@ -23,7 +23,7 @@ import { keyFromUrl, prefixEnd } from '../rest/key-path.ts';
 import { count, flag, type Query } from '../rest/rest-query.ts';
 import { SseSession } from './sse-session.ts';
 import { lagNotifyOptions } from '../json-requests.ts';
-import type { SseStats } from './sse-stats.ts';
+import type { StreamCounters } from './stream-stats.ts';
 import { guardedEngine } from '../../auth/watch-guard.ts';
 import { allow, authInfoOf } from '../security/request-auth.ts';
 
@@ -86,7 +86,7 @@ function sseExtensions(query: Query, startRevision: number): Pick<WatchCreateReq
   return out;
 }
 
-export async function sseWatchRoute(app: FastifyInstance, ctx: ApiContext, stats: SseStats): Promise<void> {
+export async function sseWatchRoute(app: FastifyInstance, ctx: ApiContext, stats: StreamCounters): Promise<void> {
   // No HEAD twin: a HEAD would hold a watcher open with nowhere to send its events.
   app.get(`${PREFIX}*`, { exposeHeadRoute: false }, (req, reply) => {
     const request = sseWatchRequest(req.originalUrl, req.query as Query, req.headers['last-event-id']);

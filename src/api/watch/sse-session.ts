@@ -16,7 +16,7 @@
  */
 import type { WatchCreateRequest, WatchEngine, WatchResponse, WatchStream } from '../../watch/watch-api.ts';
 import { changeMessages, compactedMessage, errorMessage, HEARTBEAT, laggingMessage, progressMessage, snapshotDoneMessage, snapshotMessage, snapshotStartMessage } from './sse-encode.ts';
-import type { SseStats } from './sse-stats.ts';
+import type { StreamCounters } from './stream-stats.ts';
 
 export interface SseWriter {
   write(chunk: string): void;
@@ -54,7 +54,7 @@ export class SseSession {
     request: WatchCreateRequest,
     private readonly writer: SseWriter,
     private readonly options: SseOptions,
-    private readonly stats: SseStats,
+    private readonly stats: StreamCounters,
   ) {
     this.fromNow = request.startRevision === 0;
     this.withPrev = request.prevKv;

@@ -46,7 +46,7 @@ export function wsWatchRoute(app: FastifyInstance, ctx: ApiContext): void {
           setTimeout(() => socket.terminate(), 5000).unref();
         },
       },
-      { maxUnreadableMs: ctx.config.wsMaxUnreadableMs, maxFrameBytes: ctx.config.maxBodyBytes },
+      { maxUnreadableMs: ctx.config.wsMaxUnreadableMs, maxFrameBytes: ctx.config.maxBodyBytes, counters: ctx.streamStats.websocket },
     );
     const conn: WatchConnection = { shutdown: close };
     ctx.connections.add(conn);

@@ -13,6 +13,7 @@ import type { WatchEngine, WatchResponse, WatchStream } from '../../watch/watch-
 import { encodeWatchFramePieces, decodeWatchRequest, type Identity, type WatchFramePieces, type WatchRequest } from '../json.ts';
 import { asObject, parseJsonObject } from '../json-read.ts';
 import { mapError, streamErrorBody } from '../error-map.ts';
+import type { StreamCounters } from '../watch/stream-stats.ts';
 
 export interface FrameWriter<F = string | WatchFramePieces> {
   /**
@@ -30,6 +31,8 @@ export interface FrameWriter<F = string | WatchFramePieces> {
 export interface SessionOptions {
   maxUnreadableMs: number;
   maxFrameBytes: number;
+  /** The transport's counters (/metrics): open streams, messages, events and bytes written. */
+  counters?: StreamCounters;
 }
 
 /**
@@ -48,8 +51,22 @@ export class WatchSessionCore<F> {
     private readonly encode: (r: WatchResponse) => F,
     protected readonly writer: FrameWriter<F>,
     protected readonly options: SessionOptions,
+    /** Bytes of one frame as the transport writes it, for the counters. */
+    private readonly frameBytes: (frame: F) => number = () => 0,
   ) {
     this.stream = engine.newStream({ send: (r) => this.send(r) });
+    if (options.counters) options.counters.open++;
+  }
+
+  private write(r: WatchResponse): void {
+    const frame = this.encode(r);
+    this.writer.write(frame);
+    const c = this.options.counters;
+    if (c) {
+      c.messages++;
+      c.events += r.events.length;
+      c.bytes += this.frameBytes(frame);
+    }
   }
 
   private send(r: WatchResponse): boolean {
@@ -58,14 +75,14 @@ export class WatchSessionCore<F> {
       // An advisory notice (watchkv extension) is written even above the high-water mark: it is
       // small, and the client should hear it before the disconnect it warns about.
       if (this.unreadableTimer) r = { ...r, lagging: { ...r.lagging, disconnectInMs: Math.max(0, this.unreadableAt - Date.now()) } };
-      this.writer.write(this.encode(r));
+      this.write(r);
       return true;
     }
     if (this.writer.full()) {
       this.armUnreadable();
       return false;
     }
-    this.writer.write(this.encode(r));
+    this.write(r);
     return true;
   }
 
@@ -107,6 +124,7 @@ export class WatchSessionCore<F> {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.options.counters) this.options.counters.open--;
     if (this.unreadableTimer) clearTimeout(this.unreadableTimer);
     this.stream.close();
   }
@@ -115,7 +133,7 @@ export class WatchSessionCore<F> {
 /** The JSON transports' session (WebSocket, streaming HTTP): `{"result":…}` frames. */
 export class WatchSession extends WatchSessionCore<string | WatchFramePieces> {
   constructor(engine: WatchEngine, identity: Identity, writer: FrameWriter, options: SessionOptions) {
-    super(engine, (r) => encodeWatchFramePieces(identity, r), writer, options);
+    super(engine, (r) => encodeWatchFramePieces(identity, r), writer, options, jsonFrameBytes);
   }
 
   /** Handles one raw client message; a malformed one gets an error frame and nothing else. */
@@ -139,4 +157,10 @@ export class WatchSession extends WatchSessionCore<string | WatchFramePieces> {
   writeError(err: unknown): void {
     this.writer.write(streamErrorBody(mapError(err, this.options.maxFrameBytes)));
   }
+}
+
+/** Bytes of a JSON frame: the head is mostly ASCII (keys are base64), the events are bytes. */
+function jsonFrameBytes(f: string | WatchFramePieces): number {
+  if (typeof f === 'string') return Buffer.byteLength(f);
+  return Buffer.byteLength(f.head) + (f.events?.length ?? 0) + f.tail.length;
 }
