@@ -159,8 +159,12 @@ export class WatchSession extends WatchSessionCore<string | WatchFramePieces> {
   }
 }
 
-/** Bytes of a JSON frame: the head is mostly ASCII (keys are base64), the events are bytes. */
+/**
+ * Bytes of a JSON frame, cheaply (it runs for every message of a fan-out): the head's length in
+ * characters, which is its size in bytes because heads are ASCII (numbers, base64, field names;
+ * only a rare cancel reason could hold more), plus the shared event bytes.
+ */
 function jsonFrameBytes(f: string | WatchFramePieces): number {
-  if (typeof f === 'string') return Buffer.byteLength(f);
-  return Buffer.byteLength(f.head) + (f.events?.length ?? 0) + f.tail.length;
+  if (typeof f === 'string') return f.length;
+  return f.head.length + (f.events?.length ?? 0) + f.tail.length;
 }
