@@ -5,7 +5,6 @@
 import { parseArgs } from 'node:util';
 import { DEFAULTS } from './config.ts';
 import { ConfigFileError, readConfigFile } from './config-file.ts';
-import { parseCorsOrigins } from './api/security/origin.ts';
 
 export interface ServerConfig {
   listenClientUrls: string;
@@ -131,6 +130,15 @@ function compactionRetention(mode: 'periodic' | 'revision', v: string): number {
   }
   if (mode === 'revision') throw new ConfigError(`--${flag}: "${v}" is not a number of revisions (revision mode)`);
   return duration(flag, v);
+}
+
+/** Parses etcd's `--cors` value: comma-separated origins, normalised (no trailing slash). */
+function parseCorsOrigins(value: string): string[] {
+  return value
+    .split(',')
+    .map((o) => o.trim())
+    .filter((o) => o.length > 0)
+    .map((o) => (o === '*' ? o : o.replace(/\/+$/, '').toLowerCase()));
 }
 
 function corsOrigins(v: string): string[] {

@@ -12,14 +12,7 @@
  * `Origin: null` (sandboxed frames, file: pages) is never same-origin, so only `*` allows it.
  */
 
-/** Parses etcd's `--cors` value: comma-separated origins, normalised (no trailing slash). */
-export function parseCorsOrigins(value: string): string[] {
-  return value
-    .split(',')
-    .map((o) => o.trim())
-    .filter((o) => o.length > 0)
-    .map((o) => (o === '*' ? o : o.replace(/\/+$/, '').toLowerCase()));
-}
+// The allowed list comes normalised from cli-options.ts (--cors): lower case, no trailing slash.
 
 export interface OriginRequest {
   /** The `Origin` header, if any. */
