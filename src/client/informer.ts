@@ -18,8 +18,8 @@ import { toBase64, toBytes, type BytesLike } from './bytes.ts';
 import { Emitter } from './emitter.ts';
 import { CompactedError, type WatchKvClientError } from './errors.ts';
 import type { KeyValue, WatchEvent } from './types.ts';
-import type { Watch } from './watch.ts';
-import type { WatchKvClient } from './client.ts';
+import type { Watch, WatchOptions } from './watch.ts';
+import type { KvApi } from './kv.ts';
 
 export interface InformerOptions {
   /** Keys per page when listing (default 5,000). */
@@ -50,6 +50,15 @@ export interface InformerEvents {
   error: WatchKvClientError | Error;
 }
 
+/**
+ * What an informer needs of the client: paged lists and a watch. (WatchKvClient is one; a narrow
+ * type keeps client.ts and informer.ts from importing each other.)
+ */
+export interface InformerSource {
+  readonly kv: Pick<KvApi, 'pages'>;
+  watch(key: BytesLike, o?: WatchOptions): Watch;
+}
+
 export class Informer extends Emitter<InformerEvents> {
   private readonly cache = new Map<string, KeyValue>();
   private readonly prefixBytes: Uint8Array;
@@ -67,7 +76,7 @@ export class Informer extends Emitter<InformerEvents> {
   lists = 0;
 
   constructor(
-    private readonly client: WatchKvClient,
+    private readonly client: InformerSource,
     prefix: BytesLike,
     private readonly o: InformerOptions = {},
   ) {
