@@ -12,28 +12,12 @@
  * calls the store's ordinary compact(), so it obeys the same rules as a client's compaction: an
  * ERR_COMPACTED answer (someone compacted further already) counts as done, like etcd.
  */
-import { isKvError } from '../errors.ts';
+import type { Compactable, Compactor, CompactorLog } from './compact-once.ts';
 import { PeriodicCompactor } from './periodic.ts';
 import { RevisionCompactor } from './revision.ts';
 
 export type AutoCompactionMode = 'periodic' | 'revision';
-
-/** What a compactor needs from the store: the current revision and compact(). */
-export interface Compactable {
-  currentRevision(): number;
-  compact(revision: number): Promise<unknown>;
-}
-
-/** The slice of a pino logger the compactors write to. */
-export interface CompactorLog {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-}
-
-export interface Compactor {
-  /** Stops the loop; a compaction already started finishes (the store waits for it on close). */
-  stop(): void;
-}
+export type { Compactable, Compactor, CompactorLog };
 
 export interface CompactorOptions {
   mode: AutoCompactionMode;
@@ -52,20 +36,4 @@ export function startCompactor(store: Compactable, log: CompactorLog, options: C
       : new RevisionCompactor(store, log, options.retention, options.revisionIntervalMs);
   c.start();
   return c;
-}
-
-/** Runs one compaction; true when the store is compacted at least to `revision`. */
-export async function compactOnce(store: Compactable, log: CompactorLog, revision: number, detail: object): Promise<boolean> {
-  const started = Date.now();
-  log.info({ revision, ...detail }, 'starting auto compaction');
-  try {
-    await store.compact(revision);
-  } catch (err) {
-    if (!isKvError(err, 'ERR_COMPACTED')) {
-      log.warn({ revision, ...detail, err: (err as Error).message }, 'failed auto compaction');
-      return false;
-    }
-  }
-  log.info({ revision, ...detail, tookMs: Date.now() - started }, 'completed auto compaction');
-  return true;
 }

@@ -13,7 +13,7 @@
  * So with retention 1h: compact every hour at the revision of an hour ago; with 10h: every hour,
  * at the revision of ten hours ago; with 30m: every 30 minutes, at the revision of 30 minutes ago.
  */
-import { compactOnce, type Compactable, type Compactor, type CompactorLog } from './compactor.ts';
+import { compactOnce, type Compactable, type Compactor, type CompactorLog } from './compact-once.ts';
 
 const HOUR_MS = 3_600_000;
 const RETRY_DIVISOR = 10;

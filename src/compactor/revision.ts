@@ -4,7 +4,7 @@
  * unless that is not positive or is the revision compacted last time; a failure is retried at
  * the next interval.
  */
-import { compactOnce, type Compactable, type Compactor, type CompactorLog } from './compactor.ts';
+import { compactOnce, type Compactable, type Compactor, type CompactorLog } from './compact-once.ts';
 
 export class RevisionCompactor implements Compactor {
   private timer: NodeJS.Timeout | undefined;
