@@ -71,6 +71,8 @@ const leaseIds = new Map<Target, string[]>();
 function mask(s: string, t: Target): string {
   let out = s;
   for (const id of leaseIds.get(t) ?? []) out = out.split(id).join('LEASE').split(String(BigInt('0x' + id))).join('LEASE');
+  // etcd lists a lease's keys in Go map order (random from run to run): compare them sorted.
+  out = out.replace(/attached keys\(\[([^\]]*)\]\)/g, (_m, keys: string) => `attached keys([${keys.split(' ').sort().join(' ')}])`);
   return normalizeCtl(out.replace(/remaining\(\d+s\)/g, 'remaining(Ns)').replace(/"TTL":\d+/g, '"TTL":N'), t);
 }
 
