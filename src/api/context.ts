@@ -9,6 +9,7 @@ import type { ServerConfig } from '../cli-options.ts';
 import type { Identity } from './json.ts';
 import type { AuthStore } from '../auth/auth-store.ts';
 import type { SnapshotSource } from '../snapshot/snapshot-writer.ts';
+import type { QueueService } from '../queue/queue-api.ts';
 
 export interface WatchConnection {
   /** Ends the connection with a close frame (WebSocket) or the end of the stream (HTTP). */
@@ -20,6 +21,8 @@ export interface ApiContext {
   engine: WatchEngine;
   /** Leases: grant, revoke, keep-alive, time-to-live (every transport shares this one). */
   lessor: Lessor;
+  /** Work queues (src/queue/): every transport shares this one. */
+  queues: QueueService;
   config: ServerConfig;
   /** Users, roles, tokens; checks go through security/request-auth.ts → auth/auth-check.ts. */
   auth: AuthStore;
