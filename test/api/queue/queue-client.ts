@@ -57,11 +57,12 @@ export class WsConsumer {
 
   static async open(base: string, queue: string, query = ''): Promise<WsConsumer> {
     const ws = new WebSocket(`${base.replace(/^http/, 'ws')}/v1/queues/${queue}/consume${query}`);
+    const c = new WsConsumer(ws); // listening before 'open': a frame may come with the upgrade
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);
     });
-    return new WsConsumer(ws);
+    return c;
   }
 
   send(frame: unknown): void {
