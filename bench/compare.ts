@@ -23,6 +23,7 @@ import { grpcPutScenario, grpcRangeScenario, grpcSaturationScenario } from './co
 import { rangeScenario } from './compare/range.ts';
 import { reopenScenario } from './compare/reopen.ts';
 import { sseFanoutScenario } from './compare/sse-fanout.ts';
+import { queueScenario } from './compare/queue.ts';
 
 const benchDir = fileURLToPath(new URL('./', import.meta.url));
 const live = new Set<ServerHandle>();
@@ -46,6 +47,7 @@ function targetsFor(cfg: BenchConfig): Target[] {
     { scenario: 'grpc-put', metric: 'rps', label: '>= etcd', pass: (v) => v.watchkv >= v.etcd },
     { scenario: 'grpc-fanout-sat', metric: 'delivered', label: '>= 5x etcd', pass: (v) => v.watchkv >= 5 * v.etcd },
     { scenario: 'idle', metric: 'bytesPerWatcher', label: '<= 2 KB (2,048 B)', pass: (v) => v.watchkv <= 2048 },
+    { scenario: 'queue', metric: 'ips', label: '> NATS JetStream', pass: (v) => v.watchkv > v.nats },
   ];
 }
 
@@ -230,6 +232,7 @@ async function main(): Promise<void> {
     grpcPutScenario,
     grpcRangeScenario,
     grpcSaturationScenario(cfg),
+    queueScenario(cfg),
   ];
   const chosen = cfg.only.length ? all.filter((s) => cfg.only.some((o) => s.id === o || s.id.startsWith(`${o}-`))) : all;
   if (chosen.length === 0) throw new Error(`BENCH_ONLY=${cfg.only.join(',')} matches none of: ${all.map((s) => s.id).join(', ')}`);

@@ -1,13 +1,15 @@
 /**
  * Group commit for one queue's transitions: every change marked during a turn of the event loop
- * is written in ONE txn, and while that txn is on its way to disk the next changes gather for
- * the following one. So a queue costs about one fsync per batch of transitions, not one per item.
+ * is written in one txn (or a few, maxTxnOps ops each), and the store's group commit makes the
+ * txns of many turns durable with one fsync. So a queue costs about one fsync per batch of
+ * transitions, not one per item.
  *
  * Memory leads, the store follows (queue-state.ts): a transition changes the in-memory item at
  * once and marks its key dirty here; the op is built when the batch is written, from the item's
  * state at that moment, so a key changed twice before a flush is written once (a delivery then
- * an ack: only the delete). Batches of one queue are written strictly in order, one at a time,
- * so the store always holds a prefix of the queue's history.
+ * an ack: only the delete). Batches of one queue are called strictly in order (up to
+ * MAX_IN_FLIGHT at once) and the store applies txns in call order, so the store always holds a
+ * prefix of the queue's history.
  *
  * A failed batch (the store refused it: disk full, closing) rejects its waiters; entries marked
  * `retry` (item transitions, whose new state memory already shows) are written again after
@@ -31,11 +33,17 @@ interface Entry {
   waiters: Array<{ resolve: (revision: number) => void; reject: (err: unknown) => void }>;
 }
 
+/** txns: how many batches of one queue may be on their way to disk at once. */
+const MAX_IN_FLIGHT = 8;
+
 export class QueueWriter {
   private dirty = new Map<string, Entry>();
   /** Work that must run alone, between two batches (purge). */
   private exclusive: Array<() => Promise<void>> = [];
-  private running = false;
+  /** Batches called and not yet answered. */
+  private inFlight = 0;
+  /** An exclusive task is running: no batch may start. */
+  private alone = false;
   private scheduled = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -69,7 +77,7 @@ export class QueueWriter {
 
   /** Resolves once nothing is dirty or being written (for close). */
   idle(): Promise<void> {
-    if (!this.running && this.dirty.size === 0 && this.exclusive.length === 0) return Promise.resolve();
+    if (this.isIdle()) return Promise.resolve();
     return new Promise((r) => this.idleWaiters.push(r));
   }
 
@@ -78,38 +86,46 @@ export class QueueWriter {
     clearTimeout(this.retryTimer);
   }
 
+  private isIdle(): boolean {
+    return this.inFlight === 0 && !this.alone && this.dirty.size === 0 && this.exclusive.length === 0;
+  }
+
   private kick(): void {
-    if (this.running || this.scheduled || this.retryTimer) return;
+    if (this.scheduled || this.retryTimer || this.alone) return;
     this.scheduled = true;
+    // After this turn, so every change of the turn joins the same batch.
     setImmediate(() => {
       this.scheduled = false;
-      void this.loop();
+      this.pump();
     });
   }
 
-  private async loop(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
-    try {
-      while (!this.closed && (this.dirty.size > 0 || this.exclusive.length > 0)) {
-        if (this.exclusive.length > 0) {
-          // First what was marked before the exclusive work, then the work itself.
-          if (this.dirty.size > 0 && !(await this.flushOnce())) break;
-          await this.exclusive.shift()!();
-          continue;
-        }
-        if (!(await this.flushOnce())) break;
-      }
-    } finally {
-      this.running = false;
-      if (!this.retryTimer && this.dirty.size === 0 && this.exclusive.length === 0) {
-        for (const w of this.idleWaiters.splice(0)) w();
-      }
+  /**
+   * Starts batches for everything dirty (each at most maxTxnOps ops), in order and without
+   * waiting for the previous one: the store applies txns in call order and makes them durable
+   * together (group commit), so the store still follows memory's order.
+   */
+  private pump(): void {
+    if (this.closed || this.alone || this.retryTimer) return;
+    while (this.dirty.size > 0 && this.inFlight < MAX_IN_FLIGHT) this.startBatch();
+    if (this.exclusive.length > 0 && this.dirty.size === 0) {
+      // Everything marked before the task has been called: the task's txn comes after it.
+      this.alone = true;
+      const task = this.exclusive.shift()!;
+      void task().finally(() => {
+        this.alone = false;
+        this.pump();
+        this.settle();
+      });
     }
+    this.settle();
   }
 
-  /** Writes one batch; false when it failed (a retry is scheduled). */
-  private async flushOnce(): Promise<boolean> {
+  private settle(): void {
+    if (this.isIdle()) for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  private startBatch(): void {
     const batch: Array<[string, Entry]> = [];
     const ops: RequestOp[] = [];
     for (const [key, e] of this.dirty) {
@@ -121,28 +137,38 @@ export class QueueWriter {
     }
     if (ops.length === 0) {
       for (const [, e] of batch) for (const w of e.waiters) w.resolve(0);
-      return true;
+      return;
     }
-    try {
-      const r = await this.host.txn({ compare: [], success: ops, failure: [] });
-      for (const [, e] of batch) for (const w of e.waiters) w.resolve(r.revision);
-      return true;
-    } catch (err) {
-      this.host.onError(err);
-      for (const [, e] of batch) for (const w of e.waiters.splice(0)) w.reject(err);
-      // Retryable entries go back first (a key marked again meanwhile supersedes its old entry).
-      const again = new Map<string, Entry>();
-      for (const [key, e] of batch) if (e.retry && !this.dirty.has(key)) again.set(key, e);
-      for (const [key, e] of this.dirty) again.set(key, e);
-      this.dirty = again;
-      if (!this.closed && this.dirty.size > 0) {
-        this.retryTimer = setTimeout(() => {
-          this.retryTimer = undefined;
-          this.kick();
-        }, this.host.retryMs);
-        this.retryTimer.unref();
-      }
-      return false;
+    this.inFlight++;
+    this.host.txn({ compare: [], success: ops, failure: [] }).then(
+      (r) => {
+        this.inFlight--;
+        for (const [, e] of batch) for (const w of e.waiters) w.resolve(r.revision);
+        this.pump();
+      },
+      (err) => {
+        this.inFlight--;
+        this.failed(batch, err);
+        this.settle();
+      },
+    );
+  }
+
+  /** A batch failed (and, the store being ordered, every later one): retry what memory still shows. */
+  private failed(batch: Array<[string, Entry]>, err: unknown): void {
+    this.host.onError(err);
+    for (const [, e] of batch) for (const w of e.waiters.splice(0)) w.reject(err);
+    // Retryable entries go back first (a key marked again meanwhile supersedes its old entry).
+    const again = new Map<string, Entry>();
+    for (const [key, e] of batch) if (e.retry && !this.dirty.has(key)) again.set(key, e);
+    for (const [key, e] of this.dirty) again.set(key, e);
+    this.dirty = again;
+    if (!this.closed && this.dirty.size > 0 && !this.retryTimer) {
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = undefined;
+        this.pump();
+      }, this.host.retryMs);
+      this.retryTimer.unref();
     }
   }
 }
