@@ -31,7 +31,7 @@ import {
   prefixEnd,
   settingsKey,
 } from './queue-keys.ts';
-import { decodeSettings, encodeSettings, mergeSettings } from './queue-settings.ts';
+import { DEFAULT_SETTINGS, decodeSettings, encodeSettings, mergeSettings } from './queue-settings.ts';
 import { QueueConsumer, QueueState, type QueueClock } from './queue-state.ts';
 import { QueueWriter } from './queue-writer.ts';
 
@@ -146,27 +146,32 @@ export class QueueServiceImpl implements QueueService {
     return this.queue(name).consume(sink, options);
   }
 
-  ack(name: string, ids: readonly string[]): Promise<AckResult> {
+  // Ack, nack and extend on a queue that does not exist find nothing (and create nothing).
+
+  async ack(name: string, ids: readonly string[]): Promise<AckResult> {
     this.checkOpen();
     checkQueueName(name);
-    return this.queue(name).ack(ids);
+    const q = this.queues.get(name);
+    return q ? q.ack(ids) : { done: [], notFound: [...ids] };
   }
 
-  nack(name: string, ids: readonly string[], delayMs?: number, by?: Consumer): Promise<AckResult> {
+  async nack(name: string, ids: readonly string[], delayMs?: number, by?: Consumer): Promise<AckResult> {
     this.checkOpen();
     checkQueueName(name);
-    return this.queue(name).nack(ids, delayMs, by as QueueConsumer | undefined);
+    const q = this.queues.get(name);
+    return q ? q.nack(ids, delayMs, by as QueueConsumer | undefined) : { done: [], notFound: [...ids] };
   }
 
-  extend(name: string, ids: readonly string[], ms: number, by?: Consumer): Promise<AckResult> {
+  async extend(name: string, ids: readonly string[], ms: number, by?: Consumer): Promise<AckResult> {
     this.checkOpen();
     checkQueueName(name);
-    return this.queue(name).extend(ids, ms, by as QueueConsumer | undefined);
+    const q = this.queues.get(name);
+    return q ? q.extend(ids, ms, by as QueueConsumer | undefined) : { done: [], notFound: [...ids] };
   }
 
   settings(name: string): QueueSettings {
     checkQueueName(name);
-    return { ...(this.queues.get(name)?.settings ?? this.queue(name).settings) };
+    return { ...(this.queues.get(name)?.settings ?? DEFAULT_SETTINGS) };
   }
 
   async configure(name: string, patch: Partial<QueueSettings>): Promise<QueueSettings> {
