@@ -30,6 +30,7 @@ import {
   parseQueueKey,
   prefixEnd,
   settingsKey,
+  type ItemRecord,
 } from './queue-keys.ts';
 import { DEFAULT_SETTINGS, decodeSettings, encodeSettings, mergeSettings } from './queue-settings.ts';
 import { QueueConsumer, QueueState, type QueueClock } from './queue-state.ts';
@@ -70,6 +71,8 @@ export class QueueServiceImpl implements QueueService {
   private readonly unsubscribe: () => void;
   private nextId: number;
   private closed = false;
+  /** Records of enqueues on their way to disk: the commit listener adopts them without decoding. */
+  private readonly ownEnqueues = new Map<string, ItemRecord>();
 
   constructor(
     private readonly kv: KV,
@@ -132,12 +135,17 @@ export class QueueServiceImpl implements QueueService {
     const ops: RequestOp[] = valuesJson.map((valueJson) => {
       const id = this.allocId();
       ids.push(id);
-      const value = encodeItem({ state: 'ready', attempts: 0, enqueuedAt: now, notBefore: 0, deadline: 0, holder: '', history: [], valueJson });
-      return { put: { key: Buffer.from(itemKey(name, id), 'utf8'), value } };
+      const record: ItemRecord = { state: 'ready', attempts: 0, enqueuedAt: now, notBefore: 0, deadline: 0, holder: '', history: [], valueJson };
+      this.ownEnqueues.set(id, record);
+      return { put: { key: Buffer.from(itemKey(name, id), 'utf8'), value: encodeItem(record) } };
     });
     // New keys: written once, never retried (a failed enqueue is reported and did not happen).
-    const revision = await q.writer.mark(`enqueue:${ids[0]}`, () => ops, false);
-    return { ids, revision };
+    try {
+      const revision = await q.writer.mark(`enqueue:${ids[0]}`, () => ops, false);
+      return { ids, revision };
+    } finally {
+      for (const id of ids) this.ownEnqueues.delete(id);
+    }
   }
 
   consume(name: string, sink: ConsumerSink, options: ConsumerOptions): Consumer {
@@ -283,8 +291,8 @@ export class QueueServiceImpl implements QueueService {
       }
       if (q.items.has(k.id)) continue; // our own transition: memory already shows it
       this.seeId(k.id);
-      const record = decodeItem(ev.kv.value);
-      if (record && record.state !== 'dead') q.adopt(k.id, record, ev.kv.createRevision || revision, rank++);
+      const record = this.ownEnqueues.get(k.id) ?? decodeItem(ev.kv.value);
+      if (record && record.state !== 'dead') q.adopt(k.id, { ...record, history: [...record.history] }, ev.kv.createRevision || revision, rank++);
     }
   }
 }

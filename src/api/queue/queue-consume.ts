@@ -3,7 +3,8 @@
  *
  * Client frames (one JSON object each):
  *   {"credit":N}                 up to N more deliveries may come (total held credit ≤ queueMaxCredit)
- *   {"ack":id | [ids]}           complete items → {"acked":[…]} (+ {"not_found":[…],"op":"ack"})
+ *   {"ack":id | [ids]}           complete items → {"acked":[…]} (+ {"not_found":[…],"op":"ack"});
+ *                                the answers of one turn are merged into one frame
  *   {"nack":id | [ids], "delay_ms"?}   fail items this consumer holds → {"nacked":[…]}
  *   {"extend":id | [ids], "ms"}  move their deadline to now + ms → {"extended":[…]}
  * Server frames:
@@ -40,9 +41,24 @@ export function queueConsumeRoute(app: FastifyInstance, ctx: ApiContext): void {
       socket.send(errorFrame(err));
       return socket.close(1008, mapError(err).message.slice(0, 120));
     }
+    // The frames of one turn (a write batch's deliveries, a burst of ack answers) leave in one
+    // write: the socket is corked at the first frame and uncorked after the turn.
+    const net = req.raw.socket;
+    net.setNoDelay(true);
+    let corked = false;
     const send = (text: string): void => {
-      if (socket.readyState === socket.OPEN) socket.send(text);
+      if (socket.readyState !== socket.OPEN) return;
+      if (!corked) {
+        corked = true;
+        net.cork();
+        setImmediate(() => {
+          corked = false;
+          net.uncork();
+        });
+      }
+      socket.send(text);
     };
+    const answers = new Answers(send);
     const consumer = ctx.queues.consume(
       name,
       { deliver: (d) => send(`{"deliver":${deliveryJson(d)}}`), expired: (id) => send(`{"expired":"${id}"}`) },
@@ -52,7 +68,7 @@ export function queueConsumeRoute(app: FastifyInstance, ctx: ApiContext): void {
     ctx.connections.add(conn);
     socket.on('message', (data) => {
       const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
-      handleFrame(ctx, name, consumer, text, send).catch((err) => send(errorFrame(err)));
+      handleFrame(ctx, name, consumer, text, send, answers).catch((err) => send(errorFrame(err)));
     });
     socket.on('close', () => {
       ctx.connections.delete(conn);
@@ -62,7 +78,7 @@ export function queueConsumeRoute(app: FastifyInstance, ctx: ApiContext): void {
   });
 }
 
-async function handleFrame(ctx: ApiContext, name: string, consumer: Consumer, text: string, send: (t: string) => void): Promise<void> {
+async function handleFrame(ctx: ApiContext, name: string, consumer: Consumer, text: string, send: (t: string) => void, answers: Answers): Promise<void> {
   let f: Record<string, unknown>;
   try {
     f = JSON.parse(text);
@@ -73,8 +89,8 @@ async function handleFrame(ctx: ApiContext, name: string, consumer: Consumer, te
   const ops = ['credit', 'ack', 'nack', 'extend'].filter((k) => k in f);
   if (ops.length !== 1) throw kvError('ERR_INVALID_ARGUMENT', `a frame must hold exactly one of credit, ack, nack, extend; got ${JSON.stringify(Object.keys(f))}`);
   const max = DEFAULTS.queueMaxCredit;
-  const reply = (op: string, word: string, r: AckResult): void => {
-    if (r.done.length > 0) send(JSON.stringify({ [word]: r.done }));
+  const reply = (op: string, word: 'acked' | 'nacked' | 'extended', r: AckResult): void => {
+    if (r.done.length > 0) answers.add(word, r.done);
     if (r.notFound.length > 0) send(JSON.stringify({ not_found: r.notFound, op }));
   };
   switch (ops[0]) {
@@ -97,6 +113,27 @@ async function handleFrame(ctx: ApiContext, name: string, consumer: Consumer, te
       if (ms === undefined) throw kvError('ERR_INVALID_ARGUMENT', '"ms" is required with extend');
       return reply('extend', 'extended', await ctx.queues.extend(name, ids, ms, consumer));
     }
+  }
+}
+
+/** Ack/nack/extend answers of one turn, merged: one {"acked":[…]} frame for a burst of acks. */
+class Answers {
+  private pending: Record<'acked' | 'nacked' | 'extended', string[]> = { acked: [], nacked: [], extended: [] };
+  private scheduled = false;
+
+  constructor(private readonly send: (t: string) => void) {}
+
+  add(word: 'acked' | 'nacked' | 'extended', ids: string[]): void {
+    this.pending[word].push(...ids);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      for (const w of ['acked', 'nacked', 'extended'] as const) {
+        if (this.pending[w].length > 0) this.send(JSON.stringify({ [w]: this.pending[w] }));
+        this.pending[w] = [];
+      }
+    });
   }
 }
 
