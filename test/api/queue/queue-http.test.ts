@@ -87,11 +87,11 @@ test('nack: retried after delay_ms with attempt+1; dead after max_attempts with 
 test('visibility deadline: an unacked take comes back; extend pushes the deadline', async () => {
   await call(s.url, 'PUT', '/v1/queues/vis', { backoff_min_ms: 1, backoff_max_ms: 5 });
   const [id] = await enqueue(s.url, 'vis', ['v']);
-  const a = await call(s.url, 'POST', '/v1/queues/vis/take?visibility_ms=300');
+  const a = await call(s.url, 'POST', '/v1/queues/vis/take?visibility_ms=500');
   assert.is(a.body.items[0].id, id);
-  const ext = await call(s.url, 'POST', '/v1/queues/vis/extend', { ids: [id], ms: 600 });
+  const ext = await call(s.url, 'POST', '/v1/queues/vis/extend', { ids: [id], ms: 1500 });
   assert.equal(ext.body, { extended: [id], not_found: [] });
-  await sleep(400);
+  await sleep(700);
   assert.is((await call(s.url, 'GET', '/v1/queues/vis')).body.in_flight, 1, 'extended: still in flight');
   const b = await call(s.url, 'POST', '/v1/queues/vis/take?wait=3s');
   assert.is(b.body.items[0].id, id);
