@@ -20,30 +20,13 @@ import { MinHeap } from '../lib/min-heap.ts';
 import type { RequestOp } from '../mvcc/kv.ts';
 import { backoffMs } from './backoff.ts';
 import type { AckResult, Consumer, ConsumerOptions, ConsumerSink, FailureOutcome, QueueSettings, QueueStats } from './queue-api.ts';
-import { deadKey, encodeItem, itemKey, type HistoryEntry, type ItemRecord } from './queue-keys.ts';
+import { itemKey, type ItemRecord } from './queue-keys.ts';
 import type { QueueWriter } from './queue-writer.ts';
 import { DEFAULT_SETTINGS } from './queue-settings.ts';
+import { QueueConsumer, type ConsumerHost } from './queue-consumer.ts';
+import { itemOps, type Item } from './queue-item.ts';
 
-export interface Item {
-  readonly id: string;
-  readonly key: string;
-  readonly valueJson: string;
-  readonly enqueuedRevision: number;
-  readonly order: number;
-  readonly enqueuedAt: number;
-  attempts: number;
-  state: 'ready' | 'inflight' | 'gone' | 'dead';
-  /** Ready but waiting in `delayed` (its backoff has not ended). */
-  delayed: boolean;
-  notBefore: number;
-  deadline: number;
-  holderKind: 'ws' | 'http' | '';
-  holder: QueueConsumer | undefined;
-  /** The current delivery reached its consumer's sink. */
-  sent: boolean;
-  history: HistoryEntry[];
-  gen: number;
-}
+export { QueueConsumer } from './queue-consumer.ts';
 
 interface Slot {
   item: Item;
@@ -56,7 +39,7 @@ export interface QueueClock {
   random(): number;
 }
 
-export class QueueState {
+export class QueueState implements ConsumerHost {
   readonly items = new Map<string, Item>();
   private readonly ready = new MinHeap<Slot>();
   private readonly delayed = new MinHeap<Slot>();
@@ -308,22 +291,7 @@ export class QueueState {
 
   private opsOf(item: Item): RequestOp[] {
     if (this.items.get(item.id) !== item) return []; // purged since
-    const key = Buffer.from(item.key, 'utf8');
-    if (item.state === 'gone') return [{ deleteRange: { key } }];
-    const record: ItemRecord = {
-      state: item.state === 'dead' ? 'dead' : item.state,
-      attempts: item.attempts,
-      enqueuedAt: item.enqueuedAt,
-      notBefore: item.notBefore,
-      deadline: item.deadline,
-      holder: item.state === 'inflight' ? item.holderKind : '',
-      history: item.history,
-      valueJson: item.valueJson,
-    };
-    if (item.state === 'dead') {
-      return [{ deleteRange: { key } }, { put: { key: Buffer.from(deadKey(this.name, item.id), 'utf8'), value: encodeItem(record) } }];
-    }
-    return [{ put: { key, value: encodeItem(record) } }];
+    return itemOps(this.name, item);
   }
 
   // ---- dispatch ----
@@ -444,48 +412,5 @@ export class QueueState {
         return p;
       }
     }
-  }
-}
-
-export class QueueConsumer implements Consumer {
-  creditLeft = 0;
-  readonly heldItems = new Set<Item>();
-  private left = false;
-
-  constructor(
-    private readonly queue: QueueState,
-    readonly sink: ConsumerSink,
-    readonly options: ConsumerOptions,
-  ) {}
-
-  addCredit(n: number): void {
-    if (this.left) return;
-    this.creditLeft += n;
-    this.queue.scheduleDispatch();
-  }
-
-  credit(): number {
-    return this.creditLeft;
-  }
-
-  held(): number {
-    return this.heldItems.size;
-  }
-
-  unsent(): number {
-    let n = 0;
-    for (const item of this.heldItems) if (!item.sent) n++;
-    return n;
-  }
-
-  drain(): void {
-    this.creditLeft = 0;
-  }
-
-  close(returnItems: boolean): void {
-    if (this.left) return;
-    this.left = true;
-    this.creditLeft = 0;
-    this.queue.leave(this, returnItems);
   }
 }
