@@ -1,5 +1,6 @@
 /**
- * Randomised end to end: producers and 8 WebSocket consumers against a real server process, with
+ * Randomised end to end: producers and 8 consumers (6 WebSocket, 2 HTTP take workers) against a
+ * real server process, with
  * consumers that ack, nack (with and without delay), hang past their deadline (and sometimes ack
  * late), crash (socket cut) or disconnect at random, and a kill -9 of the server midway (then a
  * restart on the same data dir). Checked:
@@ -187,15 +188,78 @@ async function runSeed(seed: number): Promise<void> {
       }
     };
 
+    // HTTP workers: take (long-poll), then ack / nack / hang / abandon. Their items have no
+    // connection: they come back only by deadline, including across the kill (the deadline is
+    // stored), which the double-holding check verifies.
+    const httpSlot = async (): Promise<void> => {
+      const conn: Conn = { n: connSeq++, alive: true };
+      while (!stopping) {
+        await whenUp();
+        let items: any[] = [];
+        try {
+          const r = await call(url, 'POST', `/v1/queues/${Q}/take?max=${rng.int(1, 4)}&wait=200ms`);
+          if (r.status !== 200) throw new Error(String(r.status));
+          items = r.body.items;
+        } catch {
+          await sleep(30);
+          continue;
+        }
+        const now = Date.now();
+        for (const d of items) {
+          valueOfId.set(d.id, d.value.v);
+          if (confirmedAck.has(d.id)) fail(`item ${d.id} taken again after a confirmed ack`);
+          const h = holds.get(d.id);
+          if (h && !h.released && h.conn.alive && now < h.deadline) fail(`item ${d.id} held by conn ${h.conn.n} (deadline in ${h.deadline - now} ms) and taken by http ${conn.n}`);
+          holds.set(d.id, { conn, deadline: d.deadline_ms, released: false });
+          const prev = lastNack.get(d.id);
+          if (prev) {
+            lastNack.delete(d.id);
+            const min = prev.delayMs ?? SETTINGS.backoff_min_ms;
+            if (now < prev.at + min - 2) fail(`item ${d.id} back ${now - prev.at} ms after its nack, before its delay ${min} ms`);
+          }
+        }
+        await sleep(rng.int(0, 10));
+        const acks: string[] = [];
+        const nacks: string[] = [];
+        for (const d of items) {
+          const act = rng.next();
+          if (d.value.poison || (act >= 0.75 && act < 0.85)) nacks.push(d.id);
+          else if (act < 0.75) acks.push(d.id);
+          // else: hang or abandon it; its deadline brings it back
+        }
+        try {
+          if (acks.length > 0) {
+            for (const id of acks) {
+              release(id, conn);
+              completed.add(id);
+            }
+            const r = await call(url, 'POST', `/v1/queues/${Q}/ack`, { ids: acks });
+            for (const id of r.body.acked ?? []) confirmedAck.set(id, (confirmedAck.get(id) ?? 0) + 1);
+          }
+          if (nacks.length > 0) {
+            const at = Date.now();
+            for (const id of nacks) {
+              release(id, conn);
+              lastNack.set(id, { at, attempt: items.find((d) => d.id === id).attempt, restarts });
+            }
+            await call(url, 'POST', `/v1/queues/${Q}/nack`, { ids: nacks });
+          }
+        } catch {
+          // cut by the kill
+        }
+      }
+    };
+
     const producers = [producer(), producer()];
-    const slots = Array.from({ length: CONSUMERS }, () => consumerSlot());
+    const HTTP_WORKERS = 2;
+    const slots = [...Array.from({ length: CONSUMERS - HTTP_WORKERS }, () => consumerSlot()), ...Array.from({ length: HTTP_WORKERS }, () => httpSlot())];
 
     // ---- kill -9 midway ----
     const killAt = rng.int(ITEMS * 0.3, ITEMS * 0.6);
     while (confirmedAck.size < killAt && produced < ITEMS) await sleep(10);
     up = false;
     await server.kill9();
-    for (const conn of conns) conn.alive = false; // every socket died with the server
+    for (const conn of conns) conn.alive = false; // every socket died with the server (HTTP workers' takes keep their deadlines)
     restarts++;
     server = await spawnServer(dir);
     await waitReady(server);
@@ -250,6 +314,7 @@ async function runSeed(seed: number): Promise<void> {
     if (st.ready !== 0 || st.in_flight !== 0) fail(`queue not empty after the run: ${JSON.stringify(st)}`);
     assert.ok(certain.size > ITEMS * 0.8, `most enqueues acknowledged (${certain.size})`);
     assert.ok(connSeq > CONSUMERS, 'consumers crashed and reconnected');
+    assert.ok(completed.size > 0 && deadIds.size > 0, 'items were completed and items died');
     assert.equal(violations, [], `TEST_SEED=${seed}`);
   } finally {
     await server.kill9();
