@@ -15,6 +15,7 @@
  * `retry` (item transitions, whose new state memory already shows) are written again after
  * `retryMs`, so memory and the store meet again once the store accepts writes.
  */
+import { kvError } from '../errors.ts';
 import type { RequestOp, TxnRequest, TxnResult } from '../mvcc/kv.ts';
 
 export interface WriterHost {
@@ -57,7 +58,7 @@ export class QueueWriter {
    */
   mark(key: string, build: () => RequestOp[], retry = true): Promise<number> {
     return new Promise((resolve, reject) => {
-      if (this.closed) return reject(new Error('queue writer closed'));
+      if (this.closed) return reject(kvError('ERR_STOPPED'));
       const e = this.dirty.get(key);
       if (e) {
         e.build = build;

@@ -56,6 +56,7 @@ export function queueRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const max = queryInt(q, 'max', 1, DEFAULTS.queueMaxCredit, 1);
     const waitMs = queryDurationMs(q, 'wait', DEFAULTS.queueMaxTakeWaitMs);
     const visibilityMs = q.visibility_ms === undefined ? undefined : queryInt(q, 'visibility_ms', 1, DEFAULTS.queueMaxVisibilityMs, 0);
+    if (!ctx.serving) throw kvError('ERR_UNAVAILABLE', 'server is shutting down');
     const items = await take(ctx, reply, name, max, waitMs, visibilityMs);
     return sendJson(reply, 200, `{"items":[${items.map(deliveryJson).join(',')}]}`);
   });
