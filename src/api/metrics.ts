@@ -90,6 +90,32 @@ export function metricsRoutes(app: FastifyInstance, ctx: ApiContext, sse: SseSta
   counterOf('watchkv_sse_messages_total', 'SSE messages sent (change, progress, compacted, error).', () => sse.messages);
   counterOf('watchkv_sse_events_sent_total', 'Watch events sent over SSE.', () => sse.events);
   counterOf('watchkv_sse_bytes_sent_total', 'Bytes of SSE messages sent.', () => sse.bytes);
+  // Work queues (src/queue/): one series per queue in use and state.
+  new Gauge({
+    name: 'watchkv_queue_items',
+    help: 'Work queue items by queue and state (ready includes delayed: in backoff).',
+    labelNames: ['queue', 'state'],
+    registers,
+    collect() {
+      this.reset();
+      for (const q of ctx.queues.list()) {
+        this.set({ queue: q.name, state: 'ready' }, q.ready);
+        this.set({ queue: q.name, state: 'delayed' }, q.delayed);
+        this.set({ queue: q.name, state: 'in_flight' }, q.inFlight);
+        this.set({ queue: q.name, state: 'dead' }, q.dead);
+      }
+    },
+  });
+  new Gauge({
+    name: 'watchkv_queue_consumers',
+    help: 'Connected work queue consumers (WebSocket and waiting HTTP takes), by queue.',
+    labelNames: ['queue'],
+    registers,
+    collect() {
+      this.reset();
+      for (const q of ctx.queues.list()) this.set({ queue: q.name }, q.consumers);
+    },
+  });
   const requests = new Counter({ name: 'watchkv_http_requests_total', help: 'HTTP requests answered, by route and status.', labelNames: ['method', 'route', 'status'], registers });
   const rejected = new Counter({ name: 'watchkv_http_rejected_total', help: 'Requests rejected with an error, by reason (error code).', labelNames: ['reason'], registers });
   app.addHook('onResponse', async (req, reply) => {

@@ -170,4 +170,11 @@ test('a batch is one revision; the queue is watchable keys under /queues/{name}/
   for (const kv of listing.body.kvs) assert.is(Number(kv.create_revision), r.body.revision);
 });
 
+test('/metrics shows queue gauges', async () => {
+  await enqueue(s.url, 'metered', [1, 2]);
+  const text = await (await fetch(`${s.url}/metrics`)).text();
+  assert.match(text, /watchkv_queue_items\{queue="metered",state="ready"\} 2/);
+  assert.match(text, /watchkv_queue_consumers\{queue="metered"\} 0/);
+});
+
 test.run();
