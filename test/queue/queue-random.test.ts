@@ -12,7 +12,8 @@
  *   4. a nacked item comes back no sooner than its delay (backoff_min, or delay_ms) and, without
  *      a restart in between, no later than its backoff cap plus scheduling slack;
  *   5. the dead letter holds exactly the items that failed max_attempts times: each with a
- *      history of max_attempts failures, every poison item (always nacked) among them;
+ *      history of max_attempts failures, every poison item (always nacked) among them, and no
+ *      item is ever delivered for an attempt beyond max_attempts;
  *   6. the queue ends empty (no ready or in-flight items).
  * Seeds: TEST_SEED=<n> replays one; TEST_SEED_COUNT (default 1) runs that many.
  */
@@ -108,6 +109,7 @@ async function runSeed(seed: number): Promise<void> {
     const onDeliver = (c: WsConsumer, conn: Conn, d: any): void => {
       const now = Date.now();
       valueOfId.set(d.id, d.value.v);
+      if (d.attempt > SETTINGS.max_attempts) fail(`item ${d.id} delivered for attempt ${d.attempt}: it should be dead after ${SETTINGS.max_attempts}`);
       if (confirmedAck.has(d.id)) fail(`item ${d.id} delivered again after a confirmed ack`);
       const h = holds.get(d.id);
       if (h && !h.released && h.conn.alive && now < h.deadline) fail(`item ${d.id} held by conn ${h.conn.n} (deadline in ${h.deadline - now} ms) and delivered to conn ${conn.n}`);
@@ -207,6 +209,7 @@ async function runSeed(seed: number): Promise<void> {
         const now = Date.now();
         for (const d of items) {
           valueOfId.set(d.id, d.value.v);
+          if (d.attempt > SETTINGS.max_attempts) fail(`item ${d.id} taken for attempt ${d.attempt}: it should be dead after ${SETTINGS.max_attempts}`);
           if (confirmedAck.has(d.id)) fail(`item ${d.id} taken again after a confirmed ack`);
           const h = holds.get(d.id);
           if (h && !h.released && h.conn.alive && now < h.deadline) fail(`item ${d.id} held by conn ${h.conn.n} (deadline in ${h.deadline - now} ms) and taken by http ${conn.n}`);
