@@ -59,11 +59,17 @@ export function queueConsumeRoute(app: FastifyInstance, ctx: ApiContext): void {
       socket.send(text);
     };
     const answers = new Answers(send);
-    const consumer = ctx.queues.consume(
-      name,
-      { deliver: (d) => send(`{"deliver":${deliveryJson(d)}}`), expired: (id) => send(`{"expired":"${id}"}`) },
-      { kind: 'ws', visibilityMs },
-    );
+    let consumer: Consumer;
+    try {
+      consumer = ctx.queues.consume(
+        name,
+        { deliver: (d) => send(`{"deliver":${deliveryJson(d)}}`), expired: (id) => send(`{"expired":"${id}"}`) },
+        { kind: 'ws', visibilityMs },
+      );
+    } catch (err) {
+      socket.send(errorFrame(err));
+      return socket.close(1001, 'server is shutting down');
+    }
     const conn: WatchConnection = { shutdown: (code, reason) => socket.close(code, reason) };
     ctx.connections.add(conn);
     socket.on('message', (data) => {
