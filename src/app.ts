@@ -73,7 +73,7 @@ export interface App {
 
 export async function buildApp(deps: AppDeps): Promise<App> {
   const { config } = deps;
-  const queues = deps.queues ?? (await openQueues(deps.kv));
+  const queues = deps.queues ?? (await openQueues(deps.kv, { maxTxnOps: config.maxTxnOps, maxRequestBytes: config.maxRequestBytes }));
   const ctx: ApiContext = { ...deps, queues, connections: new Set(), serving: true };
   const app = Fastify({
     logger: deps.logStream ? { level: config.logLevel, stream: deps.logStream } : { level: config.logLevel },

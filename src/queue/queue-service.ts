@@ -34,11 +34,16 @@ import {
 } from './queue-keys.ts';
 import { DEFAULT_SETTINGS, decodeSettings, encodeSettings, mergeSettings } from './queue-settings.ts';
 import { QueueConsumer, QueueState, type QueueClock } from './queue-state.ts';
-import { QueueWriter } from './queue-writer.ts';
+import { QueueWriter, opsBytes } from './queue-writer.ts';
+
+/** bytes: room left in a txn for an item's failure history (max_attempts ≤ 1000, ~50 B each). */
+const HISTORY_RESERVE_BYTES = 64 * 1024;
 
 export interface QueueServiceOptions {
   /** ops: most ops per txn (the store's limit); also the largest enqueue batch. */
   maxTxnOps: number;
+  /** bytes: most bytes per txn (the store's limit); also the largest enqueue batch. */
+  maxRequestBytes: number;
   /** records read per page while restoring. */
   scanBatchRecords: number;
   writeRetryMs: number;
@@ -51,6 +56,7 @@ export interface QueueServiceOptions {
 export async function openQueues(kv: KV, options: Partial<QueueServiceOptions> = {}): Promise<QueueServiceImpl> {
   const svc = new QueueServiceImpl(kv, {
     maxTxnOps: options.maxTxnOps ?? DEFAULTS.maxTxnOps,
+    maxRequestBytes: options.maxRequestBytes ?? DEFAULTS.maxRequestBytes,
     scanBatchRecords: options.scanBatchRecords ?? DEFAULTS.scanBatchRecords,
     writeRetryMs: options.writeRetryMs ?? DEFAULTS.queueWriteRetryMs,
     clock: options.clock ?? { now: () => Date.now(), random: Math.random },
@@ -139,6 +145,18 @@ export class QueueServiceImpl implements QueueService {
       this.ownEnqueues.set(id, record);
       return { put: { key: Buffer.from(itemKey(name, id), 'utf8'), value: encodeItem(record) } };
     });
+    // An item's record grows with its failure history; it must still fit one txn when dead.
+    const itemMax = this.options.maxRequestBytes - HISTORY_RESERVE_BYTES;
+    for (const op of ops) {
+      if (opsBytes([op]) > itemMax) {
+        for (const id of ids) this.ownEnqueues.delete(id);
+        throw kvError('ERR_REQUEST_TOO_LARGE', `an item may be at most ${itemMax} bytes with its key and record (the request limit less ${HISTORY_RESERVE_BYTES} bytes kept for its history)`);
+      }
+    }
+    if (opsBytes(ops) > this.options.maxRequestBytes) {
+      for (const id of ids) this.ownEnqueues.delete(id);
+      throw kvError('ERR_REQUEST_TOO_LARGE', `the batch is larger than ${this.options.maxRequestBytes} bytes (one txn): send fewer items per request`);
+    }
     // New keys: written once, never retried (a failed enqueue is reported and did not happen).
     try {
       const revision = await q.writer.mark(`enqueue:${ids[0]}`, () => ops, false);
@@ -240,6 +258,7 @@ export class QueueServiceImpl implements QueueService {
       const writer = new QueueWriter({
         txn: (req) => this.kv.txn(req),
         maxTxnOps: this.options.maxTxnOps,
+        maxTxnBytes: this.options.maxRequestBytes,
         retryMs: this.options.writeRetryMs,
         onError: this.options.onError,
       });

@@ -22,6 +22,8 @@ export interface WriterHost {
   txn(req: TxnRequest): Promise<TxnResult>;
   /** ops: the most one txn may carry (the store's maxTxnOps). */
   maxTxnOps: number;
+  /** bytes: the most one txn may carry (keys + values, the store's maxRequestBytes). */
+  maxTxnBytes: number;
   /** ms before a failed batch's retryable entries are written again. */
   retryMs: number;
   onError(err: unknown): void;
@@ -129,12 +131,15 @@ export class QueueWriter {
   private startBatch(): void {
     const batch: Array<[string, Entry]> = [];
     const ops: RequestOp[] = [];
+    let bytes = 0;
     for (const [key, e] of this.dirty) {
       const mine = e.build();
-      if (ops.length > 0 && ops.length + mine.length > this.host.maxTxnOps) break;
+      const size = opsBytes(mine);
+      if (ops.length > 0 && (ops.length + mine.length > this.host.maxTxnOps || bytes + size > this.host.maxTxnBytes)) break;
       this.dirty.delete(key);
       batch.push([key, e]);
       ops.push(...mine);
+      bytes += size;
     }
     if (ops.length === 0) {
       for (const [, e] of batch) for (const w of e.waiters) w.resolve(0);
@@ -172,4 +177,14 @@ export class QueueWriter {
       this.retryTimer.unref();
     }
   }
+}
+
+/** Bytes of ops as the store counts them against maxRequestBytes (keys, range ends, values). */
+export function opsBytes(ops: readonly RequestOp[]): number {
+  let n = 0;
+  for (const op of ops) {
+    if ('put' in op) n += op.put.key.length + op.put.value.length;
+    else if ('deleteRange' in op) n += op.deleteRange.key.length + (op.deleteRange.rangeEnd?.length ?? 0);
+  }
+  return n;
 }

@@ -170,6 +170,21 @@ test('a batch is one revision; the queue is watchable keys under /queues/{name}/
   for (const kv of listing.body.kvs) assert.is(Number(kv.create_revision), r.body.revision);
 });
 
+test('an item or batch too large for one txn is refused up front; other work is not disturbed', async () => {
+  const big = 'x'.repeat(1024 * 1024 + 512 * 1024 - 1000);
+  const one = await call(s.url, 'POST', '/v1/queues/big/items', JSON.stringify(big));
+  assert.is(one.status, 400, JSON.stringify(one.body).slice(0, 200));
+  assert.match(one.body.message, /at most/);
+  const batch = await call(s.url, 'POST', '/v1/queues/big/items', JSON.stringify(Array.from({ length: 4 }, () => 'y'.repeat(500_000))));
+  assert.is(batch.status, 400);
+  assert.match(batch.body.message, /fewer items/);
+  const ok = await call(s.url, 'POST', '/v1/queues/big/items', JSON.stringify(Array.from({ length: 2 }, () => 'z'.repeat(500_000))));
+  assert.is(ok.status, 200, JSON.stringify(ok.body).slice(0, 200));
+  const t = await call(s.url, 'POST', '/v1/queues/big/take?max=2');
+  assert.is(t.body.items.length, 2, 'two big deliveries split over txns within the byte limit');
+  assert.is((await call(s.url, 'POST', '/v1/queues/big/ack', { ids: t.body.items.map((i: any) => i.id) })).body.acked.length, 2);
+});
+
 test('/metrics shows queue gauges', async () => {
   await enqueue(s.url, 'metered', [1, 2]);
   const text = await (await fetch(`${s.url}/metrics`)).text();
