@@ -202,14 +202,19 @@ ${BOUNDS_MD}
    (the same port), with one lean grpc-js client for both servers (bench/lib/grpc-client.ts: requests encoded once,
    responses walked, not decoded): 5 connections × 10 calls in flight; watchers on Watch streams, one connection
    per stream; the fan-out writer is the same HTTP writer process.
+10. **queue**: durable enqueue → deliver → ack of \`BENCH_QUEUE_ITEMS\` (${cfg.queueItems.toLocaleString('en-US')}) 100-byte items,
+   ${cfg.queueProducers} producers × 16 items in flight, ${cfg.queueConsumers} consumers × 64 credit acking each item, against a NATS JetStream
+   work-queue stream (Debian \`nats-server\`, npm \`nats\`; bench/compare/queue.ts). Items/s from the first enqueue to an
+   empty queue; latency from the enqueue call to the delivery. NATS gets \`sync_interval: always\` only from 2.10 on.
 
 Knobs (environment): \`BENCH_QUICK=1\` (short run for development), \`BENCH_REPEAT\` (default 2),
 \`BENCH_DURATION_S\` (put; range and fan-out follow it unless \`BENCH_RANGE_DURATION_S\` / \`BENCH_FANOUT_DURATION_S\` /
 \`BENCH_SAT_DURATION_S\` are set), \`BENCH_FANOUT_RATE\`, \`BENCH_SAT_WATCHERS\`, \`BENCH_SAT_PER_SOCKET\`, \`BENCH_SAT_WRITERS\`,
 \`BENCH_DRAIN_TIMEOUT_S\`, \`BENCH_CATCHUP_EVENTS\`, \`BENCH_IDLE_WATCHERS\`, \`BENCH_IDLE_SOCKETS\`, \`BENCH_IDLE_TIMEOUT_S\`,
 \`BENCH_REOPEN_KEYS\`, \`BENCH_REOPEN_FILL_TIMEOUT_S\`, \`BENCH_LEASE_COUNT\`, \`BENCH_LEASE_TTL_S\`, \`BENCH_SSE_WATCHERS\`,
-\`BENCH_ONLY=put,range,fanout,fanout-sse,catchup,idle,reopen,lease,grpc\` (a subset),
-\`BENCH_SERVERS=watchkv,etcd,fastify\` (a subset), \`BENCH_WATCHKV_TSX=1\` (run watchkv's sources through tsx instead of the build in dist/), \`BENCH_WATCHKV_NODE_ARGS\` (e.g. \`--cpu-prof --cpu-prof-dir=/tmp/prof\`;
+\`BENCH_QUEUE_ITEMS\`, \`BENCH_QUEUE_PRODUCERS\`, \`BENCH_QUEUE_CONSUMERS\`,
+\`BENCH_ONLY=put,range,fanout,fanout-sse,catchup,idle,reopen,lease,grpc,queue\` (a subset),
+\`BENCH_SERVERS=watchkv,etcd,fastify,nats\` (a subset), \`BENCH_WATCHKV_TSX=1\` (run watchkv's sources through tsx instead of the build in dist/), \`BENCH_WATCHKV_NODE_ARGS\` (e.g. \`--cpu-prof --cpu-prof-dir=/tmp/prof\`;
 summarise with \`node --import tsx bench/lib/cpuprofile-top.ts [--by-area] <file>\`).
 `;
 }
