@@ -207,7 +207,12 @@ export class QueueServiceImpl implements QueueService {
     const next = mergeSettings(q.settings, patch);
     q.settings = next;
     q.configured = true;
-    await q.writer.mark(settingsKey(name), () => [{ put: { key: Buffer.from(settingsKey(name), 'utf8'), value: encodeSettings(q.settings) } }]);
+    q.settingsWrites++;
+    try {
+      await q.writer.mark(settingsKey(name), () => [{ put: { key: Buffer.from(settingsKey(name), 'utf8'), value: encodeSettings(q.settings) } }]);
+    } finally {
+      q.settingsWrites--;
+    }
     return { ...next };
   }
 
@@ -297,7 +302,8 @@ export class QueueServiceImpl implements QueueService {
       }
       if (k.kind === 'settings') {
         const q = this.queue(k.name);
-        if (ev.type === 'PUT') {
+        // Our own writes: memory already holds the newest (an older one may commit after it was set).
+        if (ev.type === 'PUT' && q.settingsWrites === 0) {
           q.settings = decodeSettings(ev.kv.value);
           q.configured = true;
         }

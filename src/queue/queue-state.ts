@@ -58,6 +58,8 @@ export class QueueState implements ConsumerHost {
   settings: QueueSettings = { ...DEFAULT_SETTINGS };
   /** True once a settings record exists (PUT /v1/queues/{name} or a stored one). */
   configured = false;
+  /** Settings writes of ours on their way to disk: the commit listener leaves `settings` alone. */
+  settingsWrites = 0;
 
   constructor(
     readonly name: string,
