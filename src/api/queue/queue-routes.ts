@@ -117,6 +117,9 @@ export function queueRoutes(app: FastifyInstance, ctx: ApiContext): void {
   });
 }
 
+/** ms a take that timed out still waits for deliveries already granted (their write is in flight). */
+const TAKE_GRACE_MS = 5_000;
+
 function intFieldMissing(name: string): Error {
   return kvError('ERR_INVALID_ARGUMENT', `"${name}" is required`);
 }
@@ -165,10 +168,13 @@ function take(ctx: ApiContext, reply: FastifyReply, name: string, max: number, w
       },
     };
     ctx.connections.add(conn);
-    const timer = setTimeout(() => {
+    let timer = setTimeout(() => {
       timedOut = true;
       consumer.drain();
       check();
+      // A granted delivery whose write failed never arrives: answer anyway, a while later
+      // (close() puts what was not sent back as it was).
+      if (!done) timer = setTimeout(() => end(false, got), TAKE_GRACE_MS);
     }, waitMs);
     consumer.addCredit(max);
   });
