@@ -17,7 +17,7 @@
  */
 import { DEFAULTS } from '../config.ts';
 import { kvError } from '../errors.ts';
-import type { Event, KV, RequestOp } from '../mvcc/kv.ts';
+import type { Event, KV, KeyValue, RequestOp } from '../mvcc/kv.ts';
 import type { AckResult, Consumer, ConsumerOptions, ConsumerSink, QueueService, QueueSettings, QueueStats } from './queue-api.ts';
 import {
   QUEUE_NAME,
@@ -88,32 +88,48 @@ export class QueueServiceImpl implements QueueService {
     this.unsubscribe = kv.onCommit((revision, events) => this.onCommit(revision, events));
   }
 
-  /** Reads every key under /queues/ at one revision, in pages. */
+  /**
+   * Reads the queues back at one revision, in pages: first every key under /queues/ without
+   * values (names, dead-letter counts, the largest id: a big dead letter is never read), then
+   * each queue's items and settings with their values.
+   */
   async restore(): Promise<void> {
-    const end = prefixEnd(QUEUES_PREFIX);
-    let from = Buffer.from(QUEUES_PREFIX, 'utf8');
     let revision = 0;
-    const found: Array<{ name: string; id: string; rev: number; value: Buffer }> = [];
-    for (;;) {
-      const r = await this.kv.range({ key: from, rangeEnd: end, limit: this.options.scanBatchRecords, revision });
-      revision = r.revision;
-      for (const kv of r.kvs) {
-        const k = parseQueueKey(kv.key.toString('utf8'));
-        if (!k) continue;
-        if (k.kind === 'settings') {
-          const q = this.queue(k.name);
-          q.settings = decodeSettings(kv.value);
-          q.configured = true;
-        } else if (k.kind === 'dead') {
-          this.queue(k.name).dead++;
-          this.seeId(k.id);
-        } else {
-          found.push({ name: k.name, id: k.id, rev: kv.createRevision, value: kv.value });
-          this.seeId(k.id);
-        }
+    const scan = async (prefix: string, keysOnly: boolean, each: (kv: KeyValue) => void): Promise<void> => {
+      const end = prefixEnd(prefix);
+      let from = Buffer.from(prefix, 'utf8');
+      for (;;) {
+        const r = await this.kv.range({ key: from, rangeEnd: end, limit: this.options.scanBatchRecords, revision, keysOnly });
+        revision = r.revision;
+        for (const kv of r.kvs) each(kv);
+        if (!r.more || r.kvs.length === 0) return;
+        from = Buffer.concat([r.kvs[r.kvs.length - 1]!.key, Buffer.from([0])]);
       }
-      if (!r.more || r.kvs.length === 0) break;
-      from = Buffer.concat([r.kvs[r.kvs.length - 1]!.key, Buffer.from([0])]);
+    };
+    const withItems = new Set<string>();
+    const configured = new Set<string>();
+    await scan(QUEUES_PREFIX, true, (kv) => {
+      const k = parseQueueKey(kv.key.toString('utf8'));
+      if (!k) return;
+      if (k.kind === 'settings') configured.add(k.name);
+      else {
+        this.seeId(k.id);
+        if (k.kind === 'dead') this.queue(k.name).dead++;
+        else withItems.add(k.name);
+      }
+    });
+    for (const name of configured) {
+      const r = await this.kv.range({ key: Buffer.from(settingsKey(name), 'utf8'), revision });
+      const q = this.queue(name);
+      if (r.kvs[0]) q.settings = decodeSettings(r.kvs[0].value);
+      q.configured = true;
+    }
+    const found: Array<{ name: string; id: string; rev: number; value: Buffer }> = [];
+    for (const name of withItems) {
+      await scan(itemsPrefix(name), false, (kv) => {
+        const k = parseQueueKey(kv.key.toString('utf8'));
+        if (k?.kind === 'item') found.push({ name: k.name, id: k.id, rev: kv.createRevision, value: kv.value });
+      });
     }
     // Keys come sorted by id; the rank among items of one revision keeps their order.
     let lastRev = -1;

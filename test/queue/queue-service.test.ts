@@ -107,7 +107,7 @@ test('restore rebuilds ready, delayed, in-flight (http keeps deadline, ws return
   await q.configure('r', { maxAttempts: 1 }); // b, c are held by ws with attempt 1: the restart fails them → dead
   assert.equal(q.stats('r').inFlight, 3);
   await q.close(); // like a crash: ws still "holds" b and c in the store
-  const q2 = await openQueues(kv);
+  const q2 = await openQueues(kv, { scanBatchRecords: 2 }); // pages of 2: every page boundary is crossed
   await until(() => q2.stats('r').dead === 2);
   const st = q2.stats('r');
   assert.equal([st.ready, st.delayed, st.inFlight, st.dead], [2, 1, 1, 2], JSON.stringify(st)); // a (delayed), e; d; b, c
