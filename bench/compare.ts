@@ -24,6 +24,7 @@ import { authScenario } from './compare/auth.ts';
 import { rangeScenario } from './compare/range.ts';
 import { reopenScenario } from './compare/reopen.ts';
 import { sseFanoutScenario } from './compare/sse-fanout.ts';
+import { queueScenario } from './compare/queue.ts';
 
 const benchDir = fileURLToPath(new URL('./', import.meta.url));
 const live = new Set<ServerHandle>();
@@ -49,6 +50,7 @@ function targetsFor(cfg: BenchConfig): Target[] {
     { scenario: 'auth', metric: 'putOverhead', label: '<= 10 %', pass: (v) => v.watchkv <= 10 },
     { scenario: 'auth', metric: 'fanOverhead', label: '<= 10 %', pass: (v) => v.watchkv <= 10 },
     { scenario: 'idle', metric: 'bytesPerWatcher', label: '<= 2 KB (2,048 B)', pass: (v) => v.watchkv <= 2048 },
+    { scenario: 'queue', metric: 'ips', label: '> NATS JetStream', pass: (v) => v.watchkv > v.nats },
   ];
 }
 
@@ -206,14 +208,19 @@ ${BOUNDS_MD}
 10. **auth**: on one server, the put load (50 connections) and the saturation fan-out, first with auth off, then with
    auth on as a user holding READWRITE on /bench/ (token on every put and on each watch socket's upgrade), then off
    again; the overhead is (off - on) / off. etcd runs the put half only.
+11. **queue**: durable enqueue → deliver → ack of \`BENCH_QUEUE_ITEMS\` (${cfg.queueItems.toLocaleString('en-US')}) 100-byte items,
+   ${cfg.queueProducers} producers × 16 items in flight, ${cfg.queueConsumers} consumers × 64 credit acking each item, against a NATS JetStream
+   work-queue stream (Debian \`nats-server\`, npm \`nats\`; bench/compare/queue.ts). Items/s from the first enqueue to an
+   empty queue; latency from the enqueue call to the delivery. NATS gets \`sync_interval: always\` only from 2.10 on.
 
 Knobs (environment): \`BENCH_QUICK=1\` (short run for development), \`BENCH_REPEAT\` (default 2),
 \`BENCH_DURATION_S\` (put; range and fan-out follow it unless \`BENCH_RANGE_DURATION_S\` / \`BENCH_FANOUT_DURATION_S\` /
 \`BENCH_SAT_DURATION_S\` are set), \`BENCH_FANOUT_RATE\`, \`BENCH_SAT_WATCHERS\`, \`BENCH_SAT_PER_SOCKET\`, \`BENCH_SAT_WRITERS\`,
 \`BENCH_DRAIN_TIMEOUT_S\`, \`BENCH_CATCHUP_EVENTS\`, \`BENCH_IDLE_WATCHERS\`, \`BENCH_IDLE_SOCKETS\`, \`BENCH_IDLE_TIMEOUT_S\`,
 \`BENCH_REOPEN_KEYS\`, \`BENCH_REOPEN_FILL_TIMEOUT_S\`, \`BENCH_LEASE_COUNT\`, \`BENCH_LEASE_TTL_S\`, \`BENCH_SSE_WATCHERS\`,
-\`BENCH_ONLY=put,range,fanout,fanout-sse,catchup,idle,reopen,lease,grpc,auth\` (a subset),
-\`BENCH_SERVERS=watchkv,etcd,fastify\` (a subset), \`BENCH_WATCHKV_TSX=1\` (run watchkv's sources through tsx instead of the build in dist/), \`BENCH_WATCHKV_NODE_ARGS\` (e.g. \`--cpu-prof --cpu-prof-dir=/tmp/prof\`;
+\`BENCH_QUEUE_ITEMS\`, \`BENCH_QUEUE_PRODUCERS\`, \`BENCH_QUEUE_CONSUMERS\`,
+\`BENCH_ONLY=put,range,fanout,fanout-sse,catchup,idle,reopen,lease,grpc,auth,queue\` (a subset),
+\`BENCH_SERVERS=watchkv,etcd,fastify,nats\` (a subset), \`BENCH_WATCHKV_TSX=1\` (run watchkv's sources through tsx instead of the build in dist/), \`BENCH_WATCHKV_NODE_ARGS\` (e.g. \`--cpu-prof --cpu-prof-dir=/tmp/prof\`;
 summarise with \`node --import tsx bench/lib/cpuprofile-top.ts [--by-area] <file>\`).
 `;
 }
@@ -237,6 +244,7 @@ async function main(): Promise<void> {
     grpcRangeScenario,
     grpcSaturationScenario(cfg),
     authScenario(cfg),
+    queueScenario(cfg),
   ];
   const chosen = cfg.only.length ? all.filter((s) => cfg.only.some((o) => s.id === o || s.id.startsWith(`${o}-`))) : all;
   if (chosen.length === 0) throw new Error(`BENCH_ONLY=${cfg.only.join(',')} matches none of: ${all.map((s) => s.id).join(', ')}`);

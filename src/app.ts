@@ -42,6 +42,10 @@ import { authRoutes } from './api/routes/auth.ts';
 import type { AuthStore } from './auth/auth-store.ts';
 import { snapshotRoute } from './api/routes/maintenance-snapshot.ts';
 import type { SnapshotSource } from './snapshot/snapshot-writer.ts';
+import type { QueueService } from './queue/queue-api.ts';
+import { openQueues } from './queue/queue-service.ts';
+import { queueRoutes } from './api/queue/queue-routes.ts';
+import { queueConsumeRoute } from './api/queue/queue-consume.ts';
 
 export interface AppDeps {
   kv: KV;
@@ -50,6 +54,8 @@ export interface AppDeps {
   auth: AuthStore;
   config: ServerConfig;
   identity: Identity;
+  /** Work queues; when absent buildApp opens them over `kv` and closes them with the app. */
+  queues?: QueueService;
   /** What POST /v3/maintenance/snapshot copies (the plain MVCC store). */
   snapshots?: SnapshotSource;
   /** Where log lines go instead of stdout (server.ts: pino-pretty when stdout is a terminal). */
@@ -67,7 +73,8 @@ export interface App {
 
 export async function buildApp(deps: AppDeps): Promise<App> {
   const { config } = deps;
-  const ctx: ApiContext = { ...deps, connections: new Set(), streamStats: new WatchStreamStats(), serving: true };
+  const queues = deps.queues ?? (await openQueues(deps.kv, { maxTxnOps: config.maxTxnOps, maxRequestBytes: config.maxRequestBytes }));
+  const ctx: ApiContext = { ...deps, queues, connections: new Set(), streamStats: new WatchStreamStats(), serving: true };
   const app = Fastify({
     logger: deps.logStream ? { level: config.logLevel, stream: deps.logStream } : { level: config.logLevel },
     logController: new LogController({ disableRequestLogging: true }),
@@ -82,6 +89,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     const stop = deps.kv.onCommit(preEncoder());
     app.addHook('onClose', async () => stop());
   }
+  // Before the store closes (server.ts closes the app first): batches on their way finish.
+  if (!deps.queues) app.addHook('onClose', async () => queues.close());
   accessLog(app);
   // First of all hooks and routes, so every route (and every WebSocket upgrade) gets it.
   await browserGuard(app, config.cors);
@@ -125,6 +134,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(async (scope) => wsWatchRoute(scope, ctx));
   await app.register(async (scope) => restKvRoutes(scope, ctx));
   await app.register(async (scope) => sseWatchRoute(scope, ctx, ctx.streamStats.sse));
+  await app.register(async (scope) => queueRoutes(scope, ctx));
+  await app.register(async (scope) => queueConsumeRoute(scope, ctx));
   await app.register(uiRoutes);
   await app.register(docsRoutes);
   healthRoutes(app, ctx);

@@ -136,6 +136,28 @@ export const DEFAULTS = Object.freeze({
   /** ms: how often revision mode compacts at current - retention (etcd: 5 minutes). */
   autoCompactionRevisionIntervalMs: 5 * 60_000,
 
+  // --- work queues (src/queue/) ---
+  /** ms: how long a delivered item may stay unacked before it is retried (SQS's default). */
+  queueVisibilityMs: 30_000,
+  /** ms: the first retry's backoff, and the floor of every backoff. */
+  queueBackoffMinMs: 1_000,
+  /** ms: the largest backoff (the bound doubles per failed attempt up to this). */
+  queueBackoffMaxMs: 5 * 60_000,
+  /** Failed deliveries after which an item moves to the dead letter. */
+  queueMaxAttempts: 10,
+  /** ms: the largest visibility a queue or a take may ask for (12 h, as SQS). */
+  queueMaxVisibilityMs: 12 * 60 * 60_000,
+  /** ms: the largest backoff a queue may configure (a day). */
+  queueMaxBackoffMs: 24 * 60 * 60_000,
+  /** The largest max_attempts a queue may configure (each failure is kept in the history). */
+  queueMaxAttemptsLimit: 1000,
+  /** items: most credit one consumer may hold at once (and most items one HTTP take returns). */
+  queueMaxCredit: 10_000,
+  /** ms: the longest an HTTP take may wait for items (?wait). */
+  queueMaxTakeWaitMs: 60_000,
+  /** ms: how long a failed queue write waits before it is tried again (the store is failing). */
+  queueWriteRetryMs: 1_000,
+
   // --- storage backend ---
   /**
    * bytes: free disk space needed before LevelDB, wedged by a failed write (disk full), is

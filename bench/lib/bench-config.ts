@@ -41,8 +41,12 @@ export interface BenchConfig {
   leaseTtlS: number;
   /** scenario ids to run; empty = all */
   only: string[];
-  /** servers to run (BENCH_SERVERS, default all: watchkv, etcd and the fastify ceiling) */
+  /** servers to run (BENCH_SERVERS, default all: watchkv, etcd, the fastify ceiling and NATS) */
   servers: string[];
+  /** queue: items per run (enqueued, delivered and acked), producers, consumers */
+  queueItems: number;
+  queueProducers: number;
+  queueConsumers: number;
 }
 
 function num(name: string, fallback: number): number {
@@ -84,7 +88,10 @@ export function loadBenchConfig(): BenchConfig {
     leaseCount: num('BENCH_LEASE_COUNT', quick ? 2_000 : 10_000),
     leaseTtlS: num('BENCH_LEASE_TTL_S', quick ? 10 : 30),
     only: (process.env.BENCH_ONLY ?? '').split(',').map((s) => s.trim()).filter(Boolean),
-    servers: (process.env.BENCH_SERVERS ?? 'watchkv,etcd,fastify').split(',').map((s) => s.trim()).filter(Boolean),
+    queueItems: num('BENCH_QUEUE_ITEMS', quick ? 5_000 : 20_000),
+    queueProducers: num('BENCH_QUEUE_PRODUCERS', 4),
+    queueConsumers: num('BENCH_QUEUE_CONSUMERS', 8),
+    servers: (process.env.BENCH_SERVERS ?? 'watchkv,etcd,fastify,nats').split(',').map((s) => s.trim()).filter(Boolean),
   };
 }
 

@@ -20,7 +20,7 @@ export interface Target {
   /** metric key, or `<key>@fastify` for the comparison with the bare fastify route */
   metric: string;
   label: string;
-  pass: (v: { watchkv: number; etcd: number; fastify: number }) => boolean;
+  pass: (v: { watchkv: number; etcd: number; fastify: number; nats: number }) => boolean;
 }
 
 export interface Row {
@@ -90,6 +90,7 @@ export function buildRows(outcomes: ScenarioOutcome[], targets: Target[]): Row[]
           watchkv: mean(values(o, 'watchkv', targetKey.split('@')[0]!)),
           etcd: mean(values(o, 'etcd', targetKey.split('@')[0]!)),
           fastify: mean(values(o, 'fastify', targetKey.split('@')[0]!)),
+          nats: mean(values(o, 'nats', targetKey.split('@')[0]!)),
         };
         if (!o.kinds.includes('watchkv') || !(o.samples.watchkv ?? []).length) result = o.errors.watchkv ? 'MISS (watchkv ERROR)' : 'n/a';
         else if (failedChecks(o, 'watchkv').length) result = 'MISS (watchkv run FAILED)';
@@ -98,10 +99,17 @@ export function buildRows(outcomes: ScenarioOutcome[], targets: Target[]): Row[]
       rows.push({ scenario: first ? o.title : '', metric, ...r, target: t?.label ?? '', result });
       first = false;
     };
+    // A row compared with another server than etcd (queue: NATS JetStream) shows it in the etcd
+    // column, named in the cell, as the fastify ceiling is.
+    const other: ServerKind = o.kinds.includes('nats') ? 'nats' : 'etcd';
+    const otherCell = (key: string, decimals?: number): string => {
+      const c = kindCell(o, other, key, decimals);
+      return other === 'etcd' || c === '' ? c : `${other}: ${c}`;
+    };
     for (const m of o.metrics) {
       const wk = mean(values(o, 'watchkv', m.key));
-      const et = mean(values(o, 'etcd', m.key));
-      push(`${m.label} (${m.unit})`, { watchkv: kindCell(o, 'watchkv', m.key, m.decimals), etcd: kindCell(o, 'etcd', m.key, m.decimals), ratio: ratio(wk, et) }, m.key);
+      const et = mean(values(o, other, m.key));
+      push(`${m.label} (${m.unit})`, { watchkv: kindCell(o, 'watchkv', m.key, m.decimals), etcd: otherCell(m.key, m.decimals), ratio: ratio(wk, et) }, m.key);
       if (o.kinds.includes('fastify')) {
         const fa = mean(values(o, 'fastify', m.key));
         if (m.key === o.metrics[0]!.key) {
@@ -117,7 +125,7 @@ export function buildRows(outcomes: ScenarioOutcome[], targets: Target[]): Row[]
         const bad = failedChecks(o, k).length;
         return n === 0 ? (o.errors[k] ? 'ERROR' : 'n/a') : bad ? `FAILED (${bad}/${n} runs)` : `ok (${n} runs)`;
       };
-      push(o.checkLabel, { watchkv: verdict('watchkv'), etcd: verdict('etcd'), ratio: '' }, '#check');
+      push(o.checkLabel, { watchkv: verdict('watchkv'), etcd: verdict(other), ratio: '' }, '#check');
     }
   }
   return rows;

@@ -4,8 +4,8 @@
  * when POST /v3/maintenance/status answers 2xx, and stops with SIGTERM (SIGKILL after 30 s).
  * `reopen()` stops a server gracefully and starts it again on the same data dir, timing the start.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { etcdArgs, etcdBinary, freePort } from '../../scripts/etcd-server.ts';
 import { sleep } from './keys.ts';
 
-export type ServerKind = 'watchkv' | 'etcd' | 'fastify';
+export type ServerKind = 'watchkv' | 'etcd' | 'fastify' | 'nats';
 
 export interface ServerHandle {
   kind: ServerKind;
@@ -161,8 +161,66 @@ export async function startFastifyCeiling(): Promise<ServerHandle> {
   return managed('fastify', url, undefined, (t) => spawnAndWait('fastify', process.execPath, args, url, t), 30_000);
 }
 
+/**
+ * NATS with JetStream (Debian `nats-server`) for the queue row: file storage in its own data dir;
+ * ready when its monitoring port's /healthz answers 200 (JetStream included). `url` is nats://.
+ * Per-message fsync (`sync_interval: always`) needs nats-server >= 2.10; on an older server
+ * (Debian bookworm ships 2.9.10) the config leaves it out and JetStream syncs every 2 minutes,
+ * which favours NATS: bench/compare/queue.ts reports which it was (natsSyncAlways).
+ */
+export async function startNatsServer(options: StartOptions = {}): Promise<ServerHandle> {
+  const bin = natsBinary();
+  if (!bin) throw new Error('nats-server is not installed: apt-get install -y nats-server');
+  const dir = mkdtempSync(join(tmpdir(), 'watchkv-bench-nats-'));
+  const port = await freePort();
+  const monitor = await freePort();
+  const syncAlways = natsSupportsSyncAlways(bin);
+  const conf = join(dir, 'nats.conf');
+  writeFileSync(
+    conf,
+    `port: ${port}\nhost: 127.0.0.1\nhttp: 127.0.0.1:${monitor}\nmax_payload: 1MB\njetstream {\n  store_dir: ${JSON.stringify(join(dir, 'js'))}\n${syncAlways ? '  sync_interval: always\n' : ''}}\n`,
+  );
+  const url = `nats://127.0.0.1:${port}`;
+  const health = `http://127.0.0.1:${monitor}`;
+  const launch = async (timeoutMs: number): Promise<Spawned> => {
+    const t0 = performance.now();
+    const child = spawn(bin, ['-c', conf], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const keep = (d: Buffer): void => {
+      out = (out + d.toString()).slice(-4000);
+    };
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`nats-server exited at start (${child.exitCode ?? child.signalCode}): ${out}`);
+      const ok = await fetch(`${health}/healthz`).then((r) => r.ok, () => false);
+      if (ok) break;
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        throw new Error(`nats-server not ready after ${timeoutMs} ms: ${out}`);
+      }
+      await sleep(20);
+    }
+    return { child, readyMs: performance.now() - t0, output: () => out };
+  };
+  return managed('nats', url, dir, launch, options.readyTimeoutMs ?? 30_000);
+}
+
+export function natsBinary(): string | undefined {
+  const r = spawnSync('nats-server', ['--version'], { encoding: 'utf8' });
+  return r.status === 0 ? 'nats-server' : undefined;
+}
+
+/** sync_interval (and its `always`) arrived in nats-server 2.10. */
+export function natsSupportsSyncAlways(bin = 'nats-server'): boolean {
+  const v = /v(\d+)\.(\d+)/.exec(spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout ?? '');
+  return v !== null && (Number(v[1]) > 2 || (Number(v[1]) === 2 && Number(v[2]) >= 10));
+}
+
 export function startServer(kind: ServerKind, options: StartOptions = {}): Promise<ServerHandle> {
   if (kind === 'watchkv') return startWatchkv(options);
   if (kind === 'etcd') return startEtcdServer(options);
+  if (kind === 'nats') return startNatsServer(options);
   return startFastifyCeiling();
 }

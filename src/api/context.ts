@@ -10,6 +10,7 @@ import type { Identity } from './json.ts';
 import type { AuthStore } from '../auth/auth-store.ts';
 import type { SnapshotSource } from '../snapshot/snapshot-writer.ts';
 import type { WatchStreamStats } from './watch/stream-stats.ts';
+import type { QueueService } from '../queue/queue-api.ts';
 
 export interface WatchConnection {
   /** Ends the connection with a close frame (WebSocket) or the end of the stream (HTTP). */
@@ -21,6 +22,8 @@ export interface ApiContext {
   engine: WatchEngine;
   /** Leases: grant, revoke, keep-alive, time-to-live (every transport shares this one). */
   lessor: Lessor;
+  /** Work queues (src/queue/): every transport shares this one. */
+  queues: QueueService;
   config: ServerConfig;
   /** Users, roles, tokens; checks go through security/request-auth.ts → auth/auth-check.ts. */
   auth: AuthStore;

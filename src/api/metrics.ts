@@ -104,6 +104,32 @@ export function metricsRoutes(app: FastifyInstance, ctx: ApiContext): void {
   perTransport('watchkv_watch_messages_sent_total', 'Watch messages written (events, progress, control answers), by transport.', (t) => ctx.streamStats[t].messages, 'counter');
   perTransport('watchkv_watch_events_sent_total', 'Watch events written, by transport.', (t) => ctx.streamStats[t].events, 'counter');
   perTransport('watchkv_watch_bytes_sent_total', 'Bytes of watch messages written, by transport (JSON text or protobuf).', (t) => ctx.streamStats[t].bytes, 'counter');
+  // Work queues (src/queue/): one series per queue in use and state.
+  new Gauge({
+    name: 'watchkv_queue_items',
+    help: 'Work queue items by queue and state (ready includes delayed: in backoff).',
+    labelNames: ['queue', 'state'],
+    registers,
+    collect() {
+      this.reset();
+      for (const q of ctx.queues.list()) {
+        this.set({ queue: q.name, state: 'ready' }, q.ready);
+        this.set({ queue: q.name, state: 'delayed' }, q.delayed);
+        this.set({ queue: q.name, state: 'in_flight' }, q.inFlight);
+        this.set({ queue: q.name, state: 'dead' }, q.dead);
+      }
+    },
+  });
+  new Gauge({
+    name: 'watchkv_queue_consumers',
+    help: 'Connected work queue consumers (WebSocket and waiting HTTP takes), by queue.',
+    labelNames: ['queue'],
+    registers,
+    collect() {
+      this.reset();
+      for (const q of ctx.queues.list()) this.set({ queue: q.name }, q.consumers);
+    },
+  });
   const requests = new Counter({ name: 'watchkv_http_requests_total', help: 'HTTP requests answered, by route and status.', labelNames: ['method', 'route', 'status'], registers });
   const rejected = new Counter({ name: 'watchkv_http_rejected_total', help: 'Requests rejected with an error, by reason (error code).', labelNames: ['reason'], registers });
   app.addHook('onResponse', async (req, reply) => {

@@ -24,8 +24,9 @@ function documented(): Set<string> {
     if (/^\S/.test(line)) inPaths = line.startsWith('paths:');
     if (!inPaths) continue;
     const p = /^  (\/\S*):\s*$/.exec(line);
-    // A trailing `{param}` is a fastify wildcard route (`/v1/kv/*`: the key may hold slashes).
-    if (p) path = p[1]!.replace(/\{[^}/]+\}$/, '*');
+    // A trailing `{key}`, `{path}` or `{file}` is a fastify wildcard route (`/v1/kv/*`: the key
+    // may hold slashes); any other `{param}` is a fastify parameter (`/v1/queues/:name`).
+    if (p) path = p[1]!.replace(/\{(key|path|file)\}$/, '*').replace(/\{([^}/]+)\}/g, ':$1');
     const m = /^    (get|post|put|delete|patch):/.exec(line);
     if (m && path) out.add(`${m[1]!.toUpperCase()} ${path}`);
   }

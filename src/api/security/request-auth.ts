@@ -30,6 +30,9 @@ const PUBLIC = new Set([
 const CHECKED = new Set([
   '/v3/kv/range', '/v3/kv/put', '/v3/kv/deleterange', '/v3/kv/txn', '/v3/kv/compaction',
   '/v3/lease/revoke', '/v3/kv/lease/revoke', '/v3/watch', '/v1/kv/*', '/v1/watch/*', '/v3/maintenance/status',
+  // Work queues: each handler checks its queue's key range /queues/{name}/ (api/queue/queue-auth.ts).
+  '/v1/queues', '/v1/queues/:name', '/v1/queues/:name/items', '/v1/queues/:name/take', '/v1/queues/:name/ack',
+  '/v1/queues/:name/nack', '/v1/queues/:name/extend', '/v1/queues/:name/consume',
 ]);
 
 const INFO = Symbol('watchkv.authInfo');
