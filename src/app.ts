@@ -42,6 +42,7 @@ import { authRoutes } from './api/routes/auth.ts';
 import type { AuthStore } from './auth/auth-store.ts';
 import { snapshotRoute } from './api/routes/maintenance-snapshot.ts';
 import type { SnapshotSource } from './snapshot/snapshot-writer.ts';
+import type { UpstreamMonitor } from './upstream/upstream-api.ts';
 
 export interface AppDeps {
   kv: KV;
@@ -50,6 +51,8 @@ export interface AppDeps {
   auth: AuthStore;
   config: ServerConfig;
   identity: Identity;
+  /** Upstream mode: the mirror's lag behind etcd, for /readyz and /metrics. */
+  upstream?: UpstreamMonitor;
   /** What POST /v3/maintenance/snapshot copies (the plain MVCC store). */
   snapshots?: SnapshotSource;
   /** Where log lines go instead of stdout (server.ts: pino-pretty when stdout is a terminal). */
