@@ -23,6 +23,7 @@ import { grpcPutScenario, grpcRangeScenario, grpcSaturationScenario } from './co
 import { rangeScenario } from './compare/range.ts';
 import { reopenScenario } from './compare/reopen.ts';
 import { sseFanoutScenario } from './compare/sse-fanout.ts';
+import { upstreamFanoutScenario } from './compare/upstream.ts';
 
 const benchDir = fileURLToPath(new URL('./', import.meta.url));
 const live = new Set<ServerHandle>();
@@ -45,12 +46,13 @@ function targetsFor(cfg: BenchConfig): Target[] {
     { scenario: 'fanout-sse', metric: 'ratio', label: '>= 0.5 (half the WebSocket rate)', pass: (v) => v.watchkv >= 0.5 },
     { scenario: 'grpc-put', metric: 'rps', label: '>= etcd', pass: (v) => v.watchkv >= v.etcd },
     { scenario: 'grpc-fanout-sat', metric: 'delivered', label: '>= 5x etcd', pass: (v) => v.watchkv >= 5 * v.etcd },
+    { scenario: 'upstream-fanout-sat', metric: 'delivered', label: '>= 10x etcd (2 nodes vs the cluster)', pass: (v) => v.watchkv >= 10 * v.etcd },
     { scenario: 'idle', metric: 'bytesPerWatcher', label: '<= 2 KB (2,048 B)', pass: (v) => v.watchkv <= 2048 },
   ];
 }
 
 async function start(kind: ServerKind, s: Scenario, cfg: BenchConfig): Promise<ServerHandle> {
-  const h = await startServer(kind, s.startOptions?.(cfg) ?? {});
+  const h = s.start ? await s.start(kind, cfg) : await startServer(kind, s.startOptions?.(cfg) ?? {});
   live.add(h);
   return h;
 }
@@ -230,6 +232,7 @@ async function main(): Promise<void> {
     grpcPutScenario,
     grpcRangeScenario,
     grpcSaturationScenario(cfg),
+    upstreamFanoutScenario(cfg),
   ];
   const chosen = cfg.only.length ? all.filter((s) => cfg.only.some((o) => s.id === o || s.id.startsWith(`${o}-`))) : all;
   if (chosen.length === 0) throw new Error(`BENCH_ONLY=${cfg.only.join(',')} matches none of: ${all.map((s) => s.id).join(', ')}`);
