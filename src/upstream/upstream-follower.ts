@@ -11,7 +11,8 @@
  *   5. etcd canceled the watch because it compacted past us: go to 1 (a relist; the sink turns
  *      it into a reset of the engine's history, see kv.ts ResetListener).
  * Every `progressIntervalMs` it asks the member for its head revision (a progress request,
- * answered out of band), for the lag metrics and /readyz only — never to move the mirror.
+ * answered out of band; etcd 3.4 may answer it before events at or below it are sent), for the
+ * lag metrics and /readyz only — never to move the mirror.
  */
 import type { Event, KeyValue } from '../mvcc/kv.ts';
 import { eventFrom, headerRevision, kvFrom } from './etcd-codec.ts';
@@ -36,6 +37,13 @@ export interface FollowerOptions {
   rangeEnd: Buffer;
   listPageKeys: number;
   progressIntervalMs: number;
+  /**
+   * Count the answers to progress requests (etcd's global head) in the lag. Right when the whole
+   * keyspace is mirrored (every etcd revision is one of ours); with a prefix the global head also
+   * moves with other prefixes' writes, which the mirror never sees, so there the lag counts only
+   * what the mirror's own watch has announced (see README, upstream mode).
+   */
+  globalHead: boolean;
   /** Logs one line per state change (connect, failure, relist). */
   log(level: 'info' | 'warn', fields: object, msg: string): void;
 }
@@ -170,7 +178,7 @@ export class UpstreamFollower {
       call.on('data', (m: EtcdMsg) => {
         const header = headerRevision(m);
         if (String(m.watch_id) === '-1') {
-          this.noteHead(header); // a progress-request answer: head only
+          if (this.o.globalHead) this.noteHead(header); // a progress-request answer: head only
           return;
         }
         if (m.created) {

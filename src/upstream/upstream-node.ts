@@ -57,6 +57,7 @@ export async function openUpstreamNode(partial: Partial<UpstreamNodeOptions> & {
     rangeEnd: kv.rangeEnd,
     listPageKeys: o.listPageKeys,
     progressIntervalMs: o.progressIntervalMs,
+    globalHead: o.prefix === '',
     log: o.log,
   });
   await follower.start();
