@@ -7,8 +7,10 @@
  * The writer is the same process in both (fanout.ts's WriterProcess: 20 writers flat out), and
  * it always writes to etcd's leader through etcd's JSON gateway: watchkv forwards writes, but
  * here the question is what the watch tier delivers while the writer runs against etcd.
- * Figures: delivered events/s (2 nodes), the same with 1 node, and the writer's rate.
- * Server CPU is the first watchkv node / the leader only (one pid per handle).
+ * Figures: delivered events/s (2 nodes), the same with 1 node, the writer's rate (and, on the
+ * etcd side, the writer alone with no watchers: "the writer unaffected"), and the tier's CPU
+ * (both watchkv nodes / all three etcd members) with delivered events per CPU-second of the
+ * tier — a figure the shared harness does not cap, for the scale model (bench/lib/bounds.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +21,7 @@ import { freePort } from '../../scripts/etcd-server.ts';
 import { prefixEnd, sleep } from '../lib/keys.ts';
 import { openGrpcWatchers } from '../lib/grpc-watch-client.ts';
 import { WriterProcess } from '../lib/writer.ts';
+import { CpuMeter } from '../lib/proc-stats.ts';
 import { runFanout, type OpenWatchers } from './fanout.ts';
 import { EtcdCluster } from '../../test/upstream/etcd-cluster.ts';
 
@@ -70,6 +73,14 @@ function spread(urls: () => string[]): OpenWatchers {
   };
 }
 
+/**
+ * Events delivered (every put to every watcher: the run's check verifies exactly that) per
+ * CPU-second the tier spent over the run (writer start to the last watcher's last event).
+ */
+function perCpuSecond(puts: number, watchers: number, cpuPct: number, wallMs: number): number {
+  return (puts * watchers) / ((cpuPct / 100) * (wallMs / 1000));
+}
+
 export function upstreamFanoutScenario(cfg: BenchConfig): Scenario {
   const sat = cfg.saturation;
   let cluster: EtcdCluster | null = null;
@@ -98,6 +109,10 @@ export function upstreamFanoutScenario(cfg: BenchConfig): Scenario {
       { key: 'writerRate', label: 'writer achieved puts/s (to etcd)', unit: 'puts/s' },
       { key: 'writerRate1', label: 'writer puts/s, 1 watchkv node', unit: 'puts/s' },
       { key: 'p99', label: 'end-to-end latency p99', unit: 'ms', decimals: 1 },
+      { key: 'writerAlone', label: 'writer puts/s with no watchers (etcd side)', unit: 'puts/s' },
+      { key: 'tierCpu', label: 'CPU of the watch tier (2 nodes / 3 etcd members)', unit: '% of a core' },
+      { key: 'etcdCpu', label: 'CPU of the 3 etcd members (writes + watch feeding)', unit: '% of a core' },
+      { key: 'perCore', label: 'delivered events per CPU-second of the tier', unit: 'events/s' },
       { key: 'serverCpu', label: 'CPU of one server process (node 1 / etcd leader)', unit: '% of a core' },
       { key: 'clientCpu', label: 'harness (watch client) CPU', unit: '% of a core' },
     ],
@@ -120,15 +135,30 @@ export function upstreamFanoutScenario(cfg: BenchConfig): Scenario {
     async measure(server, rep) {
       writer ??= await WriterProcess.start();
       if (server.kind === 'etcd') {
+        const alone = await writer.run({ url: leaderUrl, mode: 'flat', rate: 0, concurrency: run.concurrency, durationMs: run.durationS * 1000, keyPrefix: `/bench/up/alone/${rep}/`, keySpace: 100, valueBytes: 32 });
+        const meters = cluster!.members.map((m) => new CpuMeter(m.proc!.pid!));
+        const t0 = performance.now();
         const s = await runFanout(server, rep, run, writer, cfg.drainTimeoutS, 'etcd', spread(() => cluster!.endpoints()));
-        return { ...s, figures: { ...s.figures, delivered1: Number.NaN, writerRate1: Number.NaN } };
+        const tierCpu = meters.reduce((a, m) => a + m.read().serverPct, 0);
+        const perCore = perCpuSecond(s.figures.puts!, run.watchers, tierCpu, performance.now() - t0);
+          return { ...s, figures: { ...s.figures, delivered1: Number.NaN, writerRate1: Number.NaN, writerAlone: alone.achievedRate, tierCpu, etcdCpu: tierCpu, perCore } };
       }
       if (rep === 0) await runFanout(server, 0, { ...run, durationS: 2 }, writer, cfg.drainTimeoutS, 'warmup', spread(() => nodes.map((n) => n.url)));
+      const meters = nodes.map((n) => new CpuMeter(n.child.pid!));
+      const etcdMeters = cluster!.members.map((m) => new CpuMeter(m.proc!.pid!));
+      const t0 = performance.now();
       const two = await runFanout(server, rep, run, writer, cfg.drainTimeoutS, 'n2', spread(() => nodes.map((n) => n.url)));
+      const tierCpu = meters.reduce((a, m) => a + m.read().serverPct, 0);
+      const perCore = perCpuSecond(two.figures.puts!, run.watchers, tierCpu, performance.now() - t0);
+      const etcdCpu = etcdMeters.reduce((a, m) => a + m.read().serverPct, 0);
       const one = await runFanout(server, rep, run, writer, cfg.drainTimeoutS, 'n1', spread(() => [nodes[0]!.url]));
       const check = two.check === 'ok' ? one.check : two.check;
       const note = [two.note, one.note && `1 node: ${one.note}`].filter(Boolean).join('; ');
-      return { figures: { ...two.figures, delivered1: one.figures.delivered!, writerRate1: one.figures.writerRate! }, check, ...(note ? { note } : {}) };
+      return {
+        figures: { ...two.figures, delivered1: one.figures.delivered!, writerRate1: one.figures.writerRate!, writerAlone: Number.NaN, tierCpu, etcdCpu, perCore },
+        check,
+        ...(note ? { note } : {}),
+      };
     },
     async teardown() {
       writer?.close();
