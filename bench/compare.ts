@@ -202,13 +202,17 @@ ${BOUNDS_MD}
    (the same port), with one lean grpc-js client for both servers (bench/lib/grpc-client.ts: requests encoded once,
    responses walked, not decoded): 5 connections × 10 calls in flight; watchers on Watch streams, one connection
    per stream; the fan-out writer is the same HTTP writer process.
+10. **upstream-fanout-sat** (issue 18): a 3-member etcd cluster on loopback; the saturation load's gRPC watchers either
+   spread over the cluster's members (etcd) or over 2, then 1, watchkv nodes in upstream mode in front of it
+   (watchkv); the writer writes to etcd's leader in both. Also: the writer alone, the tier's and etcd's CPU, and
+   delivered events per CPU-second of the tier (bench/compare/upstream.ts).
 
 Knobs (environment): \`BENCH_QUICK=1\` (short run for development), \`BENCH_REPEAT\` (default 2),
 \`BENCH_DURATION_S\` (put; range and fan-out follow it unless \`BENCH_RANGE_DURATION_S\` / \`BENCH_FANOUT_DURATION_S\` /
 \`BENCH_SAT_DURATION_S\` are set), \`BENCH_FANOUT_RATE\`, \`BENCH_SAT_WATCHERS\`, \`BENCH_SAT_PER_SOCKET\`, \`BENCH_SAT_WRITERS\`,
 \`BENCH_DRAIN_TIMEOUT_S\`, \`BENCH_CATCHUP_EVENTS\`, \`BENCH_IDLE_WATCHERS\`, \`BENCH_IDLE_SOCKETS\`, \`BENCH_IDLE_TIMEOUT_S\`,
 \`BENCH_REOPEN_KEYS\`, \`BENCH_REOPEN_FILL_TIMEOUT_S\`, \`BENCH_LEASE_COUNT\`, \`BENCH_LEASE_TTL_S\`, \`BENCH_SSE_WATCHERS\`,
-\`BENCH_ONLY=put,range,fanout,fanout-sse,catchup,idle,reopen,lease,grpc\` (a subset),
+\`BENCH_ONLY=put,range,fanout,fanout-sse,catchup,idle,reopen,lease,grpc,upstream\` (a subset),
 \`BENCH_SERVERS=watchkv,etcd,fastify\` (a subset), \`BENCH_WATCHKV_TSX=1\` (run watchkv's sources through tsx instead of the build in dist/), \`BENCH_WATCHKV_NODE_ARGS\` (e.g. \`--cpu-prof --cpu-prof-dir=/tmp/prof\`;
 summarise with \`node --import tsx bench/lib/cpuprofile-top.ts [--by-area] <file>\`).
 `;

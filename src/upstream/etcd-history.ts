@@ -11,10 +11,11 @@
  *   2. a response with fewer than 1000 revisions and header >= to (the final batch: every
  *      event <= header is in it or before it), or a progress notification for this watcher
  *      with header >= to;
- *   3. nothing arrives (no events in the rest of the range): three answers in a row to a
- *      progress request (sent every 100 ms, etcd's catch-up period) with header >= to and no
- *      event response between them. etcd 3.4 answers progress requests out of band, so this is
- *      the one heuristic here; it is only needed where the range had no events up to `to`.
+ *   3. only where revisions without events in the range can exist (a prefix is mirrored: with
+ *      the whole keyspace every revision has events, so 1-2 always end the read): nothing
+ *      arrives for `quietAnswers` answers in a row to a progress request (sent every 100 ms,
+ *      etcd's catch-up period) with header >= to. etcd 3.4 answers progress requests out of
+ *      band, so this is the one heuristic here, and it waits ~1 s, ten catch-up periods.
  */
 import { kvError } from '../errors.ts';
 import type { Event, RevisionChanges } from '../mvcc/kv.ts';
@@ -26,8 +27,6 @@ import { upstreamError } from './etcd-errors.ts';
 const ETCD_BATCH_MAX_REVS = 1000;
 /** ms: progress-request period while waiting (etcd's catch-up loop runs every 100 ms). */
 const PROBE_MS = 100;
-/** quiet progress answers in a row that end a read with nothing more to come (rule 3). */
-const QUIET_ANSWERS = 3;
 
 export interface HistoryRange {
   key: Buffer;
@@ -37,6 +36,8 @@ export interface HistoryRange {
 export interface HistoryOptions {
   maxRevisions: number;
   timeoutMs: number;
+  /** Rule 3: quiet progress answers that end the read; 0 = never (the whole keyspace). */
+  quietAnswers: number;
   /** Told the compaction revision when etcd says `from` is compacted. */
   onCompacted(revision: number): void;
 }
@@ -78,7 +79,7 @@ export function readUpstreamHistory(client: EtcdClient, range: HistoryRange, fro
       const header = headerRevision(m);
       if (String(m.watch_id) === '-1') {
         // An answer to a progress request (rule 3).
-        if (header >= to && ++quiet >= QUIET_ANSWERS) finish();
+        if (o.quietAnswers > 0 && header >= to && ++quiet >= o.quietAnswers) finish();
         return;
       }
       if (m.canceled) {

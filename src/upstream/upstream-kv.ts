@@ -139,10 +139,13 @@ export class UpstreamKv implements KV, FollowerSink {
 
   async history(fromRevision: number, toRevision: number, options: { maxRevisions?: number; withPrevKv?: boolean } = {}): Promise<RevisionChanges[]> {
     if (fromRevision < this.compactedAt) throw kvError('ERR_COMPACTED');
-    if (fromRevision > toRevision) return [];
+    // Revision 1 is etcd's empty store: it has no events (kv.ts).
+    if (fromRevision > toRevision || toRevision <= 1) return [];
     return readUpstreamHistory(this.client, { key: this.key, rangeEnd: this.rangeEnd }, fromRevision, toRevision, {
       maxRevisions: options.maxRevisions ?? Number.MAX_SAFE_INTEGER,
       timeoutMs: this.o.requestTimeoutMs * 2,
+      // With a prefix, revisions with no event in the range exist: see etcd-history.ts rule 3.
+      quietAnswers: this.o.prefix.length > 0 ? 10 : 0,
       onCompacted: (rev) => this.compacted(rev),
     });
   }
