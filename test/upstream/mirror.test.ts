@@ -12,6 +12,8 @@ import { ConfigError, loadConfig } from '../../src/cli-options.ts';
 import { EtcdGrpc, toWatchResponse } from '../api/grpc/grpc-client.ts';
 import { EtcdCluster } from './etcd-cluster.ts';
 import type { WatchResponse } from '../../src/watch/watch-api.ts';
+import WebSocket from 'ws';
+import { SseClient } from '../support/sse-client.ts';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 const str = (s: string | undefined) => Buffer.from(s ?? '', 'base64').toString();
@@ -134,6 +136,32 @@ test('a watch from before the node started is served from etcd, then live, with 
     assert.is(last.prevKv?.value.toString(), '1', 'prev_kv from etcd');
   } finally {
     w.close();
+  }
+});
+
+test('WebSocket and SSE watches carry etcd’s revisions too', async () => {
+  const ws = new WebSocket(node.address.replace('http', 'ws') + '/v3/watch');
+  const frames: any[] = [];
+  ws.on('message', (d) => frames.push(JSON.parse(d.toString())));
+  await new Promise((r) => ws.once('open', r));
+  ws.send(JSON.stringify({ create_request: { key: b64('/p/ws'), prev_kv: true } }));
+  const sse = await SseClient.open(`${node.address}/v1/watch/%2Fp%2Fsse`);
+  try {
+    await until('ws created', () => frames.length > 0);
+    await sse.until(() => sse.messages.length > 0, 'the first progress');
+    const a = Number((await etcd.call('KV', 'Put', { key: Buffer.from('/p/ws'), value: Buffer.from('w') })).header.revision);
+    const c = Number((await etcd.call('KV', 'Put', { key: Buffer.from('/p/sse'), value: Buffer.from('s') })).header.revision);
+    await until('the ws event', () => frames.some((f) => f.result?.events?.length));
+    const ev = frames.find((f) => f.result?.events?.length).result;
+    assert.is(ev.events[0].kv.mod_revision, String(a));
+    assert.is(ev.header.revision, String(a));
+    await sse.until(() => sse.messages.some((m) => m.event === 'change'), 'the sse change');
+    const change = sse.messages.find((m) => m.event === 'change')!;
+    assert.is(change.id, String(c));
+    assert.is(JSON.parse(change.data).events[0].mod_revision, c);
+  } finally {
+    ws.close();
+    sse.close();
   }
 });
 
