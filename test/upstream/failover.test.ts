@@ -1,7 +1,7 @@
 /**
  * The scale-out proof: a 3-member etcd cluster on loopback with two watchkv nodes in front
- * (in-process servers in upstream mode). While a writer keeps writing to etcd (puts, deletes,
- * two-key txns), the etcd leader is killed, a watchkv node is stopped and a new one started,
+ * (real server processes in upstream mode). While a writer keeps writing to etcd (puts, deletes,
+ * two-key txns), the etcd leader is killed, a watchkv node is killed (SIGKILL) and a new one started,
  * and etcd is compacted. Watch clients (etcd's gRPC Watch) that move to the other node resume
  * with start_revision = last revision + 1; at the end each client's events, across all its
  * sessions, must equal the upstream history exactly — every event once, in order, atomic per
@@ -12,7 +12,9 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startServer, type RunningServer } from '../../src/server.ts';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '../../scripts/etcd-server.ts';
 import type { Event, RevisionChanges } from '../../src/mvcc/kv.ts';
 import type { WatchCreateRequest, WatchResponse } from '../../src/watch/watch-api.ts';
 import { validateWatcher, type ObservedWatcher } from '../support/watch-validator.ts';
@@ -31,8 +33,38 @@ async function until(what: string, cond: () => boolean, ms = 30_000): Promise<vo
   }
 }
 
-function startNode(cluster: EtcdCluster): Promise<RunningServer> {
-  return startServer({ listenClientUrls: 'http://127.0.0.1:0', logLevel: 'silent', upstreamEndpoints: cluster.endpoints() });
+interface NodeProc {
+  address: string;
+  child: ChildProcess;
+}
+
+/** A watchkv node as a real server process (the command users run), ready when /readyz is 200. */
+async function startNode(cluster: EtcdCluster): Promise<NodeProc> {
+  const address = `http://127.0.0.1:${await freePort()}`;
+  const root = fileURLToPath(new URL('../../', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts', '--listen-client-urls', address, '--upstream-endpoints', cluster.endpoints().join(','), '--log-level', 'warn'], {
+    cwd: root,
+    stdio: 'ignore',
+  });
+  process.once('exit', () => child.kill('SIGKILL'));
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`node exited at start (${child.exitCode})`);
+    try {
+      if ((await fetch(`${address}/readyz`)).ok) return { address, child };
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error('node not ready after 60 s');
+    await sleep(100);
+  }
+}
+
+async function killNode(n: NodeProc, signal: NodeJS.Signals): Promise<void> {
+  if (n.child.exitCode !== null || n.child.signalCode !== null) return;
+  const exited = new Promise((r) => n.child.once('exit', r));
+  n.child.kill(signal);
+  await exited;
 }
 
 function createRequest(startRevision: number): WatchCreateRequest {
@@ -179,7 +211,7 @@ function checkExact(w: MovingWatcher, truth: Truth, start: number, upTo: number)
 
 test('leader kill, node restart and compaction: clients moving between nodes see every event once, in order', async () => {
   const cluster = await EtcdCluster.start(3, ['--experimental-watch-progress-notify-interval', '500ms']);
-  const nodes: RunningServer[] = [];
+  const nodes: NodeProc[] = [];
   let truth: Truth | undefined;
   let writer: Writer | undefined;
   const clients: MovingWatcher[] = [];
@@ -206,9 +238,9 @@ test('leader kill, node restart and compaction: clients moving between nodes see
     await wait(300);
     await cluster.restart(leader);
 
-    // 2. Stop node A: c1 moves to B by itself, resuming at its last revision + 1.
+    // 2. Kill node A (SIGKILL): c1 moves to B by itself, resuming at its last revision + 1.
     const a = nodes.shift()!;
-    await a.close();
+    await killNode(a, 'SIGKILL');
     await wait(450);
     assert.ok(c1.moves >= 1, 'c1 moved');
     // 3. Start a new node A'; c2 moves to it on purpose (a rebalance).
@@ -241,7 +273,7 @@ test('leader kill, node restart and compaction: clients moving between nodes see
     for (const c of clients) c.close();
     await writer?.stop();
     truth?.close();
-    for (const n of nodes) await n.close();
+    for (const n of nodes) await killNode(n, 'SIGTERM');
     await cluster.stop();
   }
 });
