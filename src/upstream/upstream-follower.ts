@@ -181,7 +181,8 @@ export class UpstreamFollower {
           if (this.o.globalHead) this.noteHead(header); // a progress-request answer: head only
           return;
         }
-        if (m.created) {
+        // A canceled create (etcd refused it) counts as a failure, not as established.
+        if (m.created && !m.canceled) {
           established = true;
           watchId = String(m.watch_id);
           this.connected = true;
@@ -189,7 +190,7 @@ export class UpstreamFollower {
           this.noteHead(header);
           return;
         }
-        if (String(m.watch_id) !== watchId) return;
+        if (!m.created && String(m.watch_id) !== watchId) return;
         if (m.canceled) {
           const compact = Number(m.compact_revision ?? 0);
           if (compact > 0) {
