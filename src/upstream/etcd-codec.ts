@@ -112,13 +112,17 @@ export function txnTo(t: TxnRequest): EtcdMsg {
   return { compare: t.compare.map(compareTo), success: t.success.map(opTo), failure: t.failure.map(opTo) };
 }
 
-/** Nested results carry no header of their own in etcd: they get the txn's revision. */
-function opFrom(m: EtcdMsg, revision: number): ResponseOp {
+/**
+ * Nested results keep the revision of their own header, as etcd reports it (a delete that
+ * precedes the txn's first write says the revision before it); without one, the txn's.
+ */
+function opFrom(m: EtcdMsg, txnRevision: number): ResponseOp {
+  const own = (r: EtcdMsg): number => headerRevision(r) || txnRevision;
   // `response` names the oneof's member that is set (proto-loader's oneofs option).
-  if (m.response === 'response_range') return { range: { ...rangeFrom(m.response_range), revision } };
-  if (m.response === 'response_put') return { put: { ...putFrom(m.response_put), revision } };
-  if (m.response === 'response_delete_range') return { deleteRange: { ...deleteFrom(m.response_delete_range), revision } };
-  return { txn: txnFrom(m.response_txn, revision) };
+  if (m.response === 'response_range') return { range: { ...rangeFrom(m.response_range), revision: own(m.response_range) } };
+  if (m.response === 'response_put') return { put: { ...putFrom(m.response_put), revision: own(m.response_put) } };
+  if (m.response === 'response_delete_range') return { deleteRange: { ...deleteFrom(m.response_delete_range), revision: own(m.response_delete_range) } };
+  return { txn: txnFrom(m.response_txn, own(m.response_txn)) };
 }
 
 export function txnFrom(m: EtcdMsg, revision = headerRevision(m)): TxnResult {
