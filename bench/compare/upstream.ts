@@ -23,7 +23,7 @@ import { openGrpcWatchers } from '../lib/grpc-watch-client.ts';
 import { WriterProcess } from '../lib/writer.ts';
 import { CpuMeter } from '../lib/proc-stats.ts';
 import { runFanout, type OpenWatchers } from './fanout.ts';
-import { EtcdCluster } from '../../test/upstream/etcd-cluster.ts';
+import { EtcdCluster } from '../../scripts/etcd-cluster.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 

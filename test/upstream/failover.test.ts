@@ -19,7 +19,7 @@ import type { Event, RevisionChanges } from '../../src/mvcc/kv.ts';
 import type { WatchCreateRequest, WatchResponse } from '../../src/watch/watch-api.ts';
 import { validateWatcher, type ObservedWatcher } from '../support/watch-validator.ts';
 import { EtcdGrpc, toWatchResponse } from '../api/grpc/grpc-client.ts';
-import { EtcdCluster } from './etcd-cluster.ts';
+import { EtcdCluster } from '../../scripts/etcd-cluster.ts';
 
 const PREFIX = '/t/';
 const END = '/t0';

@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import { startServer, type RunningServer } from '../../src/server.ts';
 import { ConfigError, loadConfig } from '../../src/cli-options.ts';
 import { EtcdGrpc, toWatchResponse } from '../api/grpc/grpc-client.ts';
-import { EtcdCluster } from './etcd-cluster.ts';
+import { EtcdCluster } from '../../scripts/etcd-cluster.ts';
 import type { WatchResponse } from '../../src/watch/watch-api.ts';
 import WebSocket from 'ws';
 import { SseClient } from '../support/sse-client.ts';

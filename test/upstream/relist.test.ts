@@ -11,7 +11,7 @@ import * as assert from 'uvu/assert';
 import { startServer } from '../../src/server.ts';
 import { EtcdGrpc, toWatchResponse } from '../api/grpc/grpc-client.ts';
 import type { WatchResponse } from '../../src/watch/watch-api.ts';
-import { EtcdCluster } from './etcd-cluster.ts';
+import { EtcdCluster } from '../../scripts/etcd-cluster.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {

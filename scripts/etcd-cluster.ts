@@ -1,5 +1,6 @@
 /**
- * A real etcd 3.4 cluster on loopback for the upstream-mode tests and benchmark: N members with
+ * A real etcd 3.4 cluster on loopback for the upstream-mode tests (test/upstream) and benchmark
+ * (bench/compare/upstream.ts), beside etcd-server.ts (one member): N members with
  * distinct ports in the 23xxx range (away from etcd's 2379/2380 and other tests' ephemeral
  * ports), data dirs in a temporary directory (/dev/shm when there is one), started and stopped
  * here. Members can be killed (SIGKILL) and restarted on their data dir; the leader is found
