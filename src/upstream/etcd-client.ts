@@ -123,7 +123,13 @@ export class EtcdClient {
    */
   stream(service: 'Watch' | 'Lease', method: string): { call: grpc.ClientDuplexStream<object, EtcdMsg>; member: number } {
     const member = this.current;
-    return { call: this.members[member]!.services[service][method](), member };
+    // etcd's "require leader" (clientv3.WithRequireLeader, as its grpc-proxy does): a member cut
+    // off from the quorum refuses the stream, and ends an open one after 3 election timeouts
+    // without a leader, so the node moves to a member that is still part of the cluster instead
+    // of watching a partitioned member's frozen history.
+    const md = new grpc.Metadata();
+    md.set('hasleader', 'true');
+    return { call: this.members[member]!.services[service][method](md), member };
   }
 
   close(): void {
