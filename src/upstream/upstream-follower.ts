@@ -163,6 +163,7 @@ export class UpstreamFollower {
       const end = (outcome: 'ok' | 'failed' | 'compacted', err?: Error): void => {
         if (done) return;
         done = true;
+        this.connected = false;
         clearInterval(timer);
         this.cancelCurrent = undefined;
         call.removeAllListeners('data');

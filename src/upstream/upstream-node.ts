@@ -36,6 +36,14 @@ export interface UpstreamNode {
   close(): Promise<void>;
 }
 
+/** /readyz in upstream mode: listed, connected, and not behind etcd for longer than readyLagMs. */
+export function readiness(s: UpstreamStatus, readyLagMs: number): { ready: boolean; reason?: string } {
+  if (!s.listed) return { ready: false, reason: 'upstream: not listed yet' };
+  if (!s.connected) return { ready: false, reason: 'upstream: disconnected from etcd' };
+  if (s.lagSeconds * 1000 > readyLagMs) return { ready: false, reason: `upstream: ${s.lagRevisions} revisions behind for ${s.lagSeconds.toFixed(1)} s` };
+  return { ready: true };
+}
+
 export async function openUpstreamNode(partial: Partial<UpstreamNodeOptions> & { endpoints: string[] }): Promise<UpstreamNode> {
   const o: UpstreamNodeOptions = {
     prefix: '',
@@ -65,13 +73,7 @@ export async function openUpstreamNode(partial: Partial<UpstreamNodeOptions> & {
   const auth = await openAuthStore(new MemoryAuthHost(() => kv.currentRevision()), { tokenTtlSeconds: o.authTokenTtlSeconds });
   const monitor: UpstreamMonitor = {
     status: (): UpstreamStatus => follower.status(),
-    ready: () => {
-      const s = follower.status();
-      if (!s.listed) return { ready: false, reason: 'upstream: not listed yet' };
-      if (!s.connected) return { ready: false, reason: 'upstream: disconnected from etcd' };
-      if (s.lagSeconds * 1000 > o.readyLagMs) return { ready: false, reason: `upstream: ${s.lagRevisions} revisions behind for ${s.lagSeconds.toFixed(1)} s` };
-      return { ready: true };
-    },
+    ready: () => readiness(follower.status(), o.readyLagMs),
   };
   return {
     kv,
