@@ -11,6 +11,8 @@ import { startServer, type RunningServer } from '../../src/server.ts';
 import { ConfigError, loadConfig } from '../../src/cli-options.ts';
 import { EtcdGrpc, toWatchResponse } from '../api/grpc/grpc-client.ts';
 import { EtcdCluster } from '../../scripts/etcd-cluster.ts';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import type { WatchResponse } from '../../src/watch/watch-api.ts';
 import WebSocket from 'ws';
 import { SseClient } from '../support/sse-client.ts';
@@ -243,6 +245,10 @@ test('bad upstream flags are refused with a clear message', () => {
   assert.match(err(['--upstream-endpoints', ',']), 'no URL given');
   assert.match(err(['--upstream-prefix', '/p/']), '--upstream-prefix needs --upstream-endpoints');
   assert.match(err(['--upstream-endpoints', 'http://h:2379', '--auto-compaction-retention', '1h']), 'compaction is the etcd cluster');
+  // The command itself: exit code 2 and the message, before anything starts.
+  const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/server.ts', '--upstream-endpoints', 'https://h:2379'], { cwd: fileURLToPath(new URL('../../', import.meta.url)), encoding: 'utf8' });
+  assert.is(run.status, 2);
+  assert.match(run.stderr, 'watchkv: --upstream-endpoints: only http:// member URLs are supported, got "https://h:2379"');
   const ok = loadConfig(['--upstream-endpoints', 'http://a:2379, http://b:2379/', '--upstream-prefix', '/x/'], {});
   assert.equal(typeof ok === 'object' && [ok.upstreamEndpoints, ok.upstreamPrefix], [['http://a:2379', 'http://b:2379'], '/x/']);
 });
