@@ -18,8 +18,9 @@ import { loadSync } from '@grpc/proto-loader';
 import { DEFAULTS } from '../config.ts';
 import { upstreamError } from './etcd-errors.ts';
 
+// The .proto files only (no api code): the server's gRPC API and this client speak the same ones.
 const PROTO_DIR = fileURLToPath(new URL('../api/grpc/proto/', import.meta.url));
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+/** proto-loader's generated clients and messages are untyped. */
 type Any = any;
 const pkg: Any = grpc.loadPackageDefinition(
   loadSync('rpc.proto', { includeDirs: [PROTO_DIR], keepCase: true, longs: String, enums: String, bytes: Buffer, defaults: true, oneofs: true }),
