@@ -25,6 +25,7 @@ import { rangeScenario } from './compare/range.ts';
 import { reopenScenario } from './compare/reopen.ts';
 import { sseFanoutScenario } from './compare/sse-fanout.ts';
 import { queueScenario } from './compare/queue.ts';
+import { upstreamFanoutScenario } from './compare/upstream.ts';
 
 const benchDir = fileURLToPath(new URL('./', import.meta.url));
 const live = new Set<ServerHandle>();
@@ -49,13 +50,14 @@ function targetsFor(cfg: BenchConfig): Target[] {
     { scenario: 'grpc-fanout-sat', metric: 'delivered', label: '>= 5x etcd', pass: (v) => v.watchkv >= 5 * v.etcd },
     { scenario: 'auth', metric: 'putOverhead', label: '<= 10 %', pass: (v) => v.watchkv <= 10 },
     { scenario: 'auth', metric: 'fanOverhead', label: '<= 10 %', pass: (v) => v.watchkv <= 10 },
+    { scenario: 'upstream-fanout-sat', metric: 'delivered', label: '>= 10x etcd (2 nodes vs the cluster)', pass: (v) => v.watchkv >= 10 * v.etcd },
     { scenario: 'idle', metric: 'bytesPerWatcher', label: '<= 2 KB (2,048 B)', pass: (v) => v.watchkv <= 2048 },
     { scenario: 'queue', metric: 'ips', label: '> NATS JetStream', pass: (v) => v.watchkv > v.nats },
   ];
 }
 
 async function start(kind: ServerKind, s: Scenario, cfg: BenchConfig): Promise<ServerHandle> {
-  const h = await startServer(kind, s.startOptions?.(cfg) ?? {});
+  const h = s.start ? await s.start(kind, cfg) : await startServer(kind, s.startOptions?.(cfg) ?? {});
   live.add(h);
   return h;
 }
@@ -212,6 +214,10 @@ ${BOUNDS_MD}
    ${cfg.queueProducers} producers × 16 items in flight, ${cfg.queueConsumers} consumers × 64 credit acking each item, against a NATS JetStream
    work-queue stream (Debian \`nats-server\`, npm \`nats\`; bench/compare/queue.ts). Items/s from the first enqueue to an
    empty queue; latency from the enqueue call to the delivery. NATS gets \`sync_interval: always\` only from 2.10 on.
+12. **upstream-fanout-sat** (issue 18): a 3-member etcd cluster on loopback; the saturation load's gRPC watchers either
+   spread over the cluster's members (etcd) or over 2, then 1, watchkv nodes in upstream mode in front of it
+   (watchkv); the writer writes to etcd's leader in both. Also: the writer alone, the tier's and etcd's CPU, and
+   delivered events per CPU-second of the tier (bench/compare/upstream.ts).
 
 Knobs (environment): \`BENCH_QUICK=1\` (short run for development), \`BENCH_REPEAT\` (default 2),
 \`BENCH_DURATION_S\` (put; range and fan-out follow it unless \`BENCH_RANGE_DURATION_S\` / \`BENCH_FANOUT_DURATION_S\` /
@@ -219,7 +225,7 @@ Knobs (environment): \`BENCH_QUICK=1\` (short run for development), \`BENCH_REPE
 \`BENCH_DRAIN_TIMEOUT_S\`, \`BENCH_CATCHUP_EVENTS\`, \`BENCH_IDLE_WATCHERS\`, \`BENCH_IDLE_SOCKETS\`, \`BENCH_IDLE_TIMEOUT_S\`,
 \`BENCH_REOPEN_KEYS\`, \`BENCH_REOPEN_FILL_TIMEOUT_S\`, \`BENCH_LEASE_COUNT\`, \`BENCH_LEASE_TTL_S\`, \`BENCH_SSE_WATCHERS\`,
 \`BENCH_QUEUE_ITEMS\`, \`BENCH_QUEUE_PRODUCERS\`, \`BENCH_QUEUE_CONSUMERS\`,
-\`BENCH_ONLY=put,range,fanout,fanout-sse,catchup,idle,reopen,lease,grpc,auth,queue\` (a subset),
+\`BENCH_ONLY=put,range,fanout,fanout-sse,catchup,idle,reopen,lease,grpc,auth,queue,upstream\` (a subset),
 \`BENCH_SERVERS=watchkv,etcd,fastify,nats\` (a subset), \`BENCH_WATCHKV_TSX=1\` (run watchkv's sources through tsx instead of the build in dist/), \`BENCH_WATCHKV_NODE_ARGS\` (e.g. \`--cpu-prof --cpu-prof-dir=/tmp/prof\`;
 summarise with \`node --import tsx bench/lib/cpuprofile-top.ts [--by-area] <file>\`).
 `;
@@ -245,6 +251,7 @@ async function main(): Promise<void> {
     grpcSaturationScenario(cfg),
     authScenario(cfg),
     queueScenario(cfg),
+    upstreamFanoutScenario(cfg),
   ];
   const chosen = cfg.only.length ? all.filter((s) => cfg.only.some((o) => s.id === o || s.id.startsWith(`${o}-`))) : all;
   if (chosen.length === 0) throw new Error(`BENCH_ONLY=${cfg.only.join(',')} matches none of: ${all.map((s) => s.id).join(', ')}`);

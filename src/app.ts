@@ -46,6 +46,7 @@ import type { QueueService } from './queue/queue-api.ts';
 import { openQueues } from './queue/queue-service.ts';
 import { queueRoutes } from './api/queue/queue-routes.ts';
 import { queueConsumeRoute } from './api/queue/queue-consume.ts';
+import type { UpstreamMonitor } from './upstream/upstream-api.ts';
 
 export interface AppDeps {
   kv: KV;
@@ -56,6 +57,8 @@ export interface AppDeps {
   identity: Identity;
   /** Work queues; when absent buildApp opens them over `kv` and closes them with the app. */
   queues?: QueueService;
+  /** Upstream mode: the mirror's lag behind etcd, for /readyz and /metrics. */
+  upstream?: UpstreamMonitor;
   /** What POST /v3/maintenance/snapshot copies (the plain MVCC store). */
   snapshots?: SnapshotSource;
   /** Where log lines go instead of stdout (server.ts: pino-pretty when stdout is a terminal). */

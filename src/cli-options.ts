@@ -39,6 +39,13 @@ export interface ServerConfig {
   trustedCaFile?: string;
   /** Require a client certificate signed by trustedCaFile; its CN is the user (etcd's --client-cert-auth). */
   clientCertAuth: boolean;
+  /**
+   * Upstream mode: etcd members (http:// URLs) this node mirrors instead of keeping a store of
+   * its own; empty = the normal single-node store.
+   */
+  upstreamEndpoints: string[];
+  /** Upstream mode: the key prefix mirrored ('' = the whole keyspace). */
+  upstreamPrefix: string;
 }
 
 export class ConfigError extends Error {}
@@ -65,6 +72,9 @@ export const HELP = `Usage: watchkv [flags]   (each flag also reads the environm
   --key-file FILE                 TLS private key (PEM) (WATCHKV_KEY_FILE)
   --trusted-ca-file FILE          CA bundle (PEM) client certificates must chain to (WATCHKV_TRUSTED_CA_FILE)
   --client-cert-auth              require a client certificate; its CN is the user when auth is on (WATCHKV_CLIENT_CERT_AUTH)
+  --upstream-endpoints URLS       fan-out tier over an etcd cluster: comma-separated member URLs
+                                  (http://h1:2379,...); no local store, writes go to etcd (WATCHKV_UPSTREAM_ENDPOINTS)
+  --upstream-prefix PREFIX        with --upstream-endpoints: mirror only keys under PREFIX (WATCHKV_UPSTREAM_PREFIX)
   --log-level LEVEL               fatal|error|warn|info|debug|trace|silent (WATCHKV_LOG_LEVEL)  default ${DEFAULTS.logLevel}
   --config-file FILE              YAML file whose keys are these flags' names, e.g. data-dir: /x;
                                   flags and environment win over it (WATCHKV_CONFIG_FILE)
@@ -94,6 +104,8 @@ const FLAGS = {
   'key-file': { type: 'string' },
   'trusted-ca-file': { type: 'string' },
   'client-cert-auth': { type: 'boolean' },
+  'upstream-endpoints': { type: 'string' },
+  'upstream-prefix': { type: 'string' },
   help: { type: 'boolean' },
   version: { type: 'boolean' },
 } as const;
@@ -231,6 +243,12 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
     if (ms < DEFAULTS.minProgressNotifyIntervalMs) throw new ConfigError(`--${flag}: must be at least ${DEFAULTS.minProgressNotifyIntervalMs}ms`);
     return ms;
   };
+  const upstreamEndpoints = upstreamUrls(get('upstream-endpoints'));
+  const upstreamPrefix = get('upstream-prefix');
+  if (upstreamPrefix !== undefined && upstreamEndpoints.length === 0) throw new ConfigError('--upstream-prefix needs --upstream-endpoints');
+  if (upstreamEndpoints.length > 0 && retention !== undefined && retention !== '0') {
+    throw new ConfigError('--auto-compaction-retention: with --upstream-endpoints compaction is the etcd cluster\'s (set it on etcd)');
+  }
   return {
     listenClientUrls,
     name: get('name') ?? DEFAULTS.memberName,
@@ -258,7 +276,28 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
     keyFile,
     trustedCaFile,
     clientCertAuth: cca,
+    upstreamEndpoints,
+    upstreamPrefix: upstreamPrefix ?? '',
   };
+}
+
+/** --upstream-endpoints: http:// member URLs (no path), or none. */
+function upstreamUrls(v: string | undefined): string[] {
+  if (v === undefined) return [];
+  const list = v.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  if (list.length === 0) throw new ConfigError('--upstream-endpoints: no URL given (use e.g. http://10.0.0.1:2379,http://10.0.0.2:2379)');
+  return list.map((u) => {
+    let url: URL;
+    try {
+      url = new URL(u);
+    } catch {
+      throw new ConfigError(`--upstream-endpoints: "${u}" is not a URL (use e.g. http://10.0.0.1:2379)`);
+    }
+    if (url.protocol !== 'http:') throw new ConfigError(`--upstream-endpoints: only http:// member URLs are supported, got "${u}"`);
+    if (!url.port) throw new ConfigError(`--upstream-endpoints: "${u}" has no port (etcd clients use 2379)`);
+    if (url.pathname !== '/' || url.search) throw new ConfigError(`--upstream-endpoints: "${u}" has a path; give scheme://host:port only`);
+    return `http://${url.host}`;
+  });
 }
 
 /** The DEFAULTS-only config, for tests to override field by field. */

@@ -166,6 +166,28 @@ export const DEFAULTS = Object.freeze({
    */
   storageReopenMinFreeBytes: 64 * MiB,
 
+  // --- upstream mode (--upstream-endpoints: a fan-out tier over an etcd cluster) ---
+  /** ms: deadline of one forwarded call to an etcd member before the next member is tried. */
+  upstreamRequestTimeoutMs: 5_000,
+  /** ms: first and largest pause before reconnecting the upstream watch (doubles per failure). */
+  upstreamRetryMinMs: 50,
+  upstreamRetryMaxMs: 1_000,
+  /** ms: how often the upstream head revision is asked for (lag metrics and /readyz). */
+  upstreamProgressIntervalMs: 500,
+  /**
+   * ms: /readyz says not-ready once the mirror has been behind the upstream head (or
+   * disconnected) for longer than this; etcd's own election takes ~1 s, so 3 s rides one out.
+   */
+  upstreamReadyLagMs: 3_000,
+  /** keys: page size of the initial list and of a relist (one etcd range per page). */
+  upstreamListPageKeys: 1_000,
+  /**
+   * ms: a forwarded write waits up to this long for the mirror to reach its revision before it
+   * is acknowledged, so a client reading (serializable) or watching through the same node sees
+   * its own write. Past it the write is acknowledged anyway: it is durable in etcd.
+   */
+  upstreamWriteVisibleWaitMs: 2_000,
+
   // --- auth ---
   /** s: life of a simple token since its last use, etcd's --auth-token-ttl default. */
   authTokenTtlSeconds: 300,

@@ -6,7 +6,7 @@
  */
 import os from 'node:os';
 import { resolve } from 'node:path';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { pathToFileURL } from 'node:url';
 import type { FastifyBaseLogger } from 'fastify';
 import pinoPretty from 'pino-pretty';
@@ -24,12 +24,19 @@ import { watchkvVersion } from './version.ts';
 import { DEFAULTS } from './config.ts';
 import { startCompactor } from './compactor/compactor.ts';
 import { openAuthStore, type AuthStore } from './auth/auth-store.ts';
+import type { KV } from './mvcc/kv.ts';
+import type { Lessor } from './lease/lease-api.ts';
+import type { SnapshotSource } from './snapshot/snapshot-writer.ts';
+import { openUpstreamNode } from './upstream/upstream-node.ts';
+import type { UpstreamMonitor } from './upstream/upstream-api.ts';
 
 export interface RunningServer {
   /** Base URL, e.g. http://127.0.0.1:2379 */
   address: string;
   store: WatchableStore;
-  lessor: LessorImpl;
+  lessor: Lessor;
+  /** Upstream mode only: how far the node's mirror is behind etcd. */
+  upstream?: UpstreamMonitor;
   /** The server's logger (pino), for lines about the process around it. */
   log: FastifyBaseLogger;
   close(): Promise<void>;
@@ -43,10 +50,81 @@ export interface StartOptions {
 /** Starts a server (missing config fields take DEFAULTS); `backend` overrides the LevelBackend on config.dataDir (tests: MemoryBackend). */
 export async function startServer(partial: Partial<ServerConfig>, backend?: Backend, options: StartOptions = {}): Promise<RunningServer> {
   const config = defaultConfig(partial);
-  const identity = backend ? randomIdentity() : await loadIdentity(resolve(config.dataDir));
+  const upstreamMode = config.upstreamEndpoints.length > 0;
+  const identity = backend || upstreamMode ? randomIdentity() : await loadIdentity(resolve(config.dataDir));
   const logStream = options.prettyLogs ? pinoPretty({ sync: true, translateTime: 'SYS:standard', ignore: 'pid,hostname' }) : undefined;
   // The app's logger exists only once the store is open; a long open reports through its own.
   const openLog = logStream ? pino({ level: config.logLevel }, logStream) : pino({ level: config.logLevel });
+  const base = upstreamMode ? await openUpstream(config, openLog) : await openLocal(config, openLog, backend);
+  const { kv, lessor, auth } = base;
+  const store = new WatchableStore(kv, {
+    maxWatchersPerStream: config.maxWatchersPerStream,
+    progressNotifyIntervalMs: config.progressNotifyIntervalMs,
+    watchHistoryBytes: config.watchHistoryBytes,
+  });
+  let app;
+  let listener: SharedListener;
+  try {
+    app = await buildApp({ kv: store, engine: store, lessor, auth, config, identity, logStream, snapshots: base.snapshots, upstream: base.upstream });
+    await app.fastify.ready();
+    const url = new URL(config.listenClientUrls.split(',')[0]!);
+    // One port: HTTP/1.1 (gateway, WebSocket) to fastify, HTTP/2 prefaces to gRPC.
+    const grpc = app.grpc;
+    listener = await listenShared(url.hostname, Number(url.port || (url.protocol === 'https:' ? 443 : 80)), { http: app.fastify.server, grpc: (s) => grpc.injector.injectConnection(s) }, undefined, listenTls(config));
+  } catch (err) {
+    auth.close();
+    await lessor.close();
+    await store.close();
+    await base.close();
+    throw err;
+  }
+  const { fastify, grpc, ctx } = app;
+  const address = listener.url;
+  grpc.advertised.clientUrls = [address];
+  // In upstream mode compaction is the etcd cluster's (cli-options refuses a retention).
+  const compactor = upstreamMode ? undefined : startCompactor(store, fastify.log, {
+    mode: config.autoCompactionMode,
+    retention: config.autoCompactionRetention,
+    revisionIntervalMs: config.autoCompactionRevisionIntervalMs,
+  });
+  fastify.log.info(
+    upstreamMode
+      ? { address, upstream: config.upstreamEndpoints, prefix: config.upstreamPrefix, revision: store.currentRevision() }
+      : { address, dataDir: backend ? '(memory)' : resolve(config.dataDir), revision: store.currentRevision() },
+    'watchkv started',
+  );
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      listener.stopAccepting();
+      compactor?.stop();
+      closeWatchConnections(ctx);
+      // fastify.close and the gRPC shutdown wait for in-flight requests (commits) to answer.
+      const grace = new Promise<void>((r) => setTimeout(r, config.shutdownGraceMs).unref());
+      await Promise.race([Promise.all([fastify.close(), listener.drainHttp(), grpc.close(config.shutdownGraceMs)]), grace]);
+      listener.destroyAll();
+      auth.close();
+      await lessor.close(); // no expiry revoke may start on a closing store
+      await store.close();
+      await base.close();
+      fastify.log.info({ revision: store.currentRevision() }, 'watchkv stopped');
+    })());
+  return { address, store, lessor, upstream: base.upstream, log: fastify.log, close };
+}
+
+/** What the engine and the app are built on: a local store, or a mirror of an etcd cluster. */
+interface Base {
+  kv: KV;
+  lessor: Lessor;
+  auth: AuthStore;
+  snapshots?: SnapshotSource;
+  upstream?: UpstreamMonitor;
+  /** Closes what the engine's close (which closes kv) does not. */
+  close(): Promise<void>;
+}
+
+async function openLocal(config: ServerConfig, openLog: Logger, backend: Backend | undefined): Promise<Base> {
   const kv = await openKvStore(backend ?? new LevelBackend(resolve(config.dataDir)), {
     maxRequestBytes: config.maxRequestBytes,
     maxTxnOps: config.maxTxnOps,
@@ -72,52 +150,18 @@ export async function startServer(partial: Partial<ServerConfig>, backend?: Back
     await kv.close();
     throw err;
   }
-  const store = new WatchableStore(kv, {
-    maxWatchersPerStream: config.maxWatchersPerStream,
-    progressNotifyIntervalMs: config.progressNotifyIntervalMs,
-    watchHistoryBytes: config.watchHistoryBytes,
-  });
-  let app;
-  let listener: SharedListener;
-  try {
-    app = await buildApp({ kv: store, engine: store, lessor, auth, config, identity, logStream, snapshots: kv });
-    await app.fastify.ready();
-    const url = new URL(config.listenClientUrls.split(',')[0]!);
-    // One port: HTTP/1.1 (gateway, WebSocket) to fastify, HTTP/2 prefaces to gRPC.
-    const grpc = app.grpc;
-    listener = await listenShared(url.hostname, Number(url.port || (url.protocol === 'https:' ? 443 : 80)), { http: app.fastify.server, grpc: (s) => grpc.injector.injectConnection(s) }, undefined, listenTls(config));
-  } catch (err) {
-    auth.close();
-    await lessor.close();
-    await store.close();
-    throw err;
-  }
-  const { fastify, grpc, ctx } = app;
-  const address = listener.url;
-  grpc.advertised.clientUrls = [address];
-  const compactor = startCompactor(store, fastify.log, {
-    mode: config.autoCompactionMode,
-    retention: config.autoCompactionRetention,
-    revisionIntervalMs: config.autoCompactionRevisionIntervalMs,
-  });
-  fastify.log.info({ address, dataDir: backend ? '(memory)' : resolve(config.dataDir), revision: store.currentRevision() }, 'watchkv started');
+  return { kv, lessor, auth, snapshots: kv, close: async () => undefined };
+}
 
-  let closing: Promise<void> | undefined;
-  const close = (): Promise<void> =>
-    (closing ??= (async () => {
-      listener.stopAccepting();
-      compactor?.stop();
-      closeWatchConnections(ctx);
-      // fastify.close and the gRPC shutdown wait for in-flight requests (commits) to answer.
-      const grace = new Promise<void>((r) => setTimeout(r, config.shutdownGraceMs).unref());
-      await Promise.race([Promise.all([fastify.close(), listener.drainHttp(), grpc.close(config.shutdownGraceMs)]), grace]);
-      listener.destroyAll();
-      auth.close();
-      await lessor.close(); // no expiry revoke may start on a closing store
-      await store.close();
-      fastify.log.info({ revision: store.currentRevision() }, 'watchkv stopped');
-    })());
-  return { address, store, lessor, log: fastify.log, close };
+/** Upstream mode (--upstream-endpoints): no local store; src/upstream mirrors the etcd cluster. */
+async function openUpstream(config: ServerConfig, openLog: Logger): Promise<Base> {
+  const node = await openUpstreamNode({
+    endpoints: config.upstreamEndpoints,
+    prefix: config.upstreamPrefix,
+    authTokenTtlSeconds: config.authTokenTtlSeconds,
+    log: (level, fields, msg) => openLog[level](fields, msg),
+  });
+  return { kv: node.kv, lessor: node.lessor, auth: node.auth, upstream: node.monitor, close: () => node.close() };
 }
 
 /** TLS files of an https:// listen URL, read once at start (a bad path fails the start, with the path). */

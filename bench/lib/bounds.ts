@@ -46,6 +46,31 @@ and 10-11k on 2026-11-30), so compare ratios within one run.
   (~3 us per event to encode). Splitting the replay into ~1 MB responses, so the client could scan
   while the server built the rest, was tried and measured slower (230-360k events/s): past the
   1 MiB send high-water mark each piece waits for the socket to drain.
+- **upstream-fanout-sat (target >= 10x etcd, 2 watchkv nodes vs the 3-member cluster): MISSED
+  here, 1.17x; the box and the single harness bound it, not the tier.** Measured 2026-12-02
+  (\`BENCH_ONLY=upstream\`, bench/results/compare-2026-12-02T01-01-26Z.json) while another
+  engineer's tests kept the 2 cores loaded (load average 5-8): delivered 667k events/s through
+  2 nodes, 472k (±22%) through 1 node (at saturation one node fell behind: 945 of 1,000 watchers
+  had not drained 20 s after the writer stopped, with no gap in what they got), 569k watching
+  etcd's members directly. One harness process decodes every event; ~0.6-0.7M events/s is its
+  ceiling on this box, so the delivered ratio measures the box. Figures the harness does not cap:
+  - **cost per event.** The 2 nodes spent 46% of a core for 667k events/s, ~1.4M events per
+    CPU-second; etcd's members spent 84% of a core for 569k, ~0.67M per CPU-second (2.1x less
+    efficient), and that CPU is the write path's: the writer did 1,654 puts/s alone, 835 with the
+    watchers on etcd (-50%). With the tier in front etcd's CPU fell to 37% and the writer did
+    1,101-1,313 puts/s; what it still lost is the nodes and the harness taking the same 2 cores.
+  - **the model.** A node costs etcd one watch stream: each event is read from etcd once per
+    node, whatever the number of watchers W, so etcd's fan-out load is O(N x write rate) instead
+    of O(W x write rate). The tier's capacity is C(N) = N x c, with c ~ 1.4M events/s per core a
+    node gets (a node is one Node.js main thread: ~1 core, so ~1.4M events/s per node process).
+    Measured here: N=1 ~0.47M and N=2 ~0.67M events/s, both bound by the shared cores and the
+    harness, not by c. Extrapolated, with the assumptions: each node on its own core (or
+    machine), clients off the box, the network not the limit (~100 B per gRPC event: 1.4M/s is
+    ~1.1 Gbit/s per node, so 1 GbE caps a node near 1M events/s), events of this size (small
+    values), etcd feeding N streams with room to spare (N=10 adds 10 watchers to etcd; 1,000
+    direct watchers were what cost it 47 points of a core here). Then 10x etcd's delivered rate
+    here (~5.7M events/s) needs ~4-5 nodes, and 10 nodes give ~14M events/s; etcd's own direct
+    fan-out cannot grow that way, because every member added also slows its writes (Raft).
 - **idle watchers (target <= 2 KB each).** Each watcher is a small object in a map and, for
   ranges, an interval-tree node; what remains is V8 heap overhead.
 `;

@@ -35,6 +35,8 @@ export interface Scenario {
   /** start fresh servers for every repetition (memory figures), instead of once per scenario */
   freshPerRep?: boolean;
   startOptions?: (cfg: BenchConfig) => StartOptions;
+  /** starts the scenario's own targets instead of the standard servers (e.g. an etcd cluster) */
+  start?(kind: ServerKind, cfg: BenchConfig): Promise<ServerHandle>;
   setup?(server: ServerHandle, cfg: BenchConfig): Promise<void>;
   measure(server: ServerHandle, rep: number, cfg: BenchConfig): Promise<Sample>;
   /** release what the scenario holds across servers (e.g. its writer process) */

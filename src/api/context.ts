@@ -11,6 +11,7 @@ import type { AuthStore } from '../auth/auth-store.ts';
 import type { SnapshotSource } from '../snapshot/snapshot-writer.ts';
 import type { WatchStreamStats } from './watch/stream-stats.ts';
 import type { QueueService } from '../queue/queue-api.ts';
+import type { UpstreamMonitor } from '../upstream/upstream-api.ts';
 
 export interface WatchConnection {
   /** Ends the connection with a close frame (WebSocket) or the end of the stream (HTTP). */
@@ -33,6 +34,8 @@ export interface ApiContext {
   streamStats: WatchStreamStats;
   /** The plain store, for /v3/maintenance/snapshot; absent where the app is built without one. */
   snapshots?: SnapshotSource;
+  /** Upstream mode only: the mirror's state (/readyz is not-ready while behind, /metrics shows lag). */
+  upstream?: UpstreamMonitor;
   /** False once shutdown began: /readyz answers 503 and new watch streams are refused. */
   serving: boolean;
 }

@@ -22,9 +22,8 @@ function rangeEnd(obj: JsonObject): Buffer | undefined {
 }
 
 export function decodeRange(o: JsonObject): RangeRequest {
-  // Type-checked like every field, then unused: on one member every read is already current.
-  readBool(o, 'serializable');
   return {
+    serializable: readBool(o, 'serializable'),
     key: readBytes(o, 'key') ?? EMPTY,
     rangeEnd: rangeEnd(o),
     revision: readInt(o, 'revision'),

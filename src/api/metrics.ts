@@ -83,6 +83,15 @@ export function metricsRoutes(app: FastifyInstance, ctx: ApiContext): void {
   });
   app.addHook('onClose', async () => stop());
 
+  // --- upstream mode: the mirror's lag behind the etcd cluster ---
+  const upstream = ctx.upstream;
+  if (upstream) {
+    gauge('watchkv_upstream_lag_revisions', 'Upstream mode: etcd head revision minus the revision this node has published.', () => upstream.status().lagRevisions);
+    gauge('watchkv_upstream_lag_seconds', 'Upstream mode: how long this node has been behind etcd (or disconnected); 0 when caught up.', () => upstream.status().lagSeconds);
+    gauge('watchkv_upstream_connected', 'Upstream mode: 1 while the upstream watch is established on an etcd member.', () => (upstream.status().connected ? 1 : 0));
+    gauge('watchkv_upstream_head_revision', 'Upstream mode: the highest etcd revision seen.', () => upstream.status().headRevision);
+  }
+
   // --- watchkv's own ---
   gauge('watchkv_watch_victims', 'Watchers whose stream was full: parked with one pending batch until it drains.', () => watchers().victims);
   gauge('watchkv_watch_unsynced', 'Watchers catching up from history (new with a past start revision, or back from being victims).', () => watchers().unsynced);

@@ -45,10 +45,13 @@ export interface Lessor {
    * An unknown or expired lease returns 0 (etcd answers TTL 0, not an error).
    */
   renew(id: bigint): Promise<number>;
-  /** Remaining and granted TTL; an unknown lease answers ttlSeconds -1. */
-  timeToLive(id: bigint, withKeys: boolean): LeaseTimeToLive;
+  /**
+   * Remaining and granted TTL; an unknown lease answers ttlSeconds -1. The local lessor answers
+   * at once; a lessor that forwards to etcd (src/upstream) answers with a promise.
+   */
+  timeToLive(id: bigint, withKeys: boolean): LeaseTimeToLive | Promise<LeaseTimeToLive>;
   /** Every live lease id, soonest expiry first (as etcd lists them), ties by id. */
-  leases(): bigint[];
+  leases(): bigint[] | Promise<bigint[]>;
   /** The lease a key is attached to right now, or 0n. */
   leaseOfKey(key: Buffer): bigint;
   /** Stops the expiry loop. The store is closed by its owner. */

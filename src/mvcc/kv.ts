@@ -73,6 +73,12 @@ export interface RangeOptions {
 export interface RangeRequest extends RangeOptions {
   key: Buffer;
   rangeEnd?: Buffer;
+  /**
+   * etcd's serializable read: may be served from this member's local (possibly slightly stale)
+   * state. The single-node store is always current and ignores it; a mirror of an etcd cluster
+   * (src/upstream) serves it locally and forwards the linearizable default to etcd.
+   */
+  serializable?: boolean;
 }
 
 export interface RangeResult {
@@ -187,6 +193,14 @@ export type CommitListener = (revision: number, events: readonly Event[]) => voi
 /** Called when a compaction is accepted (logically applied) at `revision`. */
 export type CompactListener = (revision: number) => void;
 
+/**
+ * Called when the store's published revision jumped to `revision` without commits for the
+ * revisions in between (a mirror of an etcd cluster relisted after etcd compacted past it).
+ * Those revisions can only be read through `history`, which fails with ERR_COMPACTED where
+ * they are gone.
+ */
+export type ResetListener = (revision: number) => void;
+
 /** One revision's changes, as read back from history. */
 export interface RevisionChanges {
   revision: number;
@@ -226,6 +240,8 @@ export interface KV extends HistoryReader {
   compact(revision: number, physical?: boolean): Promise<CompactResult>;
   onCommit(listener: CommitListener): () => void;
   onCompact(listener: CompactListener): () => void;
+  /** Only stores whose history can jump (see ResetListener) have it. */
+  onReset?(listener: ResetListener): () => void;
   /** Approximate bytes used on disk. */
   dbSize(): Promise<number>;
   close(): Promise<void>;

@@ -125,6 +125,11 @@ export class StreamImpl implements WatchStream {
     return this.watchers.size;
   }
 
+  /** The stream's watchers (the engine's reset walks them). */
+  members(): IterableIterator<Watcher> {
+    return this.watchers.values();
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;

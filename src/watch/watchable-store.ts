@@ -85,7 +85,8 @@ export class WatchableStore implements KV, WatchEngine {
   private readonly options: WatchOptions;
   private readonly host: StreamHost;
   private readonly unsubscribe: () => void;
-  private readonly recent: RecentHistory;
+  private readonly unsubscribeReset: () => void;
+  private recent: RecentHistory;
 
   constructor(
     private readonly kv: KV,
@@ -97,6 +98,7 @@ export class WatchableStore implements KV, WatchEngine {
     this.rev = kv.currentRevision();
     this.recent = new RecentHistory(o.watchHistoryBytes, this.rev + 1);
     this.unsubscribe = kv.onCommit((rev, events) => this.notify(rev, events));
+    this.unsubscribeReset = kv.onReset?.((rev) => this.reset(rev)) ?? (() => undefined);
     this.timers = [
       setInterval(() => this.victimPass(), o.victimRetryIntervalMs),
       setInterval(() => {
@@ -167,6 +169,33 @@ export class WatchableStore implements KV, WatchEngine {
       if (w.latest !== null) w.merge(evs); // lagging latest-value watcher: fold, don't send
       else this.deliver(w, w.eventsResponse(rev, evs), rev);
     }
+  }
+
+  /**
+   * The store's revision jumped to `rev` with no commits for the revisions between (a mirror
+   * relisted: kv.ts ResetListener). Recent history restarts after it, and every synced watcher
+   * becomes unsynced at its own next revision: the sync loop then serves it those revisions
+   * through kv.history, or ends it with compact_revision (or resyncs it, if it asked) where
+   * they are gone. Nobody is told of a revision it did not get.
+   */
+  private reset(rev: number): void {
+    this.rev = rev;
+    this.recent = new RecentHistory(this.options.watchHistoryBytes, rev + 1);
+    const synced: Watcher[] = [];
+    for (const s of this.streams) for (const w of s.members()) if (w.state === 'synced') synced.push(w);
+    for (const w of synced) {
+      this.synced.delete(w);
+      // A latest-value watcher lagging on the table owes everything from its floor: it catches
+      // up from there like the others (into a map of its own), not from its stale minRev.
+      if (w.latestFrom !== 0) {
+        w.minRev = w.latestFrom;
+        w.latestFrom = 0;
+      }
+      w.state = 'unsynced';
+      w.markLagging(Date.now(), w.minRev - 1);
+      this.unsynced.add(w);
+    }
+    this.kickSync();
   }
 
   /**
@@ -481,6 +510,7 @@ export class WatchableStore implements KV, WatchEngine {
     for (const t of this.timers) clearInterval(t);
     for (const s of [...this.streams]) s.close();
     this.unsubscribe();
+    this.unsubscribeReset();
     await this.kv.close();
   }
 }

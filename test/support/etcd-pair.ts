@@ -55,6 +55,19 @@ export async function startEtcdTarget(extraArgs: string[] = []): Promise<Target>
 
 export async function startWatchkvTarget(): Promise<Target> {
   if (process.env.DIFF_AGAINST === 'etcd') return startEtcdTarget();
+  if (process.env.DIFF_AGAINST === 'upstream') {
+    // watchkv in upstream mode (issue 18) in front of its own fresh etcd: the comparison then
+    // checks the forwarding, the mirror and the watch engine fed by etcd against etcd itself.
+    const behind = await startEtcdTarget();
+    const server = await startServer({ ...watchkvConfig(TMP), upstreamEndpoints: [behind.url] });
+    return {
+      url: server.address,
+      stop: async () => {
+        await server.close();
+        await behind.stop();
+      },
+    };
+  }
   const dir = mkdtempSync(join(TMP, 'watchkv-diff-'));
   const server = await startServer(watchkvConfig(dir));
   return {

@@ -37,6 +37,7 @@ export function decodeRange(m: Msg): RangeRequest {
   return {
     key: buf(m.key),
     rangeEnd: end(m.range_end),
+    serializable: m.serializable === true,
     revision: int(m.revision),
     limit: int(m.limit),
     sortOrder: oneOf<SortOrder>(m.sort_order, SORT_ORDER, 'etcdserverpb.RangeRequest_SortOrder'),

@@ -29,14 +29,14 @@ export function leaseService(ctx: ApiContext, log: GrpcLog): UntypedServiceImple
     }),
     LeaseRevoke: unary(log, 'LeaseRevoke', async (m, call) => {
       const leaseId = int64(m.ID);
-      authorize(ctx.auth, grpcAuthInfo(ctx, call), { kind: 'leaseRevoke', keys: leaseKeys(ctx, leaseId) });
+      authorize(ctx.auth, grpcAuthInfo(ctx, call), { kind: 'leaseRevoke', keys: await leaseKeys(ctx, leaseId) });
       return { header: header((await lessor.revoke(leaseId)).revision) };
     }),
-    LeaseTimeToLive: unary(log, 'LeaseTimeToLive', (m) => {
-      const t = lessor.timeToLive(int64(m.ID), m.keys === true);
+    LeaseTimeToLive: unary(log, 'LeaseTimeToLive', async (m) => {
+      const t = await lessor.timeToLive(int64(m.ID), m.keys === true);
       return { header: header(), ID: String(t.id), TTL: String(t.ttlSeconds), grantedTTL: String(t.grantedTtlSeconds), keys: t.keys };
     }),
-    LeaseLeases: unary(log, 'LeaseLeases', () => ({ header: header(), leases: lessor.leases().map((l) => ({ ID: String(l) })) })),
+    LeaseLeases: unary(log, 'LeaseLeases', async () => ({ header: header(), leases: (await lessor.leases()).map((l) => ({ ID: String(l) })) })),
     LeaseKeepAlive: (call: ServerDuplexStream<Msg, object>) => keepAlive(ctx, log, lessor, call),
   };
 }

@@ -18,6 +18,8 @@ export function healthRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get('/healthz', async (_req, reply) => reply.header('content-type', 'application/json').send('{"health":"true"}'));
   app.get('/readyz', async (_req, reply) => {
     if (!ctx.serving) return reply.code(503).header('content-type', 'application/json').send('{"ready":false,"reason":"shutting down"}');
+    const up = ctx.upstream?.ready();
+    if (up && !up.ready) return reply.code(503).header('content-type', 'application/json').send(JSON.stringify({ ready: false, reason: up.reason }));
     return reply.header('content-type', 'application/json').send(`{"ready":true,"revision":"${ctx.kv.currentRevision()}"}`);
   });
   // etcd 3.4's /health: text/plain (Go's content sniffing of a JSON body), 503 + "false" when

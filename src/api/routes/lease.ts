@@ -12,10 +12,10 @@ import { sendJson } from '../send-json.ts';
 import { allow } from '../security/request-auth.ts';
 
 /** The keys attached to a lease (none when it does not exist: the revoke then says so). */
-export function leaseKeys(ctx: ApiContext, id: bigint): Buffer[] {
+export async function leaseKeys(ctx: ApiContext, id: bigint): Promise<Buffer[]> {
   if (!ctx.auth.enabled) return [];
   try {
-    return [...(ctx.lessor.timeToLive(id, true).keys ?? [])];
+    return [...((await ctx.lessor.timeToLive(id, true)).keys ?? [])];
   } catch {
     return [];
   }
@@ -34,17 +34,17 @@ export function leaseRoutes(app: FastifyInstance, ctx: ApiContext): void {
   for (const prefix of ['/v3/lease', '/v3/kv/lease']) {
     app.post(`${prefix}/revoke`, async (req, reply) => {
       const leaseId = decodeLeaseId(body(req.body));
-      allow(ctx, req, { kind: 'leaseRevoke', keys: leaseKeys(ctx, leaseId) });
+      allow(ctx, req, { kind: 'leaseRevoke', keys: await leaseKeys(ctx, leaseId) });
       const r = await lessor.revoke(leaseId);
       return sendJson(reply, 200, `{"header":${encodeHeader(id, r.revision)}}`);
     });
     app.post(`${prefix}/timetolive`, async (req, reply) => {
       const t = decodeLeaseTimeToLive(body(req.body));
-      return sendJson(reply, 200, encodeLeaseTimeToLive(id, ctx.kv.currentRevision(), lessor.timeToLive(t.id, t.keys)));
+      return sendJson(reply, 200, encodeLeaseTimeToLive(id, ctx.kv.currentRevision(), await lessor.timeToLive(t.id, t.keys)));
     });
     app.post(`${prefix}/leases`, async (req, reply) => {
       body(req.body); // a malformed body is still refused, as etcd does
-      return sendJson(reply, 200, encodeLeaseLeases(id, ctx.kv.currentRevision(), lessor.leases()));
+      return sendJson(reply, 200, encodeLeaseLeases(id, ctx.kv.currentRevision(), await lessor.leases()));
     });
   }
 }
