@@ -207,9 +207,9 @@ ${BOUNDS_MD}
    (the same port), with one lean grpc-js client for both servers (bench/lib/grpc-client.ts: requests encoded once,
    responses walked, not decoded): 5 connections × 10 calls in flight; watchers on Watch streams, one connection
    per stream; the fan-out writer is the same HTTP writer process.
-10. **auth**: on one server, the put load (50 connections) and the saturation fan-out, first with auth off, then with
-   auth on as a user holding READWRITE on /bench/ (token on every put and on each watch socket's upgrade), then off
-   again; the overhead is (off - on) / off. etcd runs the put half only.
+10. **auth**: on one server, the put load (50 connections) and the saturation fan-out with auth off and with auth on
+   as a user holding READWRITE on /bench/ (token on every put and on each watch socket's upgrade); which half goes
+   first alternates per repetition; the overhead is (off - on) / off. etcd runs the put half only.
 11. **queue**: durable enqueue → deliver → ack of \`BENCH_QUEUE_ITEMS\` (${cfg.queueItems.toLocaleString('en-US')}) 100-byte items,
    ${cfg.queueProducers} producers × 16 items in flight, ${cfg.queueConsumers} consumers × 64 credit acking each item, against a NATS JetStream
    work-queue stream (Debian \`nats-server\`, npm \`nats\`; bench/compare/queue.ts). Items/s from the first enqueue to an
