@@ -33,15 +33,32 @@ export async function rangeQuery(src: ValueSource, req: RangeRequest, atRev: num
   const count = refs.length;
   if (req.countOnly) return { revision: headerRev, kvs: [], count, more: false };
 
+  return finishRange(req, await fetchValues(src, refs, fetchCount(req, count)), count, headerRev);
+}
+
+/**
+ * How many of the `count` keys in range etcd reads: all of them with a sort order or a filter
+ * (the limit applies last), else limit+1 (the extra one sets `more`). A non-KEY sort target with
+ * order NONE still reads only limit+1 and sorts those: etcd's quirk, kept.
+ */
+export function fetchCount(req: RangeRequest, count: number): number {
   const limit = req.limit ?? 0;
   const hasFilter = Boolean(req.minModRevision || req.maxModRevision || req.minCreateRevision || req.maxCreateRevision);
+  const fetchAll = (req.sortOrder ?? 'NONE') !== 'NONE' || hasFilter;
+  return fetchAll || limit <= 0 ? count : Math.min(limit + 1, count);
+}
+
+/**
+ * The part of etcd's applyRange after the keys are read, shared by every KV (the store here,
+ * the upstream mirror): revision filters, the sort (a non-KEY target with order NONE sorts
+ * ascending), then the limit (`more` when it cut), then keys_only. `kvs` are in key order.
+ */
+export function finishRange(req: RangeRequest, fetched: KeyValue[], count: number, headerRev: number): RangeResult {
+  let kvs = fetched;
+  const limit = req.limit ?? 0;
   let order = req.sortOrder ?? 'NONE';
   const target: SortTarget = req.sortTarget ?? 'KEY';
-  const fetchAll = order !== 'NONE' || hasFilter;
-  const fetchCount = fetchAll || limit <= 0 ? count : Math.min(limit + 1, count);
-
-  let kvs = await fetchValues(src, refs, fetchCount);
-  if (hasFilter) {
+  if (req.minModRevision || req.maxModRevision || req.minCreateRevision || req.maxCreateRevision) {
     kvs = kvs.filter(
       (kv) =>
         (!req.maxModRevision || kv.modRevision <= req.maxModRevision) &&

@@ -6,9 +6,8 @@
  * load() (a list at R) and then moved forward only by apply(), one upstream revision at a time
  * and in order. Reads at any other revision are not answered here (the caller forwards them).
  */
-import type { Event, KeyValue, RangeRequest, RangeResult, SortTarget } from '../mvcc/kv.ts';
-
-const EMPTY = Buffer.alloc(0);
+import type { Event, KeyValue, RangeRequest, RangeResult } from '../mvcc/kv.ts';
+import { fetchCount, finishRange } from '../mvcc/range-query.ts';
 
 export class Mirror {
   /** The upstream revision the state is at. */
@@ -51,9 +50,8 @@ export class Mirror {
   }
 
   /**
-   * A range at the mirror's revision, with etcd's rules (as mvcc/range-query.ts): `count`
-   * before limit and filters; with a sort or a filter the limit applies last; a non-KEY sort
-   * target with order NONE sorts ascending; keys_only drops values.
+   * A range at the mirror's revision, with etcd's rules shared with the store
+   * (mvcc/range-query.ts: which keys are read, then filters, sort, limit, keys_only).
    */
   range(req: RangeRequest): RangeResult {
     const from = this.lowerBound(req.key);
@@ -64,32 +62,10 @@ export class Mirror {
     else to = Buffer.compare(end, req.key) <= 0 ? from : this.lowerBound(end);
     const count = to - from;
     if (req.countOnly) return { revision: this.revision, kvs: [], count, more: false };
-    let kvs: KeyValue[] = [];
-    for (let i = from; i < to; i++) kvs.push(this.values.get(this.keys[i]!.toString('latin1'))!);
-    if (req.minModRevision || req.maxModRevision || req.minCreateRevision || req.maxCreateRevision) {
-      kvs = kvs.filter(
-        (kv) =>
-          (!req.maxModRevision || kv.modRevision <= req.maxModRevision) &&
-          (!req.minModRevision || kv.modRevision >= req.minModRevision) &&
-          (!req.maxCreateRevision || kv.createRevision <= req.maxCreateRevision) &&
-          (!req.minCreateRevision || kv.createRevision >= req.minCreateRevision),
-      );
-    }
-    const target: SortTarget = req.sortTarget ?? 'KEY';
-    let order = req.sortOrder ?? 'NONE';
-    if (target !== 'KEY' && order === 'NONE') order = 'ASCEND';
-    if (order !== 'NONE') {
-      const cmp = comparator(target);
-      kvs.sort(order === 'DESCEND' ? (a, b) => cmp(b, a) : cmp);
-    }
-    let more = false;
-    const limit = req.limit ?? 0;
-    if (limit > 0 && kvs.length > limit) {
-      kvs.length = limit;
-      more = true;
-    }
-    if (req.keysOnly) kvs = kvs.map((kv) => ({ ...kv, value: EMPTY }));
-    return { revision: this.revision, kvs, count, more };
+    const kvs: KeyValue[] = [];
+    const last = from + fetchCount(req, count);
+    for (let i = from; i < last; i++) kvs.push(this.values.get(this.keys[i]!.toString('latin1'))!);
+    return finishRange(req, kvs, count, this.revision);
   }
 
   /** Index of the first key >= `key`. */
@@ -105,17 +81,3 @@ export class Mirror {
   }
 }
 
-function comparator(target: SortTarget): (a: KeyValue, b: KeyValue) => number {
-  switch (target) {
-    case 'KEY':
-      return (a, b) => Buffer.compare(a.key, b.key);
-    case 'VERSION':
-      return (a, b) => a.version - b.version;
-    case 'CREATE':
-      return (a, b) => a.createRevision - b.createRevision;
-    case 'MOD':
-      return (a, b) => a.modRevision - b.modRevision;
-    case 'VALUE':
-      return (a, b) => Buffer.compare(a.value, b.value);
-  }
-}
