@@ -58,14 +58,28 @@ export class WriteTxn {
     return this.events.length > 0 ? this.beginRev + 1 : this.beginRev;
   }
 
-  /** Evaluates every compare on the chosen path and checks its ops; throws before any change. */
+  /**
+   * Evaluates every compare on the chosen path, then checks its ops; throws before any change.
+   * The order of the checks is etcd's (applyTxn): every put on the path first, then every
+   * range — so a put's "key not found" wins over an earlier range's "future revision".
+   */
   prepare(req: TxnRequest): void {
+    this.decide(req);
+    this.checkOps(req, 'put');
+    this.checkOps(req, 'range');
+  }
+
+  private decide(req: TxnRequest): void {
     const ok = req.compare.every((c) => this.compare(c));
     this.outcomes.set(req, ok);
-    for (const op of ok ? req.success : req.failure) {
-      if ('txn' in op) this.prepare(op.txn);
-      else if ('range' in op) this.checkRevision(op.range.revision ?? 0);
-      else if ('put' in op) {
+    for (const op of ok ? req.success : req.failure) if ('txn' in op) this.decide(op.txn);
+  }
+
+  private checkOps(req: TxnRequest, kind: 'put' | 'range'): void {
+    for (const op of this.outcomes.get(req) ? req.success : req.failure) {
+      if ('txn' in op) this.checkOps(op.txn, kind);
+      else if (kind === 'range' && 'range' in op) this.checkRevision(op.range.revision ?? 0);
+      else if (kind === 'put' && 'put' in op) {
         // etcd's checkRequestPut order: a missing key for ignore_*, then an unknown lease.
         if ((op.put.ignoreValue || op.put.ignoreLease) && !this.host.index.lookup(op.put.key)?.latest) throw kvError('ERR_KEY_NOT_FOUND');
         this.checkLease(op.put.lease);

@@ -81,11 +81,18 @@ function fail(seq: number, opIndex: number, what: string, detail: unknown): neve
   // DIFF_DUMP=<file> appends the untruncated detail, for minimising a failing request.
   if (process.env.DIFF_DUMP) appendFileSync(process.env.DIFF_DUMP, JSON.stringify({ seed: SEED, seq, opIndex, what, detail }) + '\n');
   const lines = Object.entries(detail as object).map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`);
+  if (recentOps.length) lines.push(`  ops before (etcd rev / watchkv rev): ${recentOps.join(' | ')}`);
   throw new Error(`differential mismatch (replay: TEST_SEED=${SEED}) sequence ${seq} op ${opIndex}: ${what}\n${lines.join('\n').slice(0, 6000)}`);
 }
 
+/** The last few unary ops and the revisions each server answered, for a mismatch report. */
+const recentOps: string[] = [];
+
 async function both(path: string, body: unknown) {
-  return Promise.all([post(etcd.url, path, body), post(wk.url, path, body)]);
+  const r = await Promise.all([post(etcd.url, path, body), post(wk.url, path, body)]);
+  recentOps.push(`${path.slice(7)} ${r[0].status}:${r[0].body?.header?.revision} ${r[1].status}:${r[1].body?.header?.revision}`);
+  if (recentOps.length > 6) recentOps.shift();
+  return r;
 }
 
 test(`${SEQUENCES} random sequences agree with etcd (seed ${SEED})`, async () => {

@@ -81,6 +81,11 @@ test('errors: compacted, future, key not found on ignore_value, empty key', asyn
   await rejects(store.range({ key: Buffer.alloc(0) }), 'ERR_KEY_NOT_PROVIDED');
   await rejects(store.history(4, 10), 'ERR_COMPACTED');
   assert.is((await store.history(5, 10)).length, 3, 'the compaction revision itself is still complete');
+  // etcd checks every put of a txn's path before any range (found by the differential test):
+  // a missing key for ignore_value wins over an earlier range at a future revision.
+  const txn = { compare: [], success: [{ range: { key: b('k'), revision: 100 } }, { put: { key: b('nope'), value: b(''), ignoreValue: true } }], failure: [] };
+  await rejects(store.txn(txn), 'ERR_KEY_NOT_FOUND');
+  await rejects(store.txn({ ...txn, success: [{ range: { key: b('k'), revision: 100 } }, { put: { key: b('k'), value: b('') } }] }), 'ERR_FUTURE_REV');
   await store.close();
 });
 
