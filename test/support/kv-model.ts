@@ -118,21 +118,27 @@ export class KvModel {
       if (kvs.length === 0) return c.target !== 'VALUE' && one(undefined);
       return kvs.every(one);
     };
-    // Decide every branch first (compares see the state before the txn), then check, then run.
+    // Decide every branch first (compares see the state before the txn), then check — every put
+    // on the chosen path before any range, as etcd's applyTxn — then run.
     const chosen = new Map<TxnRequest, boolean>();
     const decide = (t: TxnRequest): void => {
       const ok = t.compare.every(cmp);
       chosen.set(t, ok);
-      for (const op of ok ? t.success : t.failure) {
-        if ('txn' in op) decide(op.txn);
-        if ('put' in op && (op.put.ignoreValue || op.put.ignoreLease) && !before.has(op.put.key.toString('latin1'))) {
+      for (const op of ok ? t.success : t.failure) if ('txn' in op) decide(op.txn);
+    };
+    const checkOps = (t: TxnRequest, kind: 'put' | 'range'): void => {
+      for (const op of chosen.get(t) ? t.success : t.failure) {
+        if ('txn' in op) checkOps(op.txn, kind);
+        if (kind === 'put' && 'put' in op && (op.put.ignoreValue || op.put.ignoreLease) && !before.has(op.put.key.toString('latin1'))) {
           throw new ModelError('ERR_KEY_NOT_FOUND');
         }
-        if ('range' in op && (op.range.revision ?? 0) > this.rev) throw new ModelError('ERR_FUTURE_REV');
-        if ('range' in op && op.range.revision && op.range.revision < this.compactRev) throw new ModelError('ERR_COMPACTED');
+        if (kind === 'range' && 'range' in op && (op.range.revision ?? 0) > this.rev) throw new ModelError('ERR_FUTURE_REV');
+        if (kind === 'range' && 'range' in op && op.range.revision && op.range.revision < this.compactRev) throw new ModelError('ERR_COMPACTED');
       }
     };
     decide(req);
+    checkOps(req, 'put');
+    checkOps(req, 'range');
     const runOps = (t: TxnRequest): TxnResult => {
       const ok = chosen.get(t)!;
       const responses: ResponseOp[] = (ok ? t.success : t.failure).map((op: RequestOp): ResponseOp => {
