@@ -105,23 +105,32 @@ async function runSeed(seed: number): Promise<void> {
       }
     };
 
+    /**
+     * What every hand-out must satisfy, over WebSocket or HTTP take: within max_attempts, never
+     * after a confirmed ack, never while another live consumer holds it before its deadline, and
+     * not before its nack delay (nor, over WebSocket, long after its backoff cap).
+     */
+    const received = (d: any, conn: Conn, now: number, attemptVerb: string, againVerb: string, to: string, checkCap: boolean): void => {
+      valueOfId.set(d.id, d.value.v);
+      if (d.attempt > SETTINGS.max_attempts) fail(`item ${d.id} ${attemptVerb} attempt ${d.attempt}: it should be dead after ${SETTINGS.max_attempts}`);
+      if (confirmedAck.has(d.id)) fail(`item ${d.id} ${againVerb} after a confirmed ack`);
+      const h = holds.get(d.id);
+      if (h && !h.released && h.conn.alive && now < h.deadline) fail(`item ${d.id} held by conn ${h.conn.n} (deadline in ${h.deadline - now} ms) and ${to}`);
+      holds.set(d.id, { conn, deadline: d.deadline_ms, released: false });
+      const prev = lastNack.get(d.id);
+      if (!prev) return;
+      lastNack.delete(d.id);
+      const min = prev.delayMs ?? SETTINGS.backoff_min_ms;
+      if (now < prev.at + min - 2) fail(`item ${d.id} back ${now - prev.at} ms after its nack, before its delay ${min} ms`);
+      if (!checkCap) return;
+      const cap = prev.delayMs ?? backoffCapMs(prev.attempt, { backoffMinMs: SETTINGS.backoff_min_ms, backoffMaxMs: SETTINGS.backoff_max_ms });
+      if (prev.restarts === restarts && now > prev.at + cap + 3000) fail(`item ${d.id} back ${now - prev.at} ms after its nack, cap ${cap} ms`);
+    };
+
     // ---- consumers ----
     const onDeliver = (c: WsConsumer, conn: Conn, d: any): void => {
       const now = Date.now();
-      valueOfId.set(d.id, d.value.v);
-      if (d.attempt > SETTINGS.max_attempts) fail(`item ${d.id} delivered for attempt ${d.attempt}: it should be dead after ${SETTINGS.max_attempts}`);
-      if (confirmedAck.has(d.id)) fail(`item ${d.id} delivered again after a confirmed ack`);
-      const h = holds.get(d.id);
-      if (h && !h.released && h.conn.alive && now < h.deadline) fail(`item ${d.id} held by conn ${h.conn.n} (deadline in ${h.deadline - now} ms) and delivered to conn ${conn.n}`);
-      holds.set(d.id, { conn, deadline: d.deadline_ms, released: false });
-      const prev = lastNack.get(d.id);
-      if (prev) {
-        lastNack.delete(d.id);
-        const min = prev.delayMs ?? SETTINGS.backoff_min_ms;
-        if (now < prev.at + min - 2) fail(`item ${d.id} back ${now - prev.at} ms after its nack, before its delay ${min} ms`);
-        const cap = prev.delayMs ?? backoffCapMs(prev.attempt, { backoffMinMs: SETTINGS.backoff_min_ms, backoffMaxMs: SETTINGS.backoff_max_ms });
-        if (prev.restarts === restarts && now > prev.at + cap + 3000) fail(`item ${d.id} back ${now - prev.at} ms after its nack, cap ${cap} ms`);
-      }
+      received(d, conn, now, 'delivered for', 'delivered again', `delivered to conn ${conn.n}`, true);
       const act = rng.next();
       const processMs = rng.int(0, 10);
       const topUp = (): void => {
@@ -207,20 +216,7 @@ async function runSeed(seed: number): Promise<void> {
           continue;
         }
         const now = Date.now();
-        for (const d of items) {
-          valueOfId.set(d.id, d.value.v);
-          if (d.attempt > SETTINGS.max_attempts) fail(`item ${d.id} taken for attempt ${d.attempt}: it should be dead after ${SETTINGS.max_attempts}`);
-          if (confirmedAck.has(d.id)) fail(`item ${d.id} taken again after a confirmed ack`);
-          const h = holds.get(d.id);
-          if (h && !h.released && h.conn.alive && now < h.deadline) fail(`item ${d.id} held by conn ${h.conn.n} (deadline in ${h.deadline - now} ms) and taken by http ${conn.n}`);
-          holds.set(d.id, { conn, deadline: d.deadline_ms, released: false });
-          const prev = lastNack.get(d.id);
-          if (prev) {
-            lastNack.delete(d.id);
-            const min = prev.delayMs ?? SETTINGS.backoff_min_ms;
-            if (now < prev.at + min - 2) fail(`item ${d.id} back ${now - prev.at} ms after its nack, before its delay ${min} ms`);
-          }
-        }
+        for (const d of items) received(d, conn, now, 'taken for', 'taken again', `taken by http ${conn.n}`, false);
         await sleep(rng.int(0, 10));
         const acks: string[] = [];
         const nacks: string[] = [];
