@@ -204,9 +204,13 @@ ${BOUNDS_MD}
    20 ms meanwhile (the stall other clients see). etcd revokes at most 1,000 expired leases a second (its
    \`leaseRevokeRate\`); watchkv revokes them in batches of 256, each lease its own revision, yielding between batches.
 9. **grpc-put / grpc-range / grpc-fanout-sat**: the put, range and saturation fan-out loads through etcd's gRPC API
-   (the same port), with one lean grpc-js client for both servers (bench/lib/grpc-client.ts: requests encoded once,
-   responses walked, not decoded): 5 connections × 10 calls in flight; watchers on Watch streams, one connection
-   per stream; the fan-out writer is the same HTTP writer process.
+   (the same port), with the same lean clients for both servers, requests encoded once and responses walked, not
+   decoded: unary calls straight over node:http2 (bench/lib/grpc-h2-unary.ts), 5 connections × 10 calls in flight,
+   then the put load again for half the time through grpc-js (bench/lib/grpc-client.ts), whose client spends ~85 % of a
+   core at ~4k calls/s and so sets the pace for both servers; watchers on grpc-js Watch streams, one connection per
+   stream, with a 4 MiB HTTP/2 window (grpc-go, etcd's own client, grows its window to 16 MiB; at the 64 KiB default
+   the window, not either server, capped delivery near 1.3M events/s); the fan-out writer is the same HTTP writer
+   process.
 10. **auth**: on one server, the put load (50 connections) and the saturation fan-out with auth off and with auth on
    as a user holding READWRITE on /bench/ (token on every put and on each watch socket's upgrade); which half goes
    first alternates per repetition; the overhead is (off - on) / off. etcd runs the put half only.

@@ -1,6 +1,8 @@
 /**
- * The gRPC rows: the same loads as the HTTP rows, through etcd's gRPC API, with one lean grpc-js
- * client (bench/lib/grpc-client.ts) for both servers.
+ * The gRPC rows: the same loads as the HTTP rows, through etcd's gRPC API, with the same lean
+ * clients for both servers: unary calls straight over node:http2 (bench/lib/grpc-h2-unary.ts;
+ * grpc-js's client spent ~85 % of a core at ~4k calls/s and set the pace for both servers),
+ * watch streams on grpc-js with hand-encoded messages (bench/lib/grpc-client.ts).
  *   grpc-put:        CONNS connections × DEPTH calls in flight each, 256-byte values over 10k keys.
  *   grpc-range:      the same, one key; then a 100-key prefix.
  *   grpc-fanout-sat: the saturation fan-out (fanout.ts) with the watchers on gRPC Watch streams
@@ -12,6 +14,7 @@ import type { Scenario } from '../lib/scenario.ts';
 import type { BenchConfig } from '../lib/bench-config.ts';
 import { GrpcConn, encodePut, encodeRange } from '../lib/grpc-client.ts';
 import { openGrpcWatchers } from '../lib/grpc-watch-client.ts';
+import { GrpcH2Conn } from '../lib/grpc-h2-unary.ts';
 import { writerScenario, type OpenWatchers } from './fanout.ts';
 
 /** connections, and calls in flight on each: 50 concurrent calls, as the HTTP rows' 50 connections */
@@ -26,16 +29,23 @@ interface LoadResult {
   errors: number;
 }
 
+interface UnaryConn {
+  unary(path: string, request: Buffer): Promise<Buffer>;
+  close(): void;
+}
+const h2Conn = (url: string): UnaryConn => new GrpcH2Conn(url);
+const grpcJsConn = (url: string): UnaryConn => new GrpcConn(url);
+
 /** Runs `requestOf(i)` calls for `durationS` with CONNS × DEPTH in flight. */
-async function load(url: string, path: string, durationS: number, requestOf: (i: number) => Buffer): Promise<LoadResult> {
-  const conns = Array.from({ length: CONNS }, () => new GrpcConn(url));
+async function load(url: string, path: string, durationS: number, requestOf: (i: number) => Buffer, connect = h2Conn): Promise<LoadResult> {
+  const conns = Array.from({ length: CONNS }, () => connect(url));
   const hist = new LatencyHistogram();
   let done = 0;
   let errors = 0;
   let issued = 0;
   const t0 = nowMs();
   const end = t0 + durationS * 1000;
-  const worker = async (conn: GrpcConn): Promise<void> => {
+  const worker = async (conn: UnaryConn): Promise<void> => {
     while (nowMs() < end) {
       const started = nowMs();
       try {
@@ -61,14 +71,17 @@ export const grpcPutScenario: Scenario = {
   id: 'grpc-put',
   title: `gRPC put throughput (${CONNS} conns × ${DEPTH} in flight, 256 B values, 10k keys)`,
   metrics: [
-    { key: 'rps', label: 'gRPC put req/s', unit: 'req/s' },
+    { key: 'rps', label: 'gRPC put req/s (node:http2 client)', unit: 'req/s' },
     { key: 'p50', label: 'gRPC put latency p50', unit: 'ms', decimals: 1 },
     { key: 'p99', label: 'gRPC put latency p99', unit: 'ms', decimals: 1 },
     { key: 'errors', label: 'gRPC put errors', unit: 'count' },
+    { key: 'grpcJsRps', label: 'gRPC put req/s, grpc-js client (client-bound: ~85 % of a core at 4k calls/s)', unit: 'req/s' },
   ],
   async measure(server, _rep, cfg) {
-    const r = await load(server.url, '/etcdserverpb.KV/Put', cfg.durationS, (i) => PUTS[i % KEYS]!);
-    return { figures: { ...r } };
+    const put = (i: number): Buffer => PUTS[i % KEYS]!;
+    const r = await load(server.url, '/etcdserverpb.KV/Put', cfg.durationS, put);
+    const js = await load(server.url, '/etcdserverpb.KV/Put', cfg.rangeDurationS, put, grpcJsConn);
+    return { figures: { ...r, errors: r.errors + js.errors, grpcJsRps: js.rps } };
   },
 };
 
@@ -86,7 +99,7 @@ export const grpcRangeScenario: Scenario = {
     { key: 'errors', label: 'gRPC range errors', unit: 'count' },
   ],
   async setup(server) {
-    const c = new GrpcConn(server.url);
+    const c = new GrpcH2Conn(server.url);
     try {
       for (let i = 0; i < 100; i++) await c.unary('/etcdserverpb.KV/Put', encodePut(rkey(i), Buffer.alloc(256, 'r')));
     } finally {

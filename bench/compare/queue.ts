@@ -6,9 +6,9 @@
  * (watchkv: one POST of a 16-item JSON array, its batch enqueue; NATS: 16 concurrent
  * `js.publish` awaiting their acks — JetStream has no batch publish), until BENCH_QUEUE_ITEMS
  * 100-byte items are enqueued; BENCH_QUEUE_CONSUMERS consumers, each on its own connection with
- * 64 credits (watchkv: a WebSocket consumer topping its credit up per delivery; NATS: one durable
- * pull consumer shared by all, each subscriber `consume({max_messages: 64})`), ack every item
- * at once. Durability: watchkv syncs every batch before answering; NATS gets
+ * 64 credits (watchkv: a WebSocket consumer topping its credit up by half once half is used; NATS: one
+ * durable pull consumer shared by all, each subscriber `consume({max_messages: 64})`, which
+ * refills its pull the same way), ack every item at once, one ack message per item. Durability: watchkv syncs every batch before answering; NATS gets
  * `sync_interval: always` when the server supports it (>= 2.10), see natsSyncAlways.
  *
  * Figures: items/s from the first enqueue until the queue is empty (every ack applied: watchkv
@@ -68,13 +68,19 @@ async function measureWatchkv(server: ServerHandle, rep: number, cfg: BenchConfi
       sock.once('open', () => res());
       sock.once('error', rej);
     });
+    // Credit is topped up in halves, as NATS's consume() refills its pull (and GenStage its
+    // demand): once half of the credit is used, ask for that half again.
+    let used = 0;
     sock.on('message', (data) => {
       const f = JSON.parse(data.toString());
       if (!f.deliver) return;
       const d = f.deliver;
       note(t, d.value.i, d.value.t);
       sock.send(`{"ack":"${d.id}"}`);
-      sock.send('{"credit":1}');
+      if (++used === CREDIT / 2) {
+        sock.send(`{"credit":${used}}`);
+        used = 0;
+      }
       if (t.unique === n) allDelivered();
     });
     sock.send(`{"credit":${CREDIT}}`);
