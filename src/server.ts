@@ -39,6 +39,8 @@ export interface RunningServer {
   upstream?: UpstreamMonitor;
   /** The server's logger (pino), for lines about the process around it. */
   log: FastifyBaseLogger;
+  /** gRPC's direct unary path (src/api/grpc/fast-unary.ts): in place, and calls it served. */
+  grpcDirect: { attached: boolean; served: { count: number } };
   close(): Promise<void>;
 }
 
@@ -110,7 +112,7 @@ export async function startServer(partial: Partial<ServerConfig>, backend?: Back
       await base.close();
       fastify.log.info({ revision: store.currentRevision() }, 'watchkv stopped');
     })());
-  return { address, store, lessor, upstream: base.upstream, log: fastify.log, close };
+  return { address, store, lessor, upstream: base.upstream, log: fastify.log, grpcDirect: grpc.fastUnary, close };
 }
 
 /** What the engine and the app are built on: a local store, or a mirror of an etcd cluster. */

@@ -22,3 +22,12 @@ export function grpcAuthInfo(ctx: ApiContext, call: CallLike): AuthInfo | undefi
   }
   return ctx.auth.infoFromToken(undefined);
 }
+
+/** The same for a call whose only credential can be its `token` header (the direct path). */
+export function grpcTokenAuthInfo(ctx: ApiContext, token: string | undefined): AuthInfo | undefined {
+  if (!ctx.auth.enabled) return undefined;
+  return ctx.auth.infoFromToken(token === '' ? undefined : token);
+}
+
+/** Calls may be identified by their TLS client certificate: only grpc-js sees the peer's. */
+export const grpcCertIdentity = (ctx: ApiContext): boolean => ctx.auth.enabled && ctx.config.clientCertAuth;

@@ -9,7 +9,11 @@
 import { Server, ServerCredentials, type ConnectionInjector } from '@grpc/grpc-js';
 import type { ApiContext } from '../context.ts';
 import { serviceDefinition, withRawResponses } from './proto.ts';
-import { KV_RAW_METHODS, kvService } from './kv-service.ts';
+import { KV_RAW_METHODS, kvHandlers, kvService, type KvMethod } from './kv-service.ts';
+import { attachFastUnary, type FastMethod } from './fast-unary.ts';
+import { grpcCertIdentity, grpcTokenAuthInfo } from './grpc-auth.ts';
+import { grpcStatus } from '../error-map.ts';
+import type { Msg } from './decode.ts';
 import { WATCH_RAW_METHODS, watchService } from './watch-service.ts';
 import { leaseService } from './lease-service.ts';
 import { clusterService, type Advertised } from './cluster-service.ts';
@@ -27,6 +31,21 @@ export interface GrpcApi {
    * session is cut. Watch and keep-alive streams are ended before (closeWatchConnections).
    */
   close(graceMs: number): Promise<void>;
+  /** The direct unary path (fast-unary.ts): whether it is in place, and the calls it served. */
+  fastUnary: { attached: boolean; served: { count: number } };
+}
+
+/** The hot KV calls the direct path serves; Compact, rare and slow anyway, stays on grpc-js. */
+const FAST_KV: readonly KvMethod[] = ['Range', 'Put', 'DeleteRange', 'Txn'];
+
+function fastMethods(ctx: ApiContext, kv: ReturnType<typeof kvHandlers>): Map<string, FastMethod> {
+  const def = serviceDefinition('KV');
+  const out = new Map<string, FastMethod>();
+  for (const name of FAST_KV) {
+    const m = def[name]!;
+    out.set(m.path, { decode: (b) => m.requestDeserialize(b) as Msg, run: (req, token) => kv[name](req, grpcTokenAuthInfo(ctx, token)) });
+  }
+  return out;
 }
 
 export function buildGrpcServer(ctx: ApiContext, log: GrpcLog): GrpcApi {
@@ -37,7 +56,8 @@ export function buildGrpcServer(ctx: ApiContext, log: GrpcLog): GrpcApi {
     'grpc.enable_channelz': 0,
   });
   const advertised: Advertised = { clientUrls: [] };
-  server.addService(withRawResponses(serviceDefinition('KV'), KV_RAW_METHODS), kvService(ctx, log));
+  const kv = kvHandlers(ctx);
+  server.addService(withRawResponses(serviceDefinition('KV'), KV_RAW_METHODS), kvService(ctx, log, kv));
   server.addService(withRawResponses(serviceDefinition('Watch'), WATCH_RAW_METHODS), watchService(ctx));
   server.addService(serviceDefinition('Lease'), leaseService(ctx, log));
   server.addService(serviceDefinition('Cluster'), clusterService(ctx, log, advertised));
@@ -45,6 +65,18 @@ export function buildGrpcServer(ctx: ApiContext, log: GrpcLog): GrpcApi {
   server.addService(serviceDefinition('Auth'), authService(ctx, log));
 
   const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
+  const fastUnary = { count: 0 };
+  const fastAttached = attachFastUnary(server, {
+    methods: fastMethods(ctx, kv),
+    maxReceiveBytes: ctx.config.maxBodyBytes,
+    certIdentity: () => grpcCertIdentity(ctx),
+    statusOf: (err) => {
+      const s = grpcStatus(err);
+      if (s.unexpected) log.error({ err }, 'gRPC request failed');
+      return s;
+    },
+    served: fastUnary,
+  });
   let closing: Promise<void> | undefined;
   const close = (graceMs: number): Promise<void> =>
     (closing ??= new Promise<void>((resolve) => {
@@ -58,5 +90,5 @@ export function buildGrpcServer(ctx: ApiContext, log: GrpcLog): GrpcApi {
         resolve();
       });
     }));
-  return { injector, advertised, close };
+  return { injector, advertised, close, fastUnary: { attached: fastAttached, served: fastUnary } };
 }

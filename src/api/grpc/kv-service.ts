@@ -1,6 +1,7 @@
 /** etcdserverpb.KV over the same store as the HTTP gateway: Range, Put, DeleteRange, Txn, Compact. */
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { ApiContext } from '../context.ts';
+import type { AuthInfo } from '../../auth/auth-store.ts';
 import * as decode from './decode.ts';
 import * as encode from './encode-kv.ts';
 import { unary, type GrpcLog } from './unary.ts';
@@ -9,36 +10,47 @@ import { authorize } from '../../auth/auth-check.ts';
 
 /** Every KV response is encoded by hand (proto.ts gives these methods a pass-through serializer). */
 export const KV_RAW_METHODS = ['Range', 'Put', 'DeleteRange', 'Txn', 'Compact'] as const;
+export type KvMethod = (typeof KV_RAW_METHODS)[number];
 
-export function kvService(ctx: ApiContext, log: GrpcLog): UntypedServiceImplementation {
+/** A KV call: the decoded request and who makes it → the encoded response. */
+export type KvHandler = (m: decode.Msg, who: AuthInfo | undefined) => Promise<Buffer>;
+
+/** The calls themselves, shared by grpc-js (kvService) and the direct path (fast-unary.ts). */
+export function kvHandlers(ctx: ApiContext): Record<KvMethod, KvHandler> {
   const { kv, identity: id } = ctx;
+  // Each decodes, checks the caller's access (auth-check.ts), then runs.
   return {
-    // Each decodes, checks the caller's access (auth-check.ts), then runs.
-    Range: unary(log, 'Range', async (m, call) => {
+    Range: async (m, who) => {
       const r = decode.decodeRange(m);
-      authorize(ctx.auth, grpcAuthInfo(ctx, call), { kind: 'range', req: r });
+      authorize(ctx.auth, who, { kind: 'range', req: r });
       return encode.encodeRangeResponse(id, await kv.range(r));
-    }),
-    Put: unary(log, 'Put', async (m, call) => {
+    },
+    Put: async (m, who) => {
       const r = decode.decodePut(m);
-      authorize(ctx.auth, grpcAuthInfo(ctx, call), { kind: 'put', req: r });
+      authorize(ctx.auth, who, { kind: 'put', req: r });
       return encode.encodePutResponse(id, await kv.put(r));
-    }),
-    DeleteRange: unary(log, 'DeleteRange', async (m, call) => {
+    },
+    DeleteRange: async (m, who) => {
       const r = decode.decodeDeleteRange(m);
-      authorize(ctx.auth, grpcAuthInfo(ctx, call), { kind: 'deleteRange', req: r });
+      authorize(ctx.auth, who, { kind: 'deleteRange', req: r });
       return encode.encodeDeleteRangeResponse(id, await kv.deleteRange(r));
-    }),
-    Txn: unary(log, 'Txn', async (m, call) => {
+    },
+    Txn: async (m, who) => {
       const r = decode.decodeTxn(m);
-      authorize(ctx.auth, grpcAuthInfo(ctx, call), { kind: 'txn', req: r });
+      authorize(ctx.auth, who, { kind: 'txn', req: r });
       return encode.encodeTxnResponse(id, await kv.txn(r));
-    }),
-    Compact: unary(log, 'Compact', async (m, call) => {
+    },
+    Compact: async (m, who) => {
       const c = decode.decodeCompaction(m);
-      authorize(ctx.auth, grpcAuthInfo(ctx, call), { kind: 'admin' });
+      authorize(ctx.auth, who, { kind: 'admin' });
       const r = await kv.compact(c.revision, c.physical);
       return encode.encodeHeaderOnly(id, r.revision);
-    }),
+    },
   };
+}
+
+export function kvService(ctx: ApiContext, log: GrpcLog, handlers = kvHandlers(ctx)): UntypedServiceImplementation {
+  const out: UntypedServiceImplementation = {};
+  for (const name of KV_RAW_METHODS) out[name] = unary(log, name, (m, call) => handlers[name](m, grpcAuthInfo(ctx, call)));
+  return out;
 }
