@@ -53,13 +53,30 @@ function contains(iv: Interval, point: Buffer): boolean {
   return Buffer.compare(point, iv.key) >= 0 && (iv.end === null || Buffer.compare(point, iv.end) < 0);
 }
 
-/** Returns the keys put and the ranges deleted by `ops` (any path through nested txns). */
+/**
+ * Returns the keys put and the ranges deleted by `ops` (any path through nested txns).
+ * Single-key deletes (the common case: a queue batch acks dozens of items) are looked up in a
+ * set; only real ranges are scanned, so a batch of n puts and n deletes costs O(n), not O(n²).
+ */
 function checkIntervals(ops: readonly RequestOp[]): { puts: Set<string>; dels: Interval[] } {
   const dels: Interval[] = [];
+  const singleDels = new Set<string>();
+  const ranges: Interval[] = [];
+  const addDel = (iv: Interval): void => {
+    dels.push(iv);
+    if (iv.end === undefined) singleDels.add(iv.key.toString('latin1'));
+    else ranges.push(iv);
+  };
   for (const op of ops) {
-    if ('deleteRange' in op) dels.push({ key: op.deleteRange.key, end: normaliseEnd(op.deleteRange.rangeEnd) });
+    if ('deleteRange' in op) addDel({ key: op.deleteRange.key, end: normaliseEnd(op.deleteRange.rangeEnd) });
   }
-  const deleted = (k: string) => dels.some((iv) => contains(iv, Buffer.from(k, 'latin1')));
+  // latin1 maps bytes to chars one to one, so equal strings are equal keys.
+  const deleted = (k: string, key?: Buffer): boolean => {
+    if (singleDels.has(k)) return true;
+    if (ranges.length === 0) return false;
+    const point = key ?? Buffer.from(k, 'latin1');
+    return ranges.some((iv) => contains(iv, point));
+  };
   const puts = new Set<string>();
   for (const op of ops) {
     if (!('txn' in op)) continue;
@@ -75,12 +92,13 @@ function checkIntervals(ops: readonly RequestOp[]): { puts: Set<string>; dels: I
       puts.add(k);
     }
     // A later nested txn's puts are checked against this one's deletes too (etcd's order).
-    dels.push(...then.dels, ...otherwise.dels);
+    for (const iv of then.dels) addDel(iv);
+    for (const iv of otherwise.dels) addDel(iv);
   }
   for (const op of ops) {
     if (!('put' in op)) continue;
     const k = op.put.key.toString('latin1');
-    if (puts.has(k) || deleted(k)) throw kvError('ERR_DUPLICATE_KEY');
+    if (puts.has(k) || deleted(k, op.put.key)) throw kvError('ERR_DUPLICATE_KEY');
     puts.add(k);
   }
   return { puts, dels };
