@@ -71,6 +71,41 @@ and 10-11k on 2026-11-30), so compare ratios within one run.
     direct watchers were what cost it 47 points of a core here). Then 10x etcd's delivered rate
     here (~5.7M events/s) needs ~4-5 nodes, and 10 nodes give ~14M events/s; etcd's own direct
     fan-out cannot grow that way, because every member added also slows its writes (Raft).
+- **grpc-put (target >= etcd): MISSED, ~0.8x; the box, and Node's HTTP/2 per call.** Measured
+  2026-12-02 (\`BENCH_ONLY=grpc-put\`, profiles as above). Through grpc-js's own client, the
+  client ran at 76-88% of a core for 3.2-3.9k calls/s and paced both servers (ratios 0.74-1.07x
+  from run to run: noise). With unary calls straight over node:http2 (bench/lib/grpc-h2-unary.ts)
+  etcd does 7.6-8.1k puts/s and watchkv 5.0-6.9k, with watchkv's main thread at ~83% of a core
+  and the harness at ~70%: the 2 cores are full. In watchkv's profile grpc-js's per-call
+  machinery (interceptors, metadata, call tracker, read queue) was about a fifth of the busy time;
+  the direct path for Range, Put, DeleteRange and Txn (src/api/grpc/fast-unary.ts) took it out
+  (+10%: 6.0k to 6.4-6.9k). What remains per call: Node's HTTP/2 core (stream objects, header
+  maps, respond, trailers) ~25% of the busy time, GC ~12%, the store's txn and index ~10%, and
+  the LevelDB write's JS side and thread hand-off ~7-10% (fdatasync takes ~0.2 ms here, so
+  group-commit batches hold only 2-3 puts). etcd serves a call across both cores in Go; watchkv's
+  main thread is one core. The last ~20% would need HTTP/2 framing outside Node's http2 core or
+  a second core for the protocol work (Node 20's worker threads cannot take over the listener's
+  sockets); neither was tried.
+- **grpc-fanout-sat (target >= 5x etcd): MISSED, ~1.1-1.2x; the writer and the box.** At HTTP/2's
+  default 64 KiB window the ten client streams capped both servers near 1.3M events/s (watchkv's
+  p50 latency grew to ~3 s: it had more ready than the window let through). With a 4 MiB window,
+  what grpc-go reaches by BDP estimation, both keep up with their writer: watchkv delivered 1.59M
+  events/s with its writer at 1,629 puts/s (p50 ~300 ms), etcd 1.35M at 1,365 puts/s. Delivered
+  = writer rate x 1,000 watchers, so the row measures how fast 20 writers can put while the same
+  2 cores deliver. 5x etcd would be ~6.7M events/s: ~6.7k puts/s plus one harness process
+  reading 6.7M events/s, at ~45% of a core per 1.4M events/s — more than the box has.
+- **queue (target > NATS JetStream): MISSED, ~0.75-0.85x; watchkv's CPU per item.** NATS 2.9.10
+  (Debian) cannot sync per item (\`sync_interval\` came in 2.10), so its side makes no fsync per
+  item; here fdatasync costs ~0.2 ms anyway, so that is not the gap. With 8 producers instead of
+  4 watchkv went from 8.0k to 8.5k items/s and its latency doubled: CPU-bound (server process
+  ~114% of a core: main thread plus LevelDB and GC threads; harness ~38%). Each item is three
+  revisions (enqueue, in flight, the ack's delete), each through the txn, the key index, a
+  LevelDB batch, JSON encoding for watchers' catch-up and the queue's commit listener; the HTTP
+  enqueue and the WebSocket ack frames add parsing. Fixed on the way: the txn check scanned every
+  delete for every put (O(n^2), 3% of the server's CPU); the first repetition measured Node's JIT
+  warming up (now an unrecorded warm-up pass on both servers). The default 20,000 items is a
+  2-3 s run whose repetitions spread 6.6k-10.4k on one server (GC pauses); 100,000 items gave
+  7.8-8.3k steadily against NATS's 10-11k.
 - **idle watchers (target <= 2 KB each).** Each watcher is a small object in a map and, for
   ranges, an interval-tree node; what remains is V8 heap overhead.
 `;
