@@ -47,7 +47,8 @@ and 10-11k on 2026-11-30), so compare ratios within one run.
   while the server built the rest, was tried and measured slower (230-360k events/s): past the
   1 MiB send high-water mark each piece waits for the socket to drain.
 - **upstream-fanout-sat (target >= 10x etcd, 2 watchkv nodes vs the 3-member cluster): MISSED
-  here, 1.17x; the box and the single harness bound it, not the tier.** Measured 2026-12-02
+  here, 1.17x then and 1.22x in the full run at 04:31 with the 4 MiB client window; the box and
+  the single harness bound it, not the tier.** Measured 2026-12-02
   (\`BENCH_ONLY=upstream\`, bench/results/compare-2026-12-02T01-01-26Z.json) while another
   engineer's tests kept the 2 cores loaded (load average 5-8): delivered 667k events/s through
   2 nodes, 472k (±22%) through 1 node (at saturation one node fell behind: 945 of 1,000 watchers
@@ -71,7 +72,7 @@ and 10-11k on 2026-11-30), so compare ratios within one run.
     direct watchers were what cost it 47 points of a core here). Then 10x etcd's delivered rate
     here (~5.7M events/s) needs ~4-5 nodes, and 10 nodes give ~14M events/s; etcd's own direct
     fan-out cannot grow that way, because every member added also slows its writes (Raft).
-- **grpc-put (target >= etcd): MISSED, ~0.8x; the box, and Node's HTTP/2 per call.** Measured
+- **grpc-put (target >= etcd): MISSED, 0.80x; the box, and Node's HTTP/2 per call.** Measured
   2026-12-02 (\`BENCH_ONLY=grpc-put\`, profiles as above). Through grpc-js's own client, the
   client ran at 76-88% of a core for 3.2-3.9k calls/s and paced both servers (ratios 0.74-1.07x
   from run to run: noise). With unary calls straight over node:http2 (bench/lib/grpc-h2-unary.ts)
@@ -86,7 +87,7 @@ and 10-11k on 2026-11-30), so compare ratios within one run.
   main thread is one core. The last ~20% would need HTTP/2 framing outside Node's http2 core or
   a second core for the protocol work (Node 20's worker threads cannot take over the listener's
   sockets); neither was tried.
-- **grpc-fanout-sat (target >= 5x etcd): MISSED, ~1.1-1.2x; the writer and the box.** At HTTP/2's
+- **grpc-fanout-sat (target >= 5x etcd): MISSED, 1.23x; the writer and the box.** At HTTP/2's
   default 64 KiB window the ten client streams capped both servers near 1.3M events/s (watchkv's
   p50 latency grew to ~3 s: it had more ready than the window let through). With a 4 MiB window,
   what grpc-go reaches by BDP estimation, both keep up with their writer: watchkv delivered 1.59M
@@ -94,7 +95,8 @@ and 10-11k on 2026-11-30), so compare ratios within one run.
   = writer rate x 1,000 watchers, so the row measures how fast 20 writers can put while the same
   2 cores deliver. 5x etcd would be ~6.7M events/s: ~6.7k puts/s plus one harness process
   reading 6.7M events/s, at ~45% of a core per 1.4M events/s — more than the box has.
-- **queue (target > NATS JetStream): MISSED, ~0.75-0.85x; watchkv's CPU per item.** NATS 2.9.10
+- **queue (target > NATS JetStream): MISSED, 0.59x in the full run of 2026-12-02 (0.75-0.8x with
+  100,000 items); watchkv's CPU per item.** NATS 2.9.10
   (Debian) cannot sync per item (\`sync_interval\` came in 2.10), so its side makes no fsync per
   item; here fdatasync costs ~0.2 ms anyway, so that is not the gap. With 8 producers instead of
   4 watchkv went from 8.0k to 8.5k items/s and its latency doubled: CPU-bound (server process
