@@ -87,15 +87,23 @@ function serve(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeade
   }
   const chunks: Buffer[] = [];
   let size = 0;
+  let declared = -1;
+  const max = opts.maxReceiveBytes;
+  const refuseBody = (len: number): void => {
+    fail(status.RESOURCE_EXHAUSTED, `grpc: received message larger than max (${len} vs. ${max})`);
+    chunks.length = 0;
+    stream.removeAllListeners('data');
+    stream.resume(); // read and drop the rest, so the connection's window is not held
+  };
   stream.on('data', (c: Buffer) => {
     size += c.length;
-    if (size > opts.maxReceiveBytes + 5) {
-      fail(status.RESOURCE_EXHAUSTED, `grpc: received message larger than max (${size - 5} vs. ${opts.maxReceiveBytes})`);
-      stream.removeAllListeners('data');
-      stream.resume();
-      return;
-    }
     chunks.push(c);
+    // The prefix declares the message's length: refuse an oversized one before it arrives.
+    if (declared < 0 && size >= 5) {
+      declared = (chunks.length === 1 ? c : Buffer.concat(chunks)).readUInt32BE(1);
+      if (declared > max) return refuseBody(declared);
+    }
+    if (size > max + 10) refuseBody(size - 5);
   });
   stream.on('end', () => {
     if (answered) return;
