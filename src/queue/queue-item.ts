@@ -2,8 +2,14 @@
  * One item in memory (queue-state.ts owns them) and the store ops that write its current state.
  */
 import type { RequestOp } from '../mvcc/kv.ts';
+import type { ConsumerSink } from './queue-api.ts';
 import { deadKey, encodeItem, type HistoryEntry, type ItemRecord } from './queue-keys.ts';
-import type { QueueConsumer } from './queue-consumer.ts';
+
+/** Whoever holds an item in flight (a QueueConsumer): the set of what it holds, and where to tell it. */
+export interface ItemHolder {
+  readonly heldItems: Set<Item>;
+  readonly sink: ConsumerSink;
+}
 
 export interface Item {
   readonly id: string;
@@ -19,7 +25,7 @@ export interface Item {
   notBefore: number;
   deadline: number;
   holderKind: 'ws' | 'http' | '';
-  holder: QueueConsumer | undefined;
+  holder: ItemHolder | undefined;
   /** The current delivery reached its consumer's sink. */
   sent: boolean;
   history: HistoryEntry[];
