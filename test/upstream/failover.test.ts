@@ -20,18 +20,10 @@ import type { WatchCreateRequest, WatchResponse } from '../../src/watch/watch-ap
 import { validateWatcher, type ObservedWatcher } from '../support/watch-validator.ts';
 import { EtcdGrpc, toWatchResponse } from '../api/grpc/grpc-client.ts';
 import { EtcdCluster } from '../../scripts/etcd-cluster.ts';
+import { sleep, until } from '../support/watch-harness.ts';
 
 const PREFIX = '/t/';
 const END = '/t0';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: string, cond: () => boolean, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 interface NodeProc {
   address: string;
@@ -229,7 +221,7 @@ test('leader kill, node restart and compaction: clients moving between nodes see
     c1.open(nodes[0]!.address);
     c2.open(nodes[1]!.address);
     writer = new Writer(cluster);
-    const wait = (n: number) => until(`${n} upstream events`, () => truth!.count >= n);
+    const wait = (n: number) => until(() => truth!.count >= n, 30_000, `${n} upstream events`);
 
     await wait(150);
     // 1. Kill the etcd leader; writes and watches go on through the other members.
@@ -259,7 +251,7 @@ test('leader kill, node restart and compaction: clients moving between nodes see
     await writer.stop();
     writer = undefined;
     const upTo = truth.last();
-    for (const c of clients) await until(`${c.name} to reach ${upTo}`, () => c.lastRev >= upTo);
+    for (const c of clients) await until(() => c.lastRev >= upTo, 30_000, `${c.name} to reach ${upTo}`);
 
     const errs: string[] = [];
     for (const c of clients) {

@@ -11,6 +11,7 @@ import type { EtcdClient } from '../../src/upstream/etcd-client.ts';
 import { UpstreamFollower, type FollowerSink } from '../../src/upstream/upstream-follower.ts';
 import { readiness } from '../../src/upstream/upstream-node.ts';
 import type { Event, KeyValue } from '../../src/mvcc/kv.ts';
+import { until } from '../support/watch-harness.ts';
 
 class FakeCall extends EventEmitter {
   readonly written: any[] = [];
@@ -81,11 +82,6 @@ class Sink implements FollowerSink {
 
 const kv = (key: string, rev: number) => ({ key: Buffer.from(key), value: Buffer.from('v'), create_revision: String(rev), mod_revision: String(rev), version: '1', lease: '0' });
 const put = (key: string, rev: number) => ({ type: 'PUT', kv: kv(key, rev) });
-const tick = () => new Promise((r) => setTimeout(r, 5));
-async function until(cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 400 && !cond(); i++) await tick();
-  assert.ok(cond(), 'condition not reached');
-}
 
 function rig(globalHead = true) {
   const etcd = new FakeEtcd();
@@ -106,7 +102,7 @@ test('lists at R, watches from R+1, groups events per revision, takes progress n
   const { etcd, sink, f } = rig();
   await f.start();
   assert.equal(sink.log, ['load 10 2']);
-  await until(() => etcd.streams.length === 1);
+  await until(() => etcd.streams.length === 1, 2000);
   const s = etcd.last();
   assert.is(s.written[0].create_request.start_revision, '11');
   assert.is(s.written[0].create_request.prev_kv, true);
@@ -125,7 +121,7 @@ test('lists at R, watches from R+1, groups events per revision, takes progress n
 test('a progress answer ahead of the mirror is lag (not revision); readiness turns false after readyLagMs', async () => {
   const { etcd, sink, f } = rig();
   await f.start();
-  await until(() => etcd.streams.length === 1);
+  await until(() => etcd.streams.length === 1, 2000);
   const s = etcd.last();
   s.emit('data', { watch_id: '0', created: true, header: { revision: '10' } });
   s.emit('data', { watch_id: '-1', header: { revision: '30' } });
@@ -143,7 +139,7 @@ test('a progress answer ahead of the mirror is lag (not revision); readiness tur
 test('with a prefix, progress answers (the global head) are not counted as lag', async () => {
   const { etcd, f } = rig(false);
   await f.start();
-  await until(() => etcd.streams.length === 1);
+  await until(() => etcd.streams.length === 1, 2000);
   etcd.last().emit('data', { watch_id: '0', created: true, header: { revision: '10' } });
   etcd.last().emit('data', { watch_id: '-1', header: { revision: '30' } });
   assert.is(f.status().lagRevisions, 0);
@@ -153,14 +149,14 @@ test('with a prefix, progress answers (the global head) are not counted as lag',
 test('a failed stream rotates to the next member and resumes at the last revision + 1; disconnected is not ready', async () => {
   const { etcd, sink, f } = rig();
   await f.start();
-  await until(() => etcd.streams.length === 1);
+  await until(() => etcd.streams.length === 1, 2000);
   const s = etcd.last();
   s.emit('data', { watch_id: '0', created: true, header: { revision: '10' } });
   s.emit('data', { watch_id: '0', header: { revision: '13' }, events: [put('/a', 13)] });
   s.emit('error', Object.assign(new Error('14 UNAVAILABLE: Connection dropped'), { code: 14 }));
   assert.is(f.status().connected, false);
   assert.equal(readiness(f.status(), 3000), { ready: false, reason: 'upstream: disconnected from etcd' });
-  await until(() => etcd.streams.length === 2);
+  await until(() => etcd.streams.length === 2, 2000);
   assert.equal(etcd.rotated, [0]);
   assert.ok(s.canceled);
   assert.is(etcd.last().written[0].create_request.start_revision, '14');
@@ -174,11 +170,11 @@ test('a failed stream rotates to the next member and resumes at the last revisio
 test('a resume that etcd compacted past relists at the new revision, then watches from there', async () => {
   const { etcd, sink, f } = rig();
   await f.start();
-  await until(() => etcd.streams.length === 1);
+  await until(() => etcd.streams.length === 1, 2000);
   etcd.last().emit('data', { watch_id: '0', created: true, header: { revision: '10' } });
   etcd.state = { revision: 50, kvs: [kv('/n', 49)] };
   etcd.last().emit('data', { watch_id: '0', canceled: true, compact_revision: '40', header: { revision: '50' } });
-  await until(() => etcd.streams.length === 2);
+  await until(() => etcd.streams.length === 2, 2000);
   assert.equal(sink.log.slice(1), ['compacted 40', 'load 50 1 relist']);
   assert.equal(etcd.rotated, [], 'a compaction is not a member failure');
   assert.is(etcd.last().written[0].create_request.start_revision, '51');

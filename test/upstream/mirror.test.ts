@@ -9,11 +9,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startServer, type RunningServer } from '../../src/server.ts';
 import { ConfigError, loadConfig } from '../../src/cli-options.ts';
-import { EtcdGrpc, toWatchResponse } from '../api/grpc/grpc-client.ts';
+import { EtcdGrpc, openGrpcWatch } from '../api/grpc/grpc-client.ts';
+import { until } from '../support/watch-harness.ts';
 import { EtcdCluster } from '../../scripts/etcd-cluster.ts';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { WatchResponse } from '../../src/watch/watch-api.ts';
 import WebSocket from 'ws';
 import { SseClient } from '../support/sse-client.ts';
 
@@ -29,25 +29,6 @@ let before = 0;
 async function post(url: string, path: string, body: object): Promise<{ status: number; json: any }> {
   const res = await fetch(url + path, { method: 'POST', body: JSON.stringify(body) });
   return { status: res.status, json: await res.json() };
-}
-
-/** A gRPC watch through `url`, collecting decoded responses. */
-function grpcWatch(url: string, create: object): { responses: WatchResponse[]; close(): void; client: EtcdGrpc } {
-  const client = new EtcdGrpc(url);
-  const call = client.stream('Watch', 'Watch');
-  const responses: WatchResponse[] = [];
-  call.on('data', (m: any) => responses.push(toWatchResponse(m, true)));
-  call.on('error', () => undefined);
-  call.write({ create_request: create });
-  return { responses, client, close: () => (call.cancel(), client.close()) };
-}
-
-async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 test.before(async () => {
@@ -89,7 +70,7 @@ test('lists the prefix at etcd’s revision; serializable reads from the mirror,
   const lin = await post(node.address, '/v3/kv/range', { key: b64('/p/c') });
   assert.is(str(lin.json.kvs[0].value), '3');
   assert.ok(Number(lin.json.header.revision) >= Number(w.header.revision));
-  await until('the mirror to reach the write', () => node.store.currentRevision() >= Number(w.header.revision));
+  await until(() => node.store.currentRevision() >= Number(w.header.revision), 10_000, 'the mirror to reach the write');
   const ser2 = await post(node.address, '/v3/kv/range', { key: b64('/p/'), range_end: b64(prefixEnd('/p/')), serializable: true, count_only: true });
   assert.is(ser2.json.count, '3');
 });
@@ -120,11 +101,11 @@ test('writes, txns and deletes are forwarded; the writer reads its own write thr
 });
 
 test('a watch from before the node started is served from etcd, then live, with etcd’s revisions (gRPC)', async () => {
-  const w = grpcWatch(node.address, { key: Buffer.from('/p/'), range_end: Buffer.from(prefixEnd('/p/')), start_revision: String(before - 2), prev_kv: true });
+  const w = openGrpcWatch(node.address, { key: Buffer.from('/p/'), range_end: Buffer.from(prefixEnd('/p/')), start_revision: String(before - 2), prev_kv: true });
   try {
     const live = await etcd.call('KV', 'Put', { key: Buffer.from('/p/a'), value: Buffer.from('live') });
     const liveRev = Number(live.header.revision);
-    await until('the live event', () => w.responses.some((r) => r.events.some((e) => e.kv.modRevision === liveRev)));
+    await until(() => w.responses.some((r) => r.events.some((e) => e.kv.modRevision === liveRev)), 10_000, 'the live event');
     const events = w.responses.flatMap((r) => r.events);
     const revs = events.map((e) => e.kv.modRevision);
     assert.equal(revs, [...revs].sort((a, c) => a - c), 'in order');
@@ -149,11 +130,11 @@ test('WebSocket and SSE watches carry etcd’s revisions too', async () => {
   ws.send(JSON.stringify({ create_request: { key: b64('/p/ws'), prev_kv: true } }));
   const sse = await SseClient.open(`${node.address}/v1/watch/%2Fp%2Fsse`);
   try {
-    await until('ws created', () => frames.length > 0);
+    await until(() => frames.length > 0, 10_000, 'ws created');
     await sse.until(() => sse.messages.length > 0, 'the first progress');
     const a = Number((await etcd.call('KV', 'Put', { key: Buffer.from('/p/ws'), value: Buffer.from('w') })).header.revision);
     const c = Number((await etcd.call('KV', 'Put', { key: Buffer.from('/p/sse'), value: Buffer.from('s') })).header.revision);
-    await until('the ws event', () => frames.some((f) => f.result?.events?.length));
+    await until(() => frames.some((f) => f.result?.events?.length), 10_000, 'the ws event');
     const ev = frames.find((f) => f.result?.events?.length).result;
     assert.is(ev.events[0].kv.mod_revision, String(a));
     assert.is(ev.header.revision, String(a));
@@ -179,10 +160,10 @@ test('leases are forwarded to etcd; a revoke reaches watchers as DELETE', async 
   assert.is(await ka, '30');
   const etcdLeases = await etcd.call('Lease', 'LeaseLeases', {});
   assert.ok(etcdLeases.leases.some((l: any) => l.ID === id));
-  const w = grpcWatch(node.address, { key: Buffer.from('/p/leased') });
-  await until('created', () => w.responses.length > 0);
+  const w = openGrpcWatch(node.address, { key: Buffer.from('/p/leased') });
+  await until(() => w.responses.length > 0, 10_000, 'created');
   await post(node.address, '/v3/lease/revoke', { ID: id });
-  await until('the DELETE', () => w.responses.some((r) => r.events.some((e) => e.type === 'DELETE')));
+  await until(() => w.responses.some((r) => r.events.some((e) => e.type === 'DELETE')), 10_000, 'the DELETE');
   w.close();
 });
 
@@ -210,9 +191,9 @@ test('etcd errors reach clients as watchkv’s typed errors (compacted, future r
   const future = await post(node.address, '/v3/kv/range', { key: b64('/p/a'), revision: String(cur + 1000) });
   assert.is(future.json.message, 'etcdserver: mvcc: required revision is a future revision');
   // A watch from below the compaction is canceled with compact_revision, as etcd does.
-  const w = grpcWatch(node.address, { key: Buffer.from('/p/a'), start_revision: String(cur - 3) });
+  const w = openGrpcWatch(node.address, { key: Buffer.from('/p/a'), start_revision: String(cur - 3) });
   try {
-    await until('the compacted cancel', () => w.responses.some((r) => r.canceled));
+    await until(() => w.responses.some((r) => r.canceled), 10_000, 'the compacted cancel');
     const cancel = w.responses.find((r) => r.canceled)!;
     assert.is(cancel.compactRevision, cur - 1);
   } finally {

@@ -112,3 +112,14 @@ export function toWatchResponse(r: any, prevKvAsked = false): import('../../../s
     withPrevKv: prevKvAsked && events.length > 0,
   };
 }
+
+/** One Watch stream on its own client: sends `create`, collects the decoded responses (prev_kv asked). */
+export function openGrpcWatch(url: string, create: object): { responses: import('../../../src/watch/watch-api.ts').WatchResponse[]; close(): void } {
+  const client = new EtcdGrpc(url);
+  const call = client.stream('Watch', 'Watch');
+  const responses: import('../../../src/watch/watch-api.ts').WatchResponse[] = [];
+  call.on('data', (m: any) => responses.push(toWatchResponse(m, true)));
+  call.on('error', () => undefined);
+  call.write({ create_request: create });
+  return { responses, close: () => (call.cancel(), client.close()) };
+}
