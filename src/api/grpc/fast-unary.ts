@@ -34,7 +34,7 @@ export interface FastUnaryOptions {
   maxReceiveBytes: number;
   /** The call must be authenticated by its TLS client certificate: leave it to grpc-js. */
   certIdentity: () => boolean;
-  /** The error → gRPC status map shared by every transport. */
+  /** The error → gRPC status map shared by every transport (unary.ts errorStatus). */
   statusOf(err: unknown): { code: number; details: string };
   /** Counts calls served here (tests and /metrics read it). */
   served: { count: number };
@@ -108,7 +108,7 @@ function serve(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeade
   stream.on('end', () => {
     if (answered) return;
     const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-    const req = oneMessage(body, opts.maxReceiveBytes, headers[':path'] as string);
+    const req = oneMessage(body, headers[':path'] as string);
     if (!Buffer.isBuffer(req)) return fail(req.code, req.details);
     let msg: Msg;
     try {
@@ -145,14 +145,13 @@ function serve(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeade
 }
 
 /**
- * The one length-prefixed message of a unary request, or the status to answer with: grpc-js's
- * codes for a missing or second message, grpc-go's (so etcd's) for a flag grpc-js lets pass.
+ * The one length-prefixed message of a unary request (its size already checked as it arrived), or
+ * the status to answer with: grpc-js's codes for a missing or second message, grpc-go's (so
+ * etcd's) for a flag grpc-js lets pass.
  */
-function oneMessage(body: Buffer, max: number, path: string): Buffer | { code: number; details: string } {
+function oneMessage(body: Buffer, path: string): Buffer | { code: number; details: string } {
   if (body.length < 5) return { code: status.UNIMPLEMENTED, details: `Received no request message for unary method ${path}` };
   if (body[0] !== 0) return { code: status.INTERNAL, details: 'grpc: compressed flag set with identity or empty encoding' };
-  const len = body.readUInt32BE(1);
-  if (len > max) return { code: status.RESOURCE_EXHAUSTED, details: `grpc: received message larger than max (${len} vs. ${max})` };
-  if (body.length !== 5 + len) return { code: status.UNIMPLEMENTED, details: `Received a second request message for unary method ${path}` };
+  if (body.length !== 5 + body.readUInt32BE(1)) return { code: status.UNIMPLEMENTED, details: `Received a second request message for unary method ${path}` };
   return body.subarray(5);
 }

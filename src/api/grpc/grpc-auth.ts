@@ -14,13 +14,13 @@ interface CallLike {
 
 export function grpcAuthInfo(ctx: ApiContext, call: CallLike): AuthInfo | undefined {
   if (!ctx.auth.enabled) return undefined;
-  const token = call.metadata.get('token')[0];
-  if (typeof token === 'string' && token !== '') return ctx.auth.infoFromToken(token);
-  if (ctx.config.clientCertAuth) {
+  const t = call.metadata.get('token')[0];
+  const token = typeof t === 'string' && t !== '' ? t : undefined;
+  if (token === undefined && ctx.config.clientCertAuth) {
     const cn = call.getAuthContext?.()?.sslPeerCertificate?.subject?.CN;
     if (typeof cn === 'string' && cn !== '') return ctx.auth.infoFromCommonName(cn);
   }
-  return ctx.auth.infoFromToken(undefined);
+  return grpcTokenAuthInfo(ctx, token);
 }
 
 /** The same for a call whose only credential can be its `token` header (the direct path). */

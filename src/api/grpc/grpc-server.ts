@@ -12,14 +12,13 @@ import { serviceDefinition, withRawResponses } from './proto.ts';
 import { KV_RAW_METHODS, kvHandlers, kvService, type KvMethod } from './kv-service.ts';
 import { attachFastUnary, type FastMethod } from './fast-unary.ts';
 import { grpcCertIdentity, grpcTokenAuthInfo } from './grpc-auth.ts';
-import { grpcStatus } from '../error-map.ts';
 import type { Msg } from './decode.ts';
 import { WATCH_RAW_METHODS, watchService } from './watch-service.ts';
 import { leaseService } from './lease-service.ts';
 import { clusterService, type Advertised } from './cluster-service.ts';
 import { maintenanceService } from './maintenance-service.ts';
 import { authService } from './auth-service.ts';
-import type { GrpcLog } from './unary.ts';
+import { errorStatus, type GrpcLog } from './unary.ts';
 
 export interface GrpcApi {
   /** Hands one accepted connection (its preface still unread) to grpc-js. */
@@ -70,11 +69,7 @@ export function buildGrpcServer(ctx: ApiContext, log: GrpcLog): GrpcApi {
     methods: fastMethods(ctx, kv),
     maxReceiveBytes: ctx.config.maxBodyBytes,
     certIdentity: () => grpcCertIdentity(ctx),
-    statusOf: (err) => {
-      const s = grpcStatus(err);
-      if (s.unexpected) log.error({ err }, 'gRPC request failed');
-      return s;
-    },
+    statusOf: (err) => errorStatus(log, 'KV', err),
     served: fastUnary,
   });
   let closing: Promise<void> | undefined;

@@ -25,10 +25,15 @@ export function unary<R>(log: GrpcLog, method: string, handle: (req: Msg, call: 
   };
 }
 
-function fail(log: GrpcLog, method: string, err: unknown, callback: sendUnaryData<never>): void {
+/** A failed call's etcd code and message; an error the map does not know is logged. */
+export function errorStatus(log: GrpcLog, method: string, err: unknown): { code: number; details: string } {
   const s = grpcStatus(err);
   if (s.unexpected) log.error({ err, method }, 'gRPC request failed');
-  callback({ code: s.code, details: s.details });
+  return { code: s.code, details: s.details };
+}
+
+function fail(log: GrpcLog, method: string, err: unknown, callback: sendUnaryData<never>): void {
+  callback(errorStatus(log, method, err));
 }
 
 /**
