@@ -95,19 +95,20 @@ and 10-11k on 2026-11-30), so compare ratios within one run.
   = writer rate x 1,000 watchers, so the row measures how fast 20 writers can put while the same
   2 cores deliver. 5x etcd would be ~6.7M events/s: ~6.7k puts/s plus one harness process
   reading 6.7M events/s, at ~45% of a core per 1.4M events/s — more than the box has.
-- **queue (target > NATS JetStream): MISSED, 0.59x in the full run of 2026-12-02 (0.75-0.8x with
-  100,000 items); watchkv's CPU per item.** NATS 2.9.10
-  (Debian) cannot sync per item (\`sync_interval\` came in 2.10), so its side makes no fsync per
-  item; here fdatasync costs ~0.2 ms anyway, so that is not the gap. With 8 producers instead of
-  4 watchkv went from 8.0k to 8.5k items/s and its latency doubled: CPU-bound (server process
-  ~114% of a core: main thread plus LevelDB and GC threads; harness ~38%). Each item is three
-  revisions (enqueue, in flight, the ack's delete), each through the txn, the key index, a
-  LevelDB batch, JSON encoding for watchers' catch-up and the queue's commit listener; the HTTP
-  enqueue and the WebSocket ack frames add parsing. Fixed on the way: the txn check scanned every
-  delete for every put (O(n^2), 3% of the server's CPU); the first repetition measured Node's JIT
-  warming up (now an unrecorded warm-up pass on both servers). The default 20,000 items is a
-  2-3 s run whose repetitions spread 6.6k-10.4k on one server (GC pauses); 100,000 items gave
-  7.8-8.3k steadily against NATS's 10-11k.
+- **queue (target > NATS JetStream, every item synced): met once NATS syncs as the issue asks.**
+  Debian bookworm's nats-server 2.9.10 has no \`sync_interval\` (2.10 added it), so earlier runs
+  compared watchkv's per-batch fsync with a JetStream that syncs every 2 minutes (watchkv 0.59x
+  then). scripts/install-nats.sh now takes Debian trixie's 2.10 (bench/.bin/), and the row runs it
+  with \`sync_interval: always\`: JetStream then syncs each message write on its own (no group
+  commit), ~1.2k items/s here, while watchkv's queue writer puts the transitions of a turn in one
+  txn and the store's group commit syncs many txns at once. The queue-nats-async row keeps the
+  unsynced comparison in view: there NATS is ahead (~11k vs ~7k items/s) because watchkv is
+  CPU-bound: each item is three revisions (enqueue, in flight, the ack's delete), each through
+  the txn, the key index, a LevelDB batch, JSON encoding for watchers' catch-up and the queue's
+  commit listener (server ~114% of a core: main thread plus LevelDB and GC threads). The watch
+  history window costs ~10% of that (WATCHKV_WATCH_HISTORY_BYTES=0: +13% items/s). The default
+  20,000 items is a 2-3 s run whose repetitions spread widely (GC pauses); 100,000 items gives
+  steadier figures.
 - **idle watchers (target <= 2 KB each).** Each watcher is a small object in a map and, for
   ranges, an interval-tree node; what remains is V8 heap overhead.
 `;

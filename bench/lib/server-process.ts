@@ -34,6 +34,8 @@ export interface ServerHandle {
 export interface StartOptions {
   /** etcd only: --quota-backend-bytes */
   quotaBytes?: number;
+  /** nats only: `sync_interval: always` (every message synced) where the server has it; default true */
+  natsSync?: boolean;
   readyTimeoutMs?: number;
 }
 
@@ -164,17 +166,18 @@ export async function startFastifyCeiling(): Promise<ServerHandle> {
 /**
  * NATS with JetStream (Debian `nats-server`) for the queue row: file storage in its own data dir;
  * ready when its monitoring port's /healthz answers 200 (JetStream included). `url` is nats://.
- * Per-message fsync (`sync_interval: always`) needs nats-server >= 2.10; on an older server
- * (Debian bookworm ships 2.9.10) the config leaves it out and JetStream syncs every 2 minutes,
- * which favours NATS: bench/compare/queue.ts reports which it was (natsSyncAlways).
+ * Per-message fsync (`sync_interval: always`, as the queue issue asks) needs nats-server >= 2.10
+ * (scripts/install-nats.sh provides Debian trixie's); on an older server (bookworm ships 2.9.10)
+ * the config leaves it out and JetStream syncs every 2 minutes, which favours NATS:
+ * bench/compare/queue.ts reports which it was.
  */
 export async function startNatsServer(options: StartOptions = {}): Promise<ServerHandle> {
   const bin = natsBinary();
-  if (!bin) throw new Error('nats-server is not installed: apt-get install -y nats-server');
+  if (!bin) throw new Error('nats-server is not installed: bash scripts/install-nats.sh');
   const dir = mkdtempSync(join(tmpdir(), 'watchkv-bench-nats-'));
   const port = await freePort();
   const monitor = await freePort();
-  const syncAlways = natsSupportsSyncAlways(bin);
+  const syncAlways = options.natsSync !== false && natsSupportsSyncAlways(bin);
   const conf = join(dir, 'nats.conf');
   writeFileSync(
     conf,
@@ -207,13 +210,22 @@ export async function startNatsServer(options: StartOptions = {}): Promise<Serve
   return managed('nats', url, dir, launch, options.readyTimeoutMs ?? 30_000);
 }
 
+/**
+ * The nats-server to run: BENCH_NATS_SERVER, else scripts/install-nats.sh's bench/.bin/nats-server
+ * (Debian trixie's 2.10, which can sync every message), else the one on the PATH.
+ */
 export function natsBinary(): string | undefined {
-  const r = spawnSync('nats-server', ['--version'], { encoding: 'utf8' });
-  return r.status === 0 ? 'nats-server' : undefined;
+  const local = join(repoRoot, 'bench', '.bin', 'nats-server');
+  for (const bin of [process.env.BENCH_NATS_SERVER, local, 'nats-server']) {
+    if (!bin) continue;
+    const r = spawnSync(bin, ['--version'], { encoding: 'utf8' });
+    if (r.status === 0) return bin;
+  }
+  return undefined;
 }
 
 /** sync_interval (and its `always`) arrived in nats-server 2.10. */
-export function natsSupportsSyncAlways(bin = 'nats-server'): boolean {
+export function natsSupportsSyncAlways(bin = natsBinary() ?? 'nats-server'): boolean {
   const v = /v(\d+)\.(\d+)/.exec(spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout ?? '');
   return v !== null && (Number(v[1]) > 2 || (Number(v[1]) === 2 && Number(v[2]) >= 10));
 }
