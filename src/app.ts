@@ -11,11 +11,13 @@
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import websocket from '@fastify/websocket';
-import type { Event, KV } from './mvcc/kv.ts';
+import type { KV } from './mvcc/kv.ts';
+import { DEFAULTS } from './config.ts';
 import type { WatchEngine } from './watch/watch-api.ts';
 import type { Lessor } from './lease/lease-api.ts';
 import type { ServerConfig } from './cli-options.ts';
 import { encodeEvent, type Identity } from './api/json.ts';
+import { IdleEncoder } from './api/idle-encoder.ts';
 import type { ApiContext } from './api/context.ts';
 import { errorBody, mapError } from './api/error-map.ts';
 import { sendJson } from './api/send-json.ts';
@@ -84,13 +86,22 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     bodyLimit: config.maxBodyBytes,
     rewriteUrl: (req) => routableUrl(req.url ?? '/'),
   });
-  // Each committed event is encoded to JSON once, soon after it commits (events memoize their
-  // encoding). The watch engine keeps recent events for catch-up: a replay then sends bytes that
-  // already exist instead of encoding a whole backlog while the watcher waits. It runs after the
-  // commit's replies are out (setImmediate), in slices, so no write waits for it.
+  // Each committed event is encoded to JSON once (events memoize their encoding). The watch
+  // engine keeps recent events for catch-up, and a replay sends bytes that already exist when
+  // the idle encoder got to them first: it encodes commits in the loop's quiet intervals only,
+  // so a saturating write load does not pay for replays that may never come.
   if (config.watchHistoryBytes > 0) {
-    const stop = deps.kv.onCommit(preEncoder());
-    app.addHook('onClose', async () => stop());
+    const encoder = new IdleEncoder((ev) => encodeEvent(ev, false), {
+      checkIntervalMs: DEFAULTS.preEncodeCheckIntervalMs,
+      busyUtilization: DEFAULTS.preEncodeBusyUtilization,
+      sliceMs: DEFAULTS.preEncodeSliceMs,
+      maxBacklogEvents: DEFAULTS.preEncodeMaxBacklogEvents,
+    });
+    const stop = deps.kv.onCommit(encoder.onCommit);
+    app.addHook('onClose', async () => {
+      stop();
+      encoder.stop();
+    });
   }
   // Before the store closes (server.ts closes the app first): batches on their way finish.
   if (!deps.queues) app.addHook('onClose', async () => queues.close());
@@ -154,30 +165,4 @@ export function closeWatchConnections(ctx: ApiContext): void {
   ctx.serving = false;
   for (const c of [...ctx.connections]) c.shutdown(1001, 'server is shutting down');
   ctx.connections.clear();
-}
-
-/** events: most events encoded per turn of the event loop, so a big txn never stalls it. */
-const PRE_ENCODE_SLICE = 2000;
-
-/** A commit listener that encodes committed events off the write path, in order, in slices. */
-function preEncoder(): (revision: number, events: readonly Event[]) => void {
-  const queue: Array<readonly Event[]> = [];
-  let scheduled = false;
-  const run = (): void => {
-    let budget = PRE_ENCODE_SLICE;
-    while (queue.length > 0 && budget > 0) {
-      const events = queue.shift()!;
-      for (const ev of events) encodeEvent(ev, false);
-      budget -= events.length;
-    }
-    if (queue.length > 0) setImmediate(run);
-    else scheduled = false;
-  };
-  return (_revision, events) => {
-    queue.push(events);
-    if (!scheduled) {
-      scheduled = true;
-      setImmediate(run);
-    }
-  };
 }

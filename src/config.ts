@@ -56,6 +56,17 @@ export const DEFAULTS = Object.freeze({
    * about 0.6 KB, so 128 MiB holds roughly the last 220,000 events. 0 turns it off.
    */
   watchHistoryBytes: 128 * MiB,
+  /**
+   * Encoding recent events for replays ahead of time (api/idle-encoder.ts) runs only in quiet
+   * intervals: ms between looks at the loop's load, the utilization (0..1) above which it waits,
+   * ms per encoding slice (a slice per look at most, so it takes at most 20 % of an idle loop),
+   * and the most events waiting (about what watchHistoryBytes holds; older ones would have left
+   * the history before a replay could use them).
+   */
+  preEncodeCheckIntervalMs: 50,
+  preEncodeBusyUtilization: 0.5,
+  preEncodeSliceMs: 10,
+  preEncodeMaxBacklogEvents: 250_000,
   /** ms: periodic progress notification interval, etcd's default of 10 minutes. */
   progressNotifyIntervalMs: 10 * 60 * 1000,
   /** ms: the smallest progress interval accepted; below it notifications would be noise (etcd). */

@@ -104,9 +104,11 @@ and 10-11k on 2026-11-30), so compare ratios within one run.
   txn and the store's group commit syncs many txns at once. The queue-nats-async row keeps the
   unsynced comparison in view: there NATS is ahead (~11k vs ~7k items/s) because watchkv is
   CPU-bound: each item is three revisions (enqueue, in flight, the ack's delete), each through
-  the txn, the key index, a LevelDB batch, JSON encoding for watchers' catch-up and the queue's
-  commit listener (server ~114% of a core: main thread plus LevelDB and GC threads). The watch
-  history window costs ~10% of that (WATCHKV_WATCH_HISTORY_BYTES=0: +13% items/s). The default
+  the txn, the key index, a LevelDB batch and the queue's commit listener (server ~114% of a
+  core: main thread plus LevelDB and GC threads). Encoding every commit's events for later
+  replays at once cost ~15-20% of this row (the encoding and the GC of the strings the history
+  keeps); it now waits for quiet intervals (src/api/idle-encoder.ts): 60,000 items went from
+  ~7.3k to ~9.3k items/s. The default
   20,000 items is a 2-3 s run whose repetitions spread widely (GC pauses); 100,000 items gives
   steadier figures.
 - **idle watchers (target <= 2 KB each).** Each watcher is a small object in a map and, for
