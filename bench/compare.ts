@@ -8,6 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchEnv, loadBenchConfig, type BenchConfig } from './lib/bench-config.ts';
 import { buildRows, outcomeFor, renderNotes, renderTable, type ScenarioOutcome, type Target } from './lib/report.ts';
@@ -274,15 +275,18 @@ async function main(): Promise<void> {
   const command = commandLine();
   const wallS = (performance.now() - t0) / 1000;
   const jsonName = `compare-${date.replace(/:/g, '-').replace(/\.\d+Z$/, 'Z')}.json`;
-  mkdirSync(`${benchDir}results`, { recursive: true });
+  // bench/results/ keeps the JSON of every complete comparison (RESULTS.md shows the latest); a subset
+  // run (BENCH_ONLY, BENCH_SERVERS) leaves RESULTS.md as is and writes its JSON to the git-ignored
+  // bench/results/tmp/, so development runs never pile up beside them.
+  const complete = chosen.length === all.length && ['watchkv', 'etcd', 'fastify'].every((k) => cfg.servers.includes(k));
+  const jsonPath = `results/${complete ? '' : 'tmp/'}${jsonName}`;
+  mkdirSync(dirname(`${benchDir}${jsonPath}`), { recursive: true });
   writeFileSync(
-    `${benchDir}results/${jsonName}`,
+    `${benchDir}${jsonPath}`,
     JSON.stringify({ date, command, machine: m, config: cfg, env: benchEnv(), wallSeconds: Math.round(wallS), targets: targets.map((t) => ({ scenario: t.scenario, metric: t.metric, label: t.label })), rows, outcomes }, null, 2) + '\n',
   );
-  // RESULTS.md holds the latest complete comparison: a subset run (BENCH_ONLY, BENCH_SERVERS) only writes its JSON.
-  const complete = chosen.length === all.length && ['watchkv', 'etcd', 'fastify'].every((k) => cfg.servers.includes(k));
   if (complete) writeFileSync(`${benchDir}RESULTS.md`, resultsMd(date, command, m, cfg, table, notes, jsonName, wallS));
-  const wrote = complete ? `bench/results/${jsonName} and bench/RESULTS.md` : `bench/results/${jsonName} (subset run: RESULTS.md left as is)`;
+  const wrote = complete ? `bench/${jsonPath} and bench/RESULTS.md` : `bench/${jsonPath} (subset run: RESULTS.md left as is)`;
   process.stdout.write(`\n${table}\n\n${notes.map((n) => `- ${n}`).join('\n')}\n\nwrote ${wrote} (${Math.round(wallS)} s)\n`);
 }
 
