@@ -10,7 +10,12 @@ Evidence below comes from profiling runs on 2026-11-30 (\`BENCH_WATCHKV_NODE_ARG
 \`node --import tsx bench/lib/cpuprofile-top.ts [--by-area] <file>\`). Percentages are shares of the
 server's main-thread samples. The box has 2 cores shared by the server, the harness and the writer,
 and its speed varied about 2x between sessions (the bare fastify route did 20k req/s on 2026-11-22
-and 10-11k on 2026-11-30), so compare ratios within one run.
+and 10-11k on 2026-11-30), so compare ratios within one run. On 2026-12-02 it was noisy within
+a run as well: two full runs 20 minutes apart (06:55 and 07:17, nothing else running) gave the
+bare fastify route 13.1k ±39% and 21.1k ±32% req/s, HTTP put 2.07x and 1.26x etcd, gRPC put
+1.01x and 0.74x, WebSocket fan-out 6.2x and 10.9x; a catch-up replay of the same 100,000 events
+took 150-310 ms from one repetition to the next, with the build of the day before and with this
+one alike (it took 100-165 ms on 2026-11-30).
 
 - **put (target >= 2x etcd, >= 80% of bare fastify).** CPU, not the disk: a synced LevelDB batch
   takes 0.35-0.5 ms here, and group commit shares it among all writes waiting. Server profile by
@@ -37,8 +42,9 @@ and 10-11k on 2026-11-30), so compare ratios within one run.
   of a core), on the same 2 cores. etcd is bound by its own CPU (~160%: both cores, mostly gateway
   JSON marshalling), so more client headroom would widen the ratio, not narrow it.
 - **catch-up (target >= 20x etcd).** Copying and scanning bytes. 100,000 events are one ~21 MB
-  frame. Recent events are kept in memory (\`--watch-history-bytes\`) and encoded right after
-  they commit, so a replay only routes them (~15-30 ms) and assembles the frame from ready-made
+  frame. Recent events are kept in memory (\`--watch-history-bytes\`) and encoded after they
+  commit, in the loop's quiet intervals (src/api/idle-encoder.ts; under a saturating write load
+  the first replay encodes what is missing), so a replay only routes them (~15-30 ms) and assembles the frame from ready-made
   event JSON (~30-50 ms); the client then scans 21 MB (~40-100 ms). Measured in one process, the
   first byte leaves after 65-180 ms and the last arrives after 105-235 ms; across runs, replays
   after the warm-up take 100-165 ms (~600k to ~1M events/s). etcd takes 2-3 s here, so 20x sits
