@@ -44,8 +44,8 @@ one alike (it took 100-165 ms on 2026-11-30).
 - **catch-up (target >= 20x etcd).** Copying and scanning bytes. 100,000 events are one ~21 MB
   frame. Recent events are kept in memory (\`--watch-history-bytes\`) and encoded after they
   commit, in the loop's quiet intervals (src/api/idle-encoder.ts; under a saturating write load
-  the first replay encodes what is missing), so a replay only routes them (~15-30 ms) and assembles the frame from ready-made
-  event JSON (~30-50 ms); the client then scans 21 MB (~40-100 ms). Measured in one process, the
+  the first replay encodes what is missing), so a replay only routes them (~15-30 ms) and
+  assembles the frame from ready-made event JSON (~30-50 ms); the client then scans 21 MB (~40-100 ms). Measured in one process, the
   first byte leaves after 65-180 ms and the last arrives after 105-235 ms; across runs, replays
   after the warm-up take 100-165 ms (~600k to ~1M events/s). etcd takes 2-3 s here, so 20x sits
   inside that run-to-run spread. Without encoding on commit a replay ran at ~250k events/s
@@ -114,9 +114,8 @@ one alike (it took 100-165 ms on 2026-11-30).
   core: main thread plus LevelDB and GC threads). Encoding every commit's events for later
   replays at once cost ~15-20% of this row (the encoding and the GC of the strings the history
   keeps); it now waits for quiet intervals (src/api/idle-encoder.ts): 60,000 items went from
-  ~7.3k to ~9.3k items/s. The default
-  20,000 items is a 2-3 s run whose repetitions spread widely (GC pauses); 100,000 items gives
-  steadier figures.
+  ~7.3k to ~9.3k items/s. The default 20,000 items is a 2-3 s run whose repetitions spread
+  widely (GC pauses); 100,000 items gives steadier figures.
 - **idle watchers (target <= 2 KB each).** Each watcher is a small object in a map and, for
   ranges, an interval-tree node; what remains is V8 heap overhead.
 `;
