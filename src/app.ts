@@ -18,6 +18,7 @@ import type { Lessor } from './lease/lease-api.ts';
 import type { ServerConfig } from './cli-options.ts';
 import { encodeEvent, type Identity } from './api/json.ts';
 import { IdleEncoder } from './api/idle-encoder.ts';
+import { eventCost } from './watch/recent-history.ts';
 import type { ApiContext } from './api/context.ts';
 import { errorBody, mapError } from './api/error-map.ts';
 import { sendJson } from './api/send-json.ts';
@@ -95,7 +96,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       checkIntervalMs: DEFAULTS.preEncodeCheckIntervalMs,
       busyUtilization: DEFAULTS.preEncodeBusyUtilization,
       sliceMs: DEFAULTS.preEncodeSliceMs,
-      maxBacklogEvents: DEFAULTS.preEncodeMaxBacklogEvents,
+      maxBacklogBytes: config.watchHistoryBytes,
+      costOf: eventCost,
     });
     const stop = deps.kv.onCommit(encoder.onCommit);
     app.addHook('onClose', async () => {

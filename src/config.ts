@@ -59,14 +59,12 @@ export const DEFAULTS = Object.freeze({
   /**
    * Encoding recent events for replays ahead of time (api/idle-encoder.ts) runs only in quiet
    * intervals: ms between looks at the loop's load, the utilization (0..1) above which it waits,
-   * ms per encoding slice (a slice per look at most, so it takes at most 20 % of an idle loop),
-   * and the most events waiting (about what watchHistoryBytes holds; older ones would have left
-   * the history before a replay could use them).
+   * and ms per encoding slice (a slice per look at most, so it takes at most 20 % of an idle
+   * loop). What waits is bounded by watchHistoryBytes, as the history itself.
    */
   preEncodeCheckIntervalMs: 50,
   preEncodeBusyUtilization: 0.5,
   preEncodeSliceMs: 10,
-  preEncodeMaxBacklogEvents: 250_000,
   /** ms: periodic progress notification interval, etcd's default of 10 minutes. */
   progressNotifyIntervalMs: 10 * 60 * 1000,
   /** ms: the smallest progress interval accepted; below it notifications would be noise (etcd). */

@@ -8,8 +8,14 @@ export interface IdleEncoderOptions {
   busyUtilization: number;
   /** ms: longest one encoding slice may run, so a backlog never stalls the loop. */
   sliceMs: number;
-  /** events: most events waiting; beyond it the oldest are left to be encoded on demand. */
-  maxBacklogEvents: number;
+  /**
+   * bytes, by `costOf`: most the waiting events may keep alive; beyond it the oldest are left to
+   * be encoded on demand. The watch history's own budget: an event it has dropped is not worth
+   * encoding ahead, and the backlog must not hold memory past what the operator allowed.
+   */
+  maxBacklogBytes: number;
+  /** bytes: what one waiting event keeps alive (the history's estimate, recent-history.ts). */
+  costOf: (ev: Event) => number;
 }
 
 /**
@@ -22,15 +28,16 @@ export interface IdleEncoderOptions {
  * for events nobody may ever replay. So the work waits for a quiet interval; a replay of an
  * event not yet encoded encodes it itself (the same memo), and live fan-out always did.
  *
- * Invariants: the backlog holds each committed event list at most once, oldest first, and at
- * most about maxBacklogEvents events; encoding is idempotent, so dropping or repeating work
+ * Invariants: the backlog holds each committed event list at most once, oldest first, costing
+ * at most maxBacklogBytes (or one list, whatever its size); encoding is idempotent, so dropping or repeating work
  * changes no output, only who pays for it.
  */
 export class IdleEncoder {
-  private backlog: Array<readonly Event[]> = [];
+  private backlog: Array<{ events: readonly Event[]; cost: number }> = [];
   /** index of the oldest list still waiting in `backlog` */
   private head = 0;
   private waiting = 0;
+  private held = 0;
   private timer: NodeJS.Timeout | undefined;
   private lastElu: EventLoopUtilization = performance.eventLoopUtilization();
   private stopped = false;
@@ -43,10 +50,13 @@ export class IdleEncoder {
   /** The commit listener: queues one committed revision's events. */
   readonly onCommit = (_revision: number, events: readonly Event[]): void => {
     if (this.stopped || events.length === 0) return;
-    this.backlog.push(events);
+    let cost = 0;
+    for (const ev of events) cost += this.options.costOf(ev);
+    this.backlog.push({ events, cost });
     this.waiting += events.length;
+    this.held += cost;
     // Too far behind: the oldest wait for a replay to encode them, if one ever comes.
-    while (this.waiting > this.options.maxBacklogEvents && this.backlog.length - this.head > 1) this.dropOldest();
+    while (this.held > this.options.maxBacklogBytes && this.backlog.length - this.head > 1) this.dropOldest();
     this.arm();
   };
 
@@ -62,6 +72,7 @@ export class IdleEncoder {
     this.backlog = [];
     this.head = 0;
     this.waiting = 0;
+    this.held = 0;
   }
 
   private arm(): void {
@@ -82,17 +93,17 @@ export class IdleEncoder {
   private encodeSlice(): void {
     const until = performance.now() + this.options.sliceMs;
     while (this.head < this.backlog.length) {
-      const events = this.backlog[this.head]!;
-      for (const ev of events) this.encode(ev);
+      for (const ev of this.backlog[this.head]!.events) this.encode(ev);
       this.dropOldest();
       if (performance.now() >= until) break;
     }
   }
 
   private dropOldest(): void {
-    const events = this.backlog[this.head]!;
-    this.backlog[this.head++] = undefined as unknown as readonly Event[];
-    this.waiting -= events.length;
+    const entry = this.backlog[this.head]!;
+    this.backlog[this.head++] = undefined as unknown as { events: readonly Event[]; cost: number };
+    this.waiting -= entry.events.length;
+    this.held -= entry.cost;
     if (this.head === this.backlog.length) {
       this.backlog = [];
       this.head = 0;

@@ -4,7 +4,7 @@ import { IdleEncoder } from '../../src/api/idle-encoder.ts';
 import type { Event } from '../../src/mvcc/kv.ts';
 import { until } from '../support/watch-harness.ts';
 
-const options = { checkIntervalMs: 10, busyUtilization: 0.5, sliceMs: 5, maxBacklogEvents: 1000 };
+const options = { checkIntervalMs: 10, busyUtilization: 0.5, sliceMs: 5, maxBacklogBytes: 1000, costOf: () => 1 };
 
 function events(revision: number, n: number): Event[] {
   return Array.from({ length: n }, (_, i) => ({
@@ -56,9 +56,9 @@ test('while the loop is saturated nothing is encoded; once it is quiet the backl
   enc.stop();
 });
 
-test('past maxBacklogEvents the oldest commits are left to be encoded on demand', async () => {
+test('past maxBacklogBytes the oldest commits are left to be encoded on demand', async () => {
   const seen: string[] = [];
-  const enc = new IdleEncoder((ev) => seen.push(keyOf(ev)), { ...options, maxBacklogEvents: 5 });
+  const enc = new IdleEncoder((ev) => seen.push(keyOf(ev)), { ...options, maxBacklogBytes: 5 });
   const load = saturate();
   enc.onCommit(1, events(1, 3));
   enc.onCommit(2, events(2, 3));

@@ -36,7 +36,7 @@ export interface FastUnaryOptions {
   certIdentity: () => boolean;
   /** The error → gRPC status map shared by every transport (unary.ts errorStatus). */
   statusOf(err: unknown): { code: number; details: string };
-  /** Counts calls served here (tests and /metrics read it). */
+  /** Counts calls served here (tests read it). */
   served: { count: number };
 }
 
