@@ -25,6 +25,7 @@ import { Watcher } from './watcher.ts';
 import { LatestTable } from './latest-table.ts';
 import { eventBytes } from './fragment.ts';
 import { WatcherGroup } from './watcher-group.ts';
+import { routeHistory } from './route-history.ts';
 
 export interface WatchOptions {
   victimRetryIntervalMs: number;
@@ -514,43 +515,6 @@ export class WatchableStore implements KV, WatchEngine {
     await this.kv.close();
   }
 }
-
-/**
- * Each catching-up watcher's events in `changes`, routed through a watcher group built for this
- * pass (range, filters, and its own next revision), so a pass costs O(events x (log n + matches))
- * rather than a scan of every event per watcher. Watchers cancelled during the read are skipped.
- */
-function routeHistory(batch: readonly Watcher[], changes: readonly RevisionChanges[]): Map<Watcher, Event[]> {
-  const live = batch.filter((w) => w.state === 'unsynced');
-  const owed = new Map<Watcher, Event[]>();
-  if (live.length === 0) return owed;
-  if (live.length <= DIRECT_ROUTE_MAX) {
-    // A few watchers (the usual reconnect): testing each event against each is cheaper than
-    // building and stabbing a group, and fills one list per watcher without per-revision maps.
-    for (const w of live) {
-      const list: Event[] = [];
-      for (const rc of changes) {
-        if (rc.revision < w.minRev) continue;
-        for (const ev of rc.events) if (w.wants(ev)) list.push(ev);
-      }
-      if (list.length > 0) owed.set(w, list);
-    }
-    return owed;
-  }
-  const group = new WatcherGroup();
-  for (const w of live) group.add(w);
-  for (const rc of changes) {
-    for (const [w, evs] of group.route(rc.revision, rc.events)) {
-      const list = owed.get(w);
-      if (list) for (const ev of evs) list.push(ev);
-      else owed.set(w, evs === rc.events ? evs.slice() : evs); // never append to a shared list
-    }
-  }
-  return owed;
-}
-
-/** watchers: up to this many in one sync pass are routed by testing each event against each. */
-const DIRECT_ROUTE_MAX = 4;
 
 function pick(d: typeof DEFAULTS): WatchOptions {
   return {
