@@ -110,6 +110,14 @@ export const DEFAULTS = Object.freeze({
   wsHighWaterBytes: 1 * MiB,
   /** ms: a client that keeps its socket full (unreadable) for longer than this is disconnected. */
   wsMaxUnreadableMs: 30_000,
+  /**
+   * messages: a gRPC watch stream also refuses responses while this many are waiting for HTTP/2
+   * to take them (grpc-js's own queue limit, which the stream had before its direct path). Under
+   * load its watchers then catch up with many revisions per response, and gRPC clients pay per
+   * message far more than per event: measured, several times the events/s of one message per
+   * watcher per revision (bench/lib/bounds.ts).
+   */
+  grpcWatchHighWaterMessages: 16,
   // --- Server-Sent Events watch (/v1/watch) ---
   /**
    * ms: an SSE stream that sent nothing for this long gets an `event: progress` with the current

@@ -40,7 +40,7 @@ export interface RunningServer {
   /** The server's logger (pino), for lines about the process around it. */
   log: FastifyBaseLogger;
   /** gRPC's direct unary path (src/api/grpc/fast-unary.ts): in place, and calls it served. */
-  grpcDirect: { attached: boolean; served: { count: number } };
+  grpcDirect: { attached: boolean; served: { count: number }; watchStreams: { count: number } };
   close(): Promise<void>;
 }
 

@@ -35,34 +35,59 @@ export function encodeEventField(ev: Event, withPrevKv: boolean): Buffer {
   return bytes;
 }
 
-/** The last events list encoded, per prev_kv choice: a revision's fan-out shares one array. */
-const lastEvents: Array<{ events: readonly Event[] | null; bytes: Buffer }> = [
-  { events: null, bytes: Buffer.alloc(0) },
-  { events: null, bytes: Buffer.alloc(0) },
-];
-/** events: lists up to this long are one revision's fan-out, worth keeping encoded. */
-const SHARED_LIST_MAX = 16;
+/**
+ * Multi-event lists already encoded, per prev_kv choice, by list identity: the engine hands the
+ * same list object to every watcher of a revision's fan-out and of a catch-up cohort
+ * (src/watch/route-history.ts), so the batch is encoded once, not once per watcher. Weak: the
+ * bytes live exactly as long as some watcher's response still holds the list.
+ */
+const encodedLists = [new WeakMap<readonly Event[], Buffer>(), new WeakMap<readonly Event[], Buffer>()] as const;
 
 function eventsBytes(events: readonly Event[], withPrevKv: boolean): Buffer {
-  const slot = lastEvents[withPrevKv ? 1 : 0]!;
-  if (slot.events === events) return slot.bytes;
-  const bytes = events.length === 1 ? encodeEventField(events[0]!, withPrevKv) : Buffer.concat(events.map((ev) => encodeEventField(ev, withPrevKv)));
-  if (events.length <= SHARED_LIST_MAX) {
-    slot.events = events;
-    slot.bytes = bytes;
+  if (events.length === 1) return encodeEventField(events[0]!, withPrevKv);
+  const memo = encodedLists[withPrevKv ? 1 : 0];
+  let bytes = memo.get(events);
+  if (bytes === undefined) {
+    bytes = Buffer.concat(events.map((ev) => encodeEventField(ev, withPrevKv)));
+    memo.set(events, bytes);
   }
   return bytes;
 }
 
-export function encodeWatchResponse(id: Identity, r: WatchResponse): Buffer {
-  const events = r.events.length > 0 ? eventsBytes(r.events, r.withPrevKv) : null;
+/** WatchResponse fields before the events: header, watch id, flags, cancel reason. */
+function headFields(id: Identity, r: WatchResponse): ProtobufWriter {
   const w = new ProtobufWriter(64 + (r.cancelReason ? r.cancelReason.length * 3 : 0));
   w.message(1, topHeader(id, r.revision)).int(2, r.watchId).bool(3, r.created).bool(4, r.canceled);
   w.int(5, r.compactRevision ?? 0).string(6, r.cancelReason).bool(7, r.fragment);
-  if (!events) return w.finish();
-  const head = w.finish();
+  return w;
+}
+
+export function encodeWatchResponse(id: Identity, r: WatchResponse): Buffer {
+  const events = r.events.length > 0 ? eventsBytes(r.events, r.withPrevKv) : null;
+  const head = headFields(id, r).finish();
+  if (!events) return head;
   const out = Buffer.allocUnsafe(head.length + events.length);
   head.copy(out, 0);
   events.copy(out, head.length);
   return out;
+}
+
+/**
+ * One WatchResponse as a gRPC length-prefixed message, in two pieces for a vectored write: the
+ * 5-byte prefix with the response's own fields, and the events' bytes — shared with every other
+ * watcher of the same revision or catch-up cohort, so never copied per watcher.
+ */
+export interface GrpcWatchMessage {
+  head: Buffer;
+  events: Buffer | null;
+}
+
+export function encodeWatchMessage(id: Identity, r: WatchResponse): GrpcWatchMessage {
+  const events = r.events.length > 0 ? eventsBytes(r.events, r.withPrevKv) : null;
+  const fields = headFields(id, r).finish();
+  const head = Buffer.allocUnsafe(5 + fields.length);
+  head[0] = 0;
+  head.writeUInt32BE(fields.length + (events ? events.length : 0), 1);
+  fields.copy(head, 5);
+  return { head, events };
 }

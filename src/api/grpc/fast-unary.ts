@@ -38,6 +38,10 @@ export interface FastUnaryOptions {
   statusOf(err: unknown): { code: number; details: string };
   /** Counts calls served here (tests read it). */
   served: { count: number };
+  /** Streaming methods with a direct path of their own (fast-watch.ts), under the same rules. */
+  streams?: ReadonlyMap<string, (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => void>;
+  /** Counts streams served by those (tests read it). */
+  streamsServed?: { count: number };
 }
 
 const DEADLINE = /^(\d{1,8})([HMSmun])$/;
@@ -53,10 +57,16 @@ export function attachFastUnary(server: Server, opts: FastUnaryOptions): boolean
   const grpcHandler = grpcListeners[0]!;
   h2.removeAllListeners('stream');
   h2.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => {
-    const m = opts.methods.get(headers[':path'] as string);
-    if (!m || !servable(headers) || opts.certIdentity()) return grpcHandler(stream, headers);
+    const path = headers[':path'] as string;
+    const m = opts.methods.get(path);
+    const direct = m ? undefined : opts.streams?.get(path);
+    if ((!m && !direct) || !servable(headers) || opts.certIdentity()) return grpcHandler(stream, headers);
+    if (direct) {
+      if (opts.streamsServed) opts.streamsServed.count++;
+      return direct(stream, headers);
+    }
     opts.served.count++;
-    serve(stream, headers, m, opts);
+    serve(stream, headers, m!, opts);
   });
   return true;
 }

@@ -14,6 +14,7 @@ import { attachFastUnary, type FastMethod } from './fast-unary.ts';
 import { grpcCertIdentity, grpcTokenAuthInfo } from './grpc-auth.ts';
 import type { Msg } from './decode.ts';
 import { WATCH_RAW_METHODS, watchService } from './watch-service.ts';
+import { serveWatchDirect } from './fast-watch.ts';
 import { leaseService } from './lease-service.ts';
 import { clusterService, type Advertised } from './cluster-service.ts';
 import { maintenanceService } from './maintenance-service.ts';
@@ -30,8 +31,11 @@ export interface GrpcApi {
    * session is cut. Watch and keep-alive streams are ended before (closeWatchConnections).
    */
   close(graceMs: number): Promise<void>;
-  /** The direct unary path (fast-unary.ts): whether it is in place, and the calls it served. */
-  fastUnary: { attached: boolean; served: { count: number } };
+  /**
+   * The direct paths (fast-unary.ts, fast-watch.ts): whether they are in place, the unary calls
+   * and the Watch streams they served.
+   */
+  fastUnary: { attached: boolean; served: { count: number }; watchStreams: { count: number } };
 }
 
 /** The hot KV calls the direct path serves; Compact, rare and slow anyway, stays on grpc-js. */
@@ -65,12 +69,22 @@ export function buildGrpcServer(ctx: ApiContext, log: GrpcLog): GrpcApi {
 
   const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
   const fastUnary = { count: 0 };
+  const watchStreams = { count: 0 };
+  const watchPath = serviceDefinition('Watch').Watch!;
   const fastAttached = attachFastUnary(server, {
     methods: fastMethods(ctx, kv),
     maxReceiveBytes: ctx.config.maxBodyBytes,
     certIdentity: () => grpcCertIdentity(ctx),
     statusOf: (err) => errorStatus(log, 'KV', err),
     served: fastUnary,
+    streams: new Map([
+      [
+        watchPath.path,
+        (stream, headers) =>
+          serveWatchDirect(ctx, stream, headers, { decode: (b) => watchPath.requestDeserialize(b) as Msg, maxReceiveBytes: ctx.config.maxBodyBytes }),
+      ],
+    ]),
+    streamsServed: watchStreams,
   });
   let closing: Promise<void> | undefined;
   const close = (graceMs: number): Promise<void> =>
@@ -85,5 +99,5 @@ export function buildGrpcServer(ctx: ApiContext, log: GrpcLog): GrpcApi {
         resolve();
       });
     }));
-  return { injector, advertised, close, fastUnary: { attached: fastAttached, served: fastUnary } };
+  return { injector, advertised, close, fastUnary: { attached: fastAttached, served: fastUnary, watchStreams } };
 }

@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import type { Event, KeyValue } from '../../../src/mvcc/kv.ts';
 import { serviceDefinition } from '../../../src/api/grpc/proto.ts';
 import { encodeRangeResponse, encodeTxnResponse } from '../../../src/api/grpc/encode-kv.ts';
-import { encodeWatchResponse } from '../../../src/api/grpc/encode-watch.ts';
+import { encodeWatchMessage, encodeWatchResponse } from '../../../src/api/grpc/encode-watch.ts';
 import { Rng } from '../../support/rng.ts';
 
 const id = { clusterId: '18446744073709551615', memberId: '9007199254740993', raftTerm: '2' };
@@ -80,6 +80,24 @@ test('WatchResponse: negative watch id, cancel reason, compact revision, events 
   assert.is(ctl.cancel_reason, 'mvcc: é');
   assert.is(ctl.compact_revision, String(2 ** 33));
   assert.is(ctl.header.revision, '0');
+});
+
+test('a WatchResponse as a direct-path message: prefix and fields, then the events shared by list', () => {
+  const rng = new Rng(12);
+  const events: Event[] = [{ type: 'PUT', kv: kv(rng, 1) }, { type: 'PUT', kv: kv(rng, 2) }];
+  for (const r of [
+    { watchId: 4, revision: 9, events, withPrevKv: false },
+    { watchId: 5, revision: 9, events, withPrevKv: false },
+    { watchId: 6, revision: 9, events: [], withPrevKv: false },
+  ]) {
+    const m = encodeWatchMessage(id, r);
+    const whole = m.events ? Buffer.concat([m.head, m.events]) : m.head;
+    assert.is(whole[0], 0, 'not compressed');
+    assert.is(whole.readUInt32BE(1), whole.length - 5, 'the prefix counts both pieces');
+    assert.equal(whole.subarray(5), encodeWatchResponse(id, r), 'the same bytes as through grpc-js');
+  }
+  // Two watchers of one batch (one list object): its events are encoded once and shared.
+  assert.ok(encodeWatchMessage(id, { watchId: 1, revision: 9, events, withPrevKv: false }).events === encodeWatchMessage(id, { watchId: 2, revision: 9, events, withPrevKv: false }).events);
 });
 
 test.run();

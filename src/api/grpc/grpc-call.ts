@@ -1,0 +1,147 @@
+/**
+ * One gRPC streaming call answered straight on its HTTP/2 stream (the direct paths beside
+ * grpc-js): length-prefixed messages in, messages out in vectored writes, and one final status.
+ *
+ * Invariants:
+ *   - the status is sent once: in the trailers after the messages, or, if no message went out,
+ *     as a trailers-only response (headers with END_STREAM), as grpc-js and grpc-go do;
+ *   - after end() nothing more is read or written; onClose handlers run once, whichever way the
+ *     stream goes (status sent, client cancel, connection lost);
+ *   - a client that leaves the final status unread (its window shut) does not pin the stream:
+ *     it is reset after END_GRACE_MS.
+ */
+import type * as http2 from 'node:http2';
+import { status } from '@grpc/grpc-js';
+
+const DEADLINE = /^(\d{1,8})([HMSmun])$/;
+const UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
+/** ms a stream may take to flush its final status before it is reset. */
+const END_GRACE_MS = 5_000;
+const NGHTTP2_CANCEL = 8;
+
+export class GrpcCall {
+  ended = false;
+  private headersSent = false;
+  private corked = false;
+  private closed = false;
+  private final: { code: number; details: string } = { code: status.OK, details: '' };
+  private readonly closeHandlers: Array<() => void> = [];
+  private timer: NodeJS.Timeout | undefined;
+  /** Bytes of a request message not yet complete. */
+  private inbox: Buffer = Buffer.alloc(0);
+
+  constructor(
+    private readonly stream: http2.ServerHttp2Stream,
+    headers: http2.IncomingHttpHeaders,
+    private readonly maxReceiveBytes: number,
+  ) {
+    stream.on('error', () => {});
+    stream.on('close', () => this.closeOnce());
+    const timeout = headers['grpc-timeout'];
+    if (timeout !== undefined) {
+      const d = DEADLINE.exec(String(timeout));
+      if (!d) this.end(status.INTERNAL, `Invalid grpc-timeout value "${String(timeout)}"`);
+      else this.timer = setTimeout(() => this.end(status.DEADLINE_EXCEEDED, 'Deadline exceeded'), Number(d[1]) * UNIT_MS[d[2]!]!);
+    }
+  }
+
+  onClose(fn: () => void): void {
+    if (this.closed) fn();
+    else this.closeHandlers.push(fn);
+  }
+
+  /** Each complete request message, in order; framing errors end the call. */
+  onMessage(fn: (message: Buffer) => void): void {
+    this.stream.on('data', (chunk: Buffer) => {
+      if (this.ended) return;
+      this.inbox = this.inbox.length === 0 ? chunk : Buffer.concat([this.inbox, chunk]);
+      while (!this.ended && this.inbox.length >= 5) {
+        const len = this.inbox.readUInt32BE(1);
+        if (len > this.maxReceiveBytes) return this.end(status.RESOURCE_EXHAUSTED, `grpc: received message larger than max (${len} vs. ${this.maxReceiveBytes})`);
+        if (this.inbox[0] !== 0) return this.end(status.INTERNAL, 'grpc: compressed flag set with identity or empty encoding');
+        if (this.inbox.length < 5 + len) break;
+        const message = this.inbox.subarray(5, 5 + len);
+        this.inbox = this.inbox.subarray(5 + len);
+        fn(message);
+      }
+    });
+  }
+
+  /** The client half-closed (after its last message). */
+  onHalfClose(fn: () => void): void {
+    this.stream.on('end', () => {
+      if (!this.ended) fn();
+    });
+  }
+
+  /**
+   * Sends one message as two pieces (prefix + own fields, then shared bytes); `done` runs once
+   * HTTP/2 has taken them (flow control permitting). Writes of one tick leave together.
+   */
+  send(head: Buffer, tail: Buffer | null, done: () => void): void {
+    if (this.ended || this.stream.destroyed) return;
+    if (!this.headersSent) {
+      this.headersSent = true;
+      this.stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+      this.stream.once('wantTrailers', () => this.sendTrailers());
+    }
+    if (!this.corked) {
+      this.corked = true;
+      this.stream.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.stream.uncork();
+      });
+    }
+    if (tail === null) this.stream.write(head, done);
+    else {
+      this.stream.write(head);
+      this.stream.write(tail, done);
+    }
+  }
+
+  /** Ends the call with a status (OK when the client finished); later calls do nothing. */
+  end(code: number, details: string): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.final = { code, details };
+    if (this.timer) clearTimeout(this.timer);
+    this.stream.removeAllListeners('data');
+    this.stream.resume(); // drop whatever else the client sends, so its window is not held
+    if (this.stream.destroyed || this.stream.closed) return this.closeOnce();
+    if (!this.headersSent) {
+      this.headersSent = true;
+      this.stream.respond(statusHeaders(200, code, details), { endStream: true });
+    } else {
+      this.stream.end(); // trailers follow the last DATA frame ('wantTrailers')
+    }
+    this.timer = setTimeout(() => {
+      if (!this.stream.closed) this.stream.close(NGHTTP2_CANCEL);
+    }, END_GRACE_MS);
+    this.timer.unref();
+    this.closeOnce();
+  }
+
+  private sendTrailers(): void {
+    const { code, details } = this.final;
+    const t: http2.OutgoingHttpHeaders = { 'grpc-status': String(code) };
+    if (details !== '') t['grpc-message'] = encodeURI(details);
+    this.stream.sendTrailers(t);
+  }
+
+  private closeOnce(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (!this.ended) {
+      this.ended = true;
+      if (this.timer) clearTimeout(this.timer);
+    }
+    for (const fn of this.closeHandlers.splice(0)) fn();
+  }
+}
+
+function statusHeaders(httpStatus: number, code: number, details: string): http2.OutgoingHttpHeaders {
+  const h: http2.OutgoingHttpHeaders = { ':status': httpStatus, 'content-type': 'application/grpc', 'grpc-status': String(code) };
+  if (details !== '') h['grpc-message'] = encodeURI(details);
+  return h;
+}
