@@ -5,8 +5,12 @@
  */
 import type { LatencyHistogram } from './histogram.ts';
 import { nowMs } from './keys.ts';
-import { GrpcConn, eachField, encodeWatchCreate } from './grpc-client.ts';
+import { GrpcConn, encodeWatchCreate } from './grpc-client.ts';
+import { newScan, scanWatchResponse } from './watch-response-scan.ts';
 import type { WatcherStats, WatchSocketOptions } from './watch-client.ts';
+
+/** One scan result for every stream: responses are handled one at a time. */
+const scanned = newScan();
 
 export class GrpcWatchStream {
   readonly watchers: WatcherStats[] = [];
@@ -50,28 +54,9 @@ export class GrpcWatchStream {
   }
 
   private onResponse(b: Buffer): void {
-    let id = 0;
-    let created = false;
-    let canceled = false;
-    let compact = 0;
-    const revs: number[] = [];
-    const values: Array<[number, number]> = [];
-    eachField(b, 0, b.length, (field, v, start, end) => {
-      if (field === 2) id = v;
-      else if (field === 3) created = v === 1;
-      else if (field === 4) canceled = v === 1;
-      else if (field === 5) compact = v;
-      else if (field === 11) {
-        // mvccpb.Event: kv = 2 → KeyValue: mod_revision = 3, value = 5
-        eachField(b, start, end, (ef, _ev, es, ee) => {
-          if (ef !== 2) return;
-          eachField(b, es, ee, (kf, kv, ks, ke) => {
-            if (kf === 3) revs.push(kv);
-            else if (kf === 5) values.push([ks, ke]);
-          });
-        });
-      }
-    });
+    const r = scanned;
+    scanWatchResponse(b, r);
+    const { watchId: id, created, canceled, compactRevision: compact, revs } = r;
     if (created) {
       const waiter = this.awaitingCreate.shift();
       if (!waiter) return this.problem(`unexpected created for ${id}`);
@@ -98,14 +83,14 @@ export class GrpcWatchStream {
       if (rev > w.lastRev) w.lastRev = rev;
       w.events++;
       w.revSum += rev;
-      if (this.opts.latency && values[i]) this.record(this.opts.latency, rev, b, values[i]!, now);
+      if (this.opts.latency && r.valueStart[i]! >= 0) this.record(this.opts.latency, rev, b, r.valueStart[i]!, r.valueEnd[i]!, now);
     }
     w.lastEventAt = now;
     this.eventsIn += revs.length;
   }
 
   /** Send time carried in the value, decoded once per revision (shared by all streams). */
-  private record(lat: LatencyHistogram, rev: number, b: Buffer, [s, e]: [number, number], now: number): void {
+  private record(lat: LatencyHistogram, rev: number, b: Buffer, s: number, e: number, now: number): void {
     const times = (this.opts.sendTimes ??= new Map());
     let ts = times.get(rev);
     if (ts === undefined) {
