@@ -27,8 +27,9 @@ export class GrpcCall {
   private final: { code: number; details: string } = { code: status.OK, details: '' };
   private readonly closeHandlers: Array<() => void> = [];
   private timer: NodeJS.Timeout | undefined;
-  /** Bytes of a request message not yet complete. */
-  private inbox: Buffer = Buffer.alloc(0);
+  /** Bytes received and not yet taken as messages: chunks joined only once a message is whole. */
+  private inbox: Buffer[] = [];
+  private inboxBytes = 0;
 
   constructor(
     private readonly stream: http2.ServerHttp2Stream,
@@ -54,15 +55,20 @@ export class GrpcCall {
   onMessage(fn: (message: Buffer) => void): void {
     this.stream.on('data', (chunk: Buffer) => {
       if (this.ended) return;
-      this.inbox = this.inbox.length === 0 ? chunk : Buffer.concat([this.inbox, chunk]);
-      while (!this.ended && this.inbox.length >= 5) {
-        const len = this.inbox.readUInt32BE(1);
+      this.inbox.push(chunk);
+      this.inboxBytes += chunk.length;
+      while (!this.ended && this.inboxBytes >= 5) {
+        if (this.inbox[0]!.length < 5) this.inbox = [Buffer.concat(this.inbox)];
+        const first = this.inbox[0]!;
+        const len = first.readUInt32BE(1);
         if (len > this.maxReceiveBytes) return this.end(status.RESOURCE_EXHAUSTED, `grpc: received message larger than max (${len} vs. ${this.maxReceiveBytes})`);
-        if (this.inbox[0] !== 0) return this.end(status.INTERNAL, 'grpc: compressed flag set with identity or empty encoding');
-        if (this.inbox.length < 5 + len) break;
-        const message = this.inbox.subarray(5, 5 + len);
-        this.inbox = this.inbox.subarray(5 + len);
-        fn(message);
+        if (first[0] !== 0) return this.end(status.INTERNAL, 'grpc: compressed flag set with identity or empty encoding');
+        if (this.inboxBytes < 5 + len) break;
+        const all = this.inbox.length === 1 ? first : Buffer.concat(this.inbox);
+        const rest = all.subarray(5 + len);
+        this.inbox = rest.length > 0 ? [rest] : [];
+        this.inboxBytes = rest.length;
+        fn(all.subarray(5, 5 + len));
       }
     });
   }

@@ -231,6 +231,50 @@ test('bad frames and messages end the stream with the status grpc-js and grpc-go
   }
 });
 
+test('a request split across DATA frames, even inside its prefix, is read whole', async () => {
+  const session = http2.connect(srv.url);
+  try {
+    const w = rawWatch(session);
+    const f = Buffer.concat([frame(create('split/')), frame(create('split2/'))]);
+    for (const [a, b] of [[0, 2], [2, 7], [7, 12], [12, f.length]] as const) {
+      w.s.write(f.subarray(a, b));
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const created = (await w.until(2)).map(readResponse);
+    assert.equal(created.map((c) => c.created), [true, true], 'both watchers created');
+    w.s.end();
+    assert.is((await w.done).status, status.OK);
+  } finally {
+    session.destroy();
+  }
+});
+
+test('auth on: the token header decides who watches, as grpc-js metadata did', async () => {
+  const a = await startTestServer({}, { memory: true });
+  const c = new EtcdGrpc(a.url);
+  const session = http2.connect(a.url);
+  try {
+    await c.call('Auth', 'UserAdd', { name: 'root', password: 'pw' });
+    await c.call('Auth', 'UserGrantRole', { user: 'root', role: 'root' });
+    await c.call('Auth', 'AuthEnable', {});
+    const tok = (await c.call('Auth', 'Authenticate', { name: 'root', password: 'pw' })).token as string;
+    const bad = rawWatch(session, { token: 'not-a-token' });
+    bad.s.write(frame(create('a/')));
+    const b = await bad.done;
+    assert.is(b.status, status.UNAUTHENTICATED);
+    assert.is(b.message, 'etcdserver: invalid auth token');
+    const good = rawWatch(session, { token: tok });
+    good.s.write(frame(create('a/')));
+    assert.ok(readResponse((await good.until(1))[0]!).created);
+    good.s.end();
+    assert.is((await good.done).status, status.OK);
+  } finally {
+    c.close();
+    session.destroy();
+    await a.stop();
+  }
+});
+
 test('a stopping server ends open streams with UNAVAILABLE and refuses new ones', async () => {
   const s2 = await startTestServer({}, { memory: true });
   const session = http2.connect(s2.url);
