@@ -35,6 +35,11 @@ one alike (it took 100-165 ms on 2026-11-30).
   the latency tail is the box: server (~80% of a core with its LevelDB and GC threads), harness
   (~33%) and writer processes compete for 2 cores. Before the 2 s warm-up run was added, a cold
   server's first ~100 puts (JIT, first LevelDB files) made the whole p99.
+- **fan-out, W=1000 at 1,000 puts/s (no target).** Since catch-up cohorts (2026-12-02,
+  src/watch/route-history.ts) the server keeps this writer at its 1,000 puts/s (it managed ~360
+  before), so 1M events/s are due; the one harness process then runs at ~95-105% of a core and
+  reads ~0.55-0.6M of them a second. Events wait in its socket buffers, so the latency here (p50
+  2-5 s) is the harness's backlog: it was ~160 ms when the server, not the harness, was slower.
 - **fan-out at saturation (target >= 10x etcd).** The harness. Each event is sent once per
   watcher (1,000 frames per put); the server builds them from the revision's shared bytes
   and writes each socket's frames of a tick in one syscall. It runs at ~80-95% of a core with
@@ -52,33 +57,43 @@ one alike (it took 100-165 ms on 2026-11-30).
   (~3 us per event to encode). Splitting the replay into ~1 MB responses, so the client could scan
   while the server built the rest, was tried and measured slower (230-360k events/s): past the
   1 MiB send high-water mark each piece waits for the socket to drain.
-- **upstream-fanout-sat (target >= 10x etcd, 2 watchkv nodes vs the 3-member cluster): MISSED
-  here, 1.17x then and 1.22x in the full run at 04:31 with the 4 MiB client window; the box and
-  the single harness bound it, not the tier.** Measured 2026-12-02
-  (\`BENCH_ONLY=upstream\`, bench/results/compare-2026-12-02T01-01-26Z.json) while another
-  engineer's tests kept the 2 cores loaded (load average 5-8): delivered 667k events/s through
-  2 nodes, 472k (±22%) through 1 node (at saturation one node fell behind: 945 of 1,000 watchers
-  had not drained 20 s after the writer stopped, with no gap in what they got), 569k watching
-  etcd's members directly. One harness process decodes every event; ~0.6-0.7M events/s is its
-  ceiling on this box, so the delivered ratio measures the box. Figures the harness does not cap:
-  - **cost per event.** The 2 nodes spent 46% of a core for 667k events/s, ~1.4M events per
-    CPU-second; etcd's members spent 84% of a core for 569k, ~0.67M per CPU-second (2.1x less
-    efficient), and that CPU is the write path's: the writer did 1,654 puts/s alone, 835 with the
-    watchers on etcd (-50%). With the tier in front etcd's CPU fell to 37% and the writer did
-    1,101-1,313 puts/s; what it still lost is the nodes and the harness taking the same 2 cores.
+- **upstream-fanout-sat (target >= 10x etcd, 2 watchkv nodes vs the 3-member cluster): MISSED,
+  1.57x in the full run of 10:23; the writer to etcd sets a ceiling near 2x here.** Delivered =
+  the writer's puts/s to etcd x 1,000 watchers, and that writer alone (no watchers anywhere) does
+  1.5-1.8k puts/s against the 3 members on this box, so no tier can deliver more than ~1.8M
+  events/s, ~2.2x the 0.82M etcd's members delivered themselves. With the tier in front the
+  writer kept 1,431 of its 1,672 puts/s (etcd direct: 844), the nodes delivered 1.29M events/s
+  and spent 45% of a core for it: 2.85M events per CPU-second against etcd's 0.69M (4.1x; 1.9x
+  before the gRPC watch path and catch-up cohorts of 2026-12-02). Earlier, 2026-12-02
+  (\`BENCH_ONLY=upstream\`, bench/results/compare-2026-12-02T01-01-26Z.json), with another
+  engineer's tests loading the cores: 667k events/s through 2 nodes, 472k (±22%) through 1
+  node, 569k watching etcd's members directly; one harness process reading every event was then
+  the cap at ~0.6-0.7M events/s. Figures the harness does not cap:
+  - **cost per event.** In that earlier run the 2 nodes spent 46% of a core for 667k events/s
+    (~1.4M events per CPU-second) and etcd's members 84% for 569k (~0.67M), and etcd's CPU is
+    its write path's: the writer did 1,654 puts/s alone and 835 with the watchers on etcd (-50%).
+    In the 10:23 run the nodes did 2.85M events per CPU-second, and etcd's members spent 80% of a
+    core (writes and feeding 2 streams) instead of 117% (writes and feeding 1,000 watchers).
   - **the model.** A node costs etcd one watch stream: each event is read from etcd once per
     node, whatever the number of watchers W, so etcd's fan-out load is O(N x write rate) instead
-    of O(W x write rate). The tier's capacity is C(N) = N x c, with c ~ 1.4M events/s per core a
-    node gets (a node is one Node.js main thread: ~1 core, so ~1.4M events/s per node process).
-    Measured here: N=1 ~0.47M and N=2 ~0.67M events/s, both bound by the shared cores and the
-    harness, not by c. Extrapolated, with the assumptions: each node on its own core (or
-    machine), clients off the box, the network not the limit (~100 B per gRPC event: 1.4M/s is
-    ~1.1 Gbit/s per node, so 1 GbE caps a node near 1M events/s), events of this size (small
-    values), etcd feeding N streams with room to spare (N=10 adds 10 watchers to etcd; 1,000
-    direct watchers were what cost it 47 points of a core here). Then 10x etcd's delivered rate
-    here (~5.7M events/s) needs ~4-5 nodes, and 10 nodes give ~14M events/s; etcd's own direct
-    fan-out cannot grow that way, because every member added also slows its writes (Raft).
-- **grpc-put (target >= etcd): MISSED, 0.80x; the box, and Node's HTTP/2 per call.** Measured
+    of O(W x write rate). The tier's capacity is C(N) = N x c, with c ~ 2.8M events/s per core a
+    node gets (a node is one Node.js main thread, so about one core per node process). Measured
+    here: N=1 1.24M and N=2 1.29M events/s, both at the writer's ceiling above, not at c.
+    Extrapolated, with the assumptions: each node on its own core (or machine), clients off the
+    box, writes to etcd not slowed by the tier (here they kept ~85% of the writer's solo rate),
+    events of this size (small values, ~100 B per gRPC event), etcd feeding N streams with room
+    to spare (N=10 adds 10 watchers to etcd; 1,000 direct watchers cost it ~40 points of a core
+    here). Then 10x etcd's delivered rate here (~8.2M events/s) needs 3 nodes' CPU, and 10 nodes
+    give ~28M events/s — but at ~100 B an event, 2.8M events/s is ~2.2 Gbit/s per node, so on
+    1 GbE the network caps a node near 1.2M events/s and 10x takes ~7 nodes. etcd's own direct
+    fan-out cannot grow that way: every member added also slows its writes (Raft).
+- **grpc-put (target >= etcd): parity, so PASS or MISS from run to run (1.08x at 10:23; 0.74x,
+  1.01x, 0.80x, 0.98x before); the harness and the box, and Node's HTTP/2 per call.** In a
+  profiled run at 09:42 watchkv's main thread was ~40-50% busy and \`top\` showed the harness at
+  ~87% of a core: the lean client, not either server, paced the row. A C client (h2load, Debian
+  nghttp2-client: \`h2load -c5 -m10 -d put.bin -H 'content-type: application/grpc'\`) pushed both
+  further, 10.7-12.3k puts/s against watchkv and 11.8-15.0k against etcd, still parity within
+  the noise: watchkv's one main thread then saturates while etcd uses both cores. Measured
   2026-12-02 (\`BENCH_ONLY=grpc-put\`, profiles as above). Through grpc-js's own client, the
   client ran at 76-88% of a core for 3.2-3.9k calls/s and paced both servers (ratios 0.74-1.07x
   from run to run: noise). With unary calls straight over node:http2 (bench/lib/grpc-h2-unary.ts)
@@ -93,14 +108,25 @@ one alike (it took 100-165 ms on 2026-11-30).
   main thread is one core. The last ~20% would need HTTP/2 framing outside Node's http2 core or
   a second core for the protocol work (Node 20's worker threads cannot take over the listener's
   sockets); neither was tried.
-- **grpc-fanout-sat (target >= 5x etcd): MISSED, 1.23x; the writer and the box.** At HTTP/2's
-  default 64 KiB window the ten client streams capped both servers near 1.3M events/s (watchkv's
-  p50 latency grew to ~3 s: it had more ready than the window let through). With a 4 MiB window,
-  what grpc-go reaches by BDP estimation, both keep up with their writer: watchkv delivered 1.59M
-  events/s with its writer at 1,629 puts/s (p50 ~300 ms), etcd 1.35M at 1,365 puts/s. Delivered
-  = writer rate x 1,000 watchers, so the row measures how fast 20 writers can put while the same
-  2 cores deliver. 5x etcd would be ~6.7M events/s: ~6.7k puts/s plus one harness process
-  reading 6.7M events/s, at ~45% of a core per 1.4M events/s — more than the box has.
+- **grpc-fanout-sat (target >= 5x etcd): MISSED, 1.78x in the full run of 10:23; the writer
+  sets a ceiling below 5x.** At HTTP/2's default 64 KiB window the ten client streams capped both
+  servers near 1.3M events/s; with a 4 MiB window (what grpc-go reaches by BDP estimation) both
+  keep up with their writer, so delivered = writer rate x 1,000 watchers. The ceiling: the same
+  20 HTTP writers with no watchers at all do ~4.7-4.8k puts/s against watchkv (3.3-4.5k against
+  etcd), so no fan-out, however cheap, can deliver more than ~4.8M events/s here, and 5x etcd's
+  1.4-1.6M would be 7-8M. Until 2026-12-02 watchkv delivered 1.4-1.7M events/s with its main
+  thread ~85% busy: the sync pass routed each catching-up watcher on its own (18% of the busy
+  time), and each response was assembled, then copied again into grpc-js's framing and passed
+  its interceptors (~20%). Three changes since: watchers that route alike catch up as one cohort
+  sharing one list (src/watch/route-history.ts; the sync pass fell to 3%); Watch streams are
+  answered on the HTTP/2 stream directly, each response its own fields plus the batch's event
+  bytes encoded once per list (src/api/grpc/fast-watch.ts), with the stream full at 16 queued
+  responses as grpc-js's queue had it, so watchers under load catch up many revisions per
+  response; and the harness's field walker lost its closures (bench/lib/watch-response-scan.ts;
+  it was ~40% of the harness's time). Now watchkv delivers 2.5-3.4M events/s with p50 ~50-65 ms
+  (was ~300 ms), its main thread ~70% busy, a fifth of that answering the writer's HTTP puts (one
+  writev each); etcd 1.2-1.7M at ~100% of a core. The 2 cores are full: server ~70-85%, harness
+  ~60-80%, writer ~50%.
 - **queue (target > NATS JetStream, every item synced): met once NATS syncs as the issue asks.**
   Debian bookworm's nats-server 2.9.10 has no \`sync_interval\` (2.10 added it), so earlier runs
   compared watchkv's per-batch fsync with a JetStream that syncs every 2 minutes (watchkv 0.59x
