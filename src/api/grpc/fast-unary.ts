@@ -15,7 +15,7 @@
  *
  * How it attaches: grpc-js keeps the HTTP/2 server behind its connection injector private, so
  * attach() finds it in the Server's table and puts a dispatcher in front of grpc-js's 'stream'
- * listener. If a grpc-js release changes that table, attach() returns false and every call keeps
+ * listener. The same dispatcher hands Watch streams to their own direct path (fast-watch.ts). If a grpc-js release changes that table, attach() returns false and every call keeps
  * going through grpc-js (test/api/grpc/fast-unary.test.ts fails, so the loss is noticed).
  */
 import type * as http2 from 'node:http2';

@@ -11,7 +11,7 @@ import http2 from 'node:http2';
 import { status } from '@grpc/grpc-js';
 import { startTestServer, type TestServer } from '../../support/test-server.ts';
 import { ProtobufWriter } from '../../../src/lib/protobuf-writer.ts';
-import { EtcdGrpc, buf } from './grpc-client.ts';
+import { EtcdGrpc, buf, grpcFrame } from './grpc-client.ts';
 
 let srv: TestServer;
 
@@ -22,13 +22,7 @@ test.after(async () => {
   await srv.stop();
 });
 
-function frame(msg: Buffer, flag = 0): Buffer {
-  const f = Buffer.alloc(5 + msg.length);
-  f[0] = flag;
-  f.writeUInt32BE(msg.length, 1);
-  msg.copy(f, 5);
-  return f;
-}
+const frame = grpcFrame;
 
 /** WatchRequest{create_request{key, range_end}} */
 const create = (key: string, end?: string): Buffer => {

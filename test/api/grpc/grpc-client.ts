@@ -123,3 +123,12 @@ export function openGrpcWatch(url: string, create: object): { responses: import(
   call.write({ create_request: create });
   return { responses, close: () => (call.cancel(), client.close()) };
 }
+
+/** One gRPC length-prefixed message (flag 1 = "compressed"), as a bare HTTP/2 client sends it. */
+export function grpcFrame(msg: Buffer, flag = 0): Buffer {
+  const f = Buffer.alloc(5 + msg.length);
+  f[0] = flag;
+  f.writeUInt32BE(msg.length, 1);
+  msg.copy(f, 5);
+  return f;
+}
