@@ -39,7 +39,7 @@ export interface RunningServer {
   upstream?: UpstreamMonitor;
   /** The server's logger (pino), for lines about the process around it. */
   log: FastifyBaseLogger;
-  /** gRPC's direct unary path (src/api/grpc/fast-unary.ts): in place, and calls it served. */
+  /** gRPC's direct paths (src/api/grpc/fast-unary.ts, fast-watch.ts): in place, and what they served. */
   grpcDirect: { attached: boolean; served: { count: number }; watchStreams: { count: number } };
   close(): Promise<void>;
 }

@@ -15,12 +15,14 @@
  *
  * How it attaches: grpc-js keeps the HTTP/2 server behind its connection injector private, so
  * attach() finds it in the Server's table and puts a dispatcher in front of grpc-js's 'stream'
- * listener. The same dispatcher hands Watch streams to their own direct path (fast-watch.ts). If a grpc-js release changes that table, attach() returns false and every call keeps
- * going through grpc-js (test/api/grpc/fast-unary.test.ts fails, so the loss is noticed).
+ * listener; the same dispatcher hands Watch streams to their own direct path (fast-watch.ts).
+ * If a grpc-js release changes that table, attach() returns false and every call keeps going
+ * through grpc-js (test/api/grpc/fast-unary.test.ts fails, so the loss is noticed).
  */
 import type * as http2 from 'node:http2';
 import { status, type Server } from '@grpc/grpc-js';
 import type { Msg } from './decode.ts';
+import { grpcTimeoutMs, trailersOnlyHeaders } from './grpc-wire.ts';
 
 export interface FastMethod {
   /** protobufjs request decoder (the same grpc-js would use). */
@@ -44,8 +46,6 @@ export interface FastUnaryOptions {
   streamsServed?: { count: number };
 }
 
-const DEADLINE = /^(\d{1,8})([HMSmun])$/;
-const UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
 
 /** Puts the direct path in front of grpc-js for `opts.methods`; false if it could not attach. */
 export function attachFastUnary(server: Server, opts: FastUnaryOptions): boolean {
@@ -59,14 +59,14 @@ export function attachFastUnary(server: Server, opts: FastUnaryOptions): boolean
   h2.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => {
     const path = headers[':path'] as string;
     const m = opts.methods.get(path);
-    const direct = m ? undefined : opts.streams?.get(path);
+    const direct = opts.streams?.get(path);
     if ((!m && !direct) || !servable(headers) || opts.certIdentity()) return grpcHandler(stream, headers);
-    if (direct) {
-      if (opts.streamsServed) opts.streamsServed.count++;
-      return direct(stream, headers);
+    if (m) {
+      opts.served.count++;
+      return serve(stream, headers, m, opts);
     }
-    opts.served.count++;
-    serve(stream, headers, m!, opts);
+    if (opts.streamsServed) opts.streamsServed.count++;
+    direct!(stream, headers);
   });
   return true;
 }
@@ -87,14 +87,11 @@ function serve(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeade
     answered = true;
     if (timer) clearTimeout(timer);
     if (stream.headersSent) stream.close();
-    else stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': String(code), 'grpc-message': encodeURI(details) }, { endStream: true });
+    else stream.respond(trailersOnlyHeaders(code, details), { endStream: true });
   };
-  const timeout = headers['grpc-timeout'];
-  if (timeout !== undefined) {
-    const d = DEADLINE.exec(String(timeout));
-    if (!d) return fail(status.INTERNAL, `Invalid grpc-timeout value "${String(timeout)}"`);
-    timer = setTimeout(() => fail(status.DEADLINE_EXCEEDED, 'Deadline exceeded'), Number(d[1]) * UNIT_MS[d[2]!]!);
-  }
+  const deadline = grpcTimeoutMs(headers);
+  if (typeof deadline === 'object') return fail(status.INTERNAL, deadline.invalid);
+  if (deadline !== undefined) timer = setTimeout(() => fail(status.DEADLINE_EXCEEDED, 'Deadline exceeded'), deadline);
   const chunks: Buffer[] = [];
   let size = 0;
   let declared = -1;

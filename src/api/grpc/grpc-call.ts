@@ -12,9 +12,8 @@
  */
 import type * as http2 from 'node:http2';
 import { status } from '@grpc/grpc-js';
+import { grpcTimeoutMs, statusFields, trailersOnlyHeaders } from './grpc-wire.ts';
 
-const DEADLINE = /^(\d{1,8})([HMSmun])$/;
-const UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
 /** ms a stream may take to flush its final status before it is reset. */
 const END_GRACE_MS = 5_000;
 const NGHTTP2_CANCEL = 8;
@@ -38,12 +37,9 @@ export class GrpcCall {
   ) {
     stream.on('error', () => {});
     stream.on('close', () => this.closeOnce());
-    const timeout = headers['grpc-timeout'];
-    if (timeout !== undefined) {
-      const d = DEADLINE.exec(String(timeout));
-      if (!d) this.end(status.INTERNAL, `Invalid grpc-timeout value "${String(timeout)}"`);
-      else this.timer = setTimeout(() => this.end(status.DEADLINE_EXCEEDED, 'Deadline exceeded'), Number(d[1]) * UNIT_MS[d[2]!]!);
-    }
+    const deadline = grpcTimeoutMs(headers);
+    if (typeof deadline === 'object') this.end(status.INTERNAL, deadline.invalid);
+    else if (deadline !== undefined) this.timer = setTimeout(() => this.end(status.DEADLINE_EXCEEDED, 'Deadline exceeded'), deadline);
   }
 
   onClose(fn: () => void): void {
@@ -117,7 +113,7 @@ export class GrpcCall {
     if (this.stream.destroyed || this.stream.closed) return this.closeOnce();
     if (!this.headersSent) {
       this.headersSent = true;
-      this.stream.respond(statusHeaders(200, code, details), { endStream: true });
+      this.stream.respond(trailersOnlyHeaders(code, details), { endStream: true });
     } else {
       this.stream.end(); // trailers follow the last DATA frame ('wantTrailers')
     }
@@ -129,10 +125,7 @@ export class GrpcCall {
   }
 
   private sendTrailers(): void {
-    const { code, details } = this.final;
-    const t: http2.OutgoingHttpHeaders = { 'grpc-status': String(code) };
-    if (details !== '') t['grpc-message'] = encodeURI(details);
-    this.stream.sendTrailers(t);
+    this.stream.sendTrailers(statusFields(this.final.code, this.final.details));
   }
 
   private closeOnce(): void {
@@ -144,10 +137,4 @@ export class GrpcCall {
     }
     for (const fn of this.closeHandlers.splice(0)) fn();
   }
-}
-
-function statusHeaders(httpStatus: number, code: number, details: string): http2.OutgoingHttpHeaders {
-  const h: http2.OutgoingHttpHeaders = { ':status': httpStatus, 'content-type': 'application/grpc', 'grpc-status': String(code) };
-  if (details !== '') h['grpc-message'] = encodeURI(details);
-  return h;
 }
