@@ -54,6 +54,11 @@ export interface Backend {
    * before snapshot() returns. The caller must close it.
    */
   snapshot(): BackendSnapshot;
+  /**
+   * Rewrites the storage files so the space of deleted and overwritten entries is given back
+   * (etcd's defragment; LevelDB's compactRange over every key). Reads and writes go on meanwhile.
+   */
+  compactFiles(): Promise<void>;
   /** Approximate bytes used by the data in [gte, lt) (whole store when omitted). */
   approximateSize(): Promise<number>;
 }

@@ -6,6 +6,7 @@ import { ERROR_MESSAGES, kvError, type WatchKvError } from '../errors.ts';
 import type { Backend, BackendSnapshot, BatchOp, ScanOptions } from './backend.ts';
 
 type Db = Level<Buffer, Buffer>;
+type Compactable = { compactRange(start: Buffer, end: Buffer): Promise<void> };
 
 /** Most entries one scan pulls from LevelDB per nextv call, so one callback never runs long. */
 const SCAN_CHUNK = 1000;
@@ -141,6 +142,22 @@ export class LevelBackend implements Backend {
       await it.close();
     }
     return out;
+  }
+
+  /**
+   * Every key this project writes starts with an ASCII prefix byte (kv-codec.ts), so [empty, 0xff)
+   * is the whole keyspace. Tracked like a write: close() waits for it before the files go.
+   */
+  async compactFiles(): Promise<void> {
+    const db = await this.handle();
+    // On Node `level`'s Level is classic-level's, which has compactRange; level's types omit it.
+    const p = (db as unknown as Compactable).compactRange(Buffer.alloc(0), Buffer.from([0xff]));
+    this.inFlight.add(p);
+    try {
+      await p;
+    } finally {
+      this.inFlight.delete(p);
+    }
   }
 
   /** LevelDB iterators read from an implicit snapshot taken when they are created. */

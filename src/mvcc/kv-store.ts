@@ -5,6 +5,7 @@ import { isKvError, kvError, type WatchKvError } from '../errors.ts';
 import { CommitQueue, type PendingCommit } from './commit-queue.ts';
 import { deleteCompacted, encodeMetaRevision } from './compaction.ts';
 import { readHistory } from './history-read.ts';
+import { hashBackend, hashKv } from './kv-hash.ts';
 import { checkpointMeta, encodeCheckpoint, fileCheckpointStore, type CheckpointStore } from './index-checkpoint.ts';
 import { restoreIndex, type RestoreProgress } from './index-restore.ts';
 import type { KeyAt, KeyIndex } from './key-index.ts';
@@ -19,6 +20,7 @@ import type {
   DeleteRangeRequest,
   DeleteRangeResult,
   KeyValue,
+  KvHash,
   KV,
   PutRequest,
   PutResult,
@@ -254,6 +256,33 @@ export class KvStore implements KV, ValueSource, LeaseHost, AuthHost {
 
   async dbSize(): Promise<number> {
     return this.backend.approximateSize();
+  }
+
+  async hashKv(revision: number): Promise<KvHash> {
+    this.checkReadable();
+    // A getter: a failed write rebuilds the index while a hash may be reading it.
+    const store = this;
+    const host = {
+      get index() {
+        return store.index;
+      },
+      currentRevision: () => this.durableRev,
+      compactRevision: () => this.compactRev,
+      compactedOnce: () => this.compactedOnce,
+    };
+    return hashKv(this.backend, host, revision, this.options.scanBatchRecords);
+  }
+
+  async hashAll(): Promise<number> {
+    this.checkReadable();
+    return hashBackend(this.backend, this.options.scanBatchRecords);
+  }
+
+  /** Physical compactions still under way delete their records first, so their space comes back too. */
+  async defragment(): Promise<void> {
+    this.checkReadable();
+    await this.compaction;
+    await this.backend.compactFiles();
   }
 
   // ---- writes ----

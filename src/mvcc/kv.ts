@@ -201,6 +201,16 @@ export type CompactListener = (revision: number) => void;
  */
 export type ResetListener = (revision: number) => void;
 
+/** A consistency hash of the store's history up to a revision (etcd's HashKV). */
+export interface KvHash {
+  /** A 32-bit hash: equal histories give equal hashes at the same revision. */
+  hash: number;
+  /** The compaction revision when the hash began; -1 before the first compaction, as etcd. */
+  compactRevision: number;
+  /** The current revision when the hash began (the response header's). */
+  currentRevision: number;
+}
+
 /** One revision's changes, as read back from history. */
 export interface RevisionChanges {
   revision: number;
@@ -244,5 +254,13 @@ export interface KV extends HistoryReader {
   onReset?(listener: ResetListener): () => void;
   /** Approximate bytes used on disk. */
   dbSize(): Promise<number>;
+  /**
+   * etcd's Maintenance calls, for stores whose records are local (not the upstream mirror):
+   * HashKV (see kv-hash.ts), Hash (every stored record) and Defragment (give back the disk
+   * space of deleted and compacted records).
+   */
+  hashKv?(revision: number): Promise<KvHash>;
+  hashAll?(): Promise<number>;
+  defragment?(): Promise<void>;
   close(): Promise<void>;
 }

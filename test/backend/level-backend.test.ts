@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,6 +55,29 @@ test('a directory held by another process is refused with a clear error', async 
   await backend.write([{ type: 'put', key: Buffer.from('k'), value: Buffer.from('v') }]);
   await backend.close();
   rmSync(dir, { recursive: true, force: true });
+});
+
+test('compactFiles gives back the space of deleted entries and keeps the rest (defragment)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'watchkv-defrag-'));
+  const backend = new LevelBackend(dir);
+  await backend.open();
+  try {
+    const big = randomBytes(64 * 1024); // LevelDB compresses: random bytes keep their size
+    const key = (i: number) => Buffer.from(`r${String(i).padStart(4, '0')}`);
+    for (let i = 0; i < 100; i++) await backend.write([{ type: 'put', key: key(i), value: big }]);
+    await backend.write([{ type: 'put', key: Buffer.from('keep'), value: Buffer.from('me') }]);
+    await backend.write(Array.from({ length: 100 }, (_, i) => ({ type: 'del' as const, key: key(i) })));
+    const before = await backend.approximateSize();
+    assert.ok(before > 6_000_000, `the deleted values still take their space: ${before} B`);
+    await backend.compactFiles();
+    const after = await backend.approximateSize();
+    assert.ok(after < before / 10, `after compactFiles: ${after} B (was ${before} B)`);
+    assert.equal(await backend.get(Buffer.from('keep')), Buffer.from('me'));
+    assert.equal(await backend.scan({ limit: 10 }), [[Buffer.from('keep'), Buffer.from('me')]]);
+  } finally {
+    await backend.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('a second backend on an open directory in the same process is refused', async () => {
