@@ -44,6 +44,7 @@ import { routeAuth } from './api/security/request-auth.ts';
 import { authRoutes } from './api/routes/auth.ts';
 import type { AuthStore } from './auth/auth-store.ts';
 import { snapshotRoute } from './api/routes/maintenance-snapshot.ts';
+import { maintenanceRoutes } from './api/routes/maintenance.ts';
 import type { SnapshotSource } from './snapshot/snapshot-writer.ts';
 import type { QueueService } from './queue/queue-api.ts';
 import { openQueues } from './queue/queue-service.ts';
@@ -144,6 +145,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     clusterRoutes(scope, ctx);
     authRoutes(scope, ctx);
     snapshotRoute(scope, ctx);
+    maintenanceRoutes(scope, ctx);
   });
   await app.register(async (scope) => leaseKeepAliveRoutes(scope, ctx));
   await app.register(async (scope) => httpWatchRoute(scope, ctx));

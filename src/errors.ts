@@ -35,6 +35,9 @@ export const ERROR_MESSAGES = {
   ERR_STORAGE: 'storage write failed',
   ERR_CORRUPT: 'data directory is corrupt or not a watchkv data directory',
   ERR_NOT_FOUND: 'not found',
+  ERR_NOT_SUPPORTED: 'not supported by this server',
+  // Maintenance (etcd's wording)
+  ERR_BAD_LEADER_TRANSFEREE: 'etcdserver: bad leader transferee',
   // Plain REST (/v1/kv): an If-Match / If-None-Match that does not hold
   ERR_PRECONDITION_FAILED: 'precondition failed',
   // Backup

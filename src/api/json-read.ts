@@ -218,6 +218,18 @@ export function readBigInt(obj: JsonObject, name: string): bigint {
   return readInt64(obj, name);
 }
 
+const UINT64_END = 2n ** 64n;
+
+/** uint64 (member ids may exceed 2^63): a JSON number or a string of decimal digits; 0 when absent. */
+export function readUint64(obj: JsonObject, name: string): bigint {
+  const v = field(obj, name);
+  if (v === undefined || v === null) return 0n;
+  const text = typeof v === 'number' ? String(v) : v instanceof RawNumber ? v.text : typeof v === 'string' ? v.trim() : undefined;
+  if (text === undefined) throw typeError(v, 'uint64');
+  if (/^(?:0|[1-9]\d*)$/.test(text) && BigInt(text) < UINT64_END) return BigInt(text);
+  throw typeError(0, 'uint64', text);
+}
+
 export function readBool(obj: JsonObject, name: string): boolean {
   const v = field(obj, name);
   if (v === undefined || v === null) return false;

@@ -88,6 +88,10 @@ export class WatchableStore implements KV, WatchEngine {
   private readonly unsubscribe: () => void;
   private readonly unsubscribeReset: () => void;
   private recent: RecentHistory;
+  /** Maintenance calls pass straight through, and exist only where the store has them (KV). */
+  readonly hashKv?: KV['hashKv'];
+  readonly hashAll?: KV['hashAll'];
+  readonly defragment?: KV['defragment'];
 
   constructor(
     private readonly kv: KV,
@@ -100,6 +104,9 @@ export class WatchableStore implements KV, WatchEngine {
     this.recent = new RecentHistory(o.watchHistoryBytes, this.rev + 1);
     this.unsubscribe = kv.onCommit((rev, events) => this.notify(rev, events));
     this.unsubscribeReset = kv.onReset?.((rev) => this.reset(rev)) ?? (() => undefined);
+    if (kv.hashKv) this.hashKv = kv.hashKv.bind(kv);
+    if (kv.hashAll) this.hashAll = kv.hashAll.bind(kv);
+    if (kv.defragment) this.defragment = kv.defragment.bind(kv);
     this.timers = [
       setInterval(() => this.victimPass(), o.victimRetryIntervalMs),
       setInterval(() => {

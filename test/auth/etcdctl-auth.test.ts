@@ -6,6 +6,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startEtcdTarget, startWatchkvTarget, type Target } from '../support/etcd-pair.ts';
 
 let etcd: Target;
@@ -76,6 +79,34 @@ test('etcdctl user/role/auth commands and --user: same output and exit status as
     const [e, w] = await Promise.all([ctl(etcd, args), ctl(wkv, args)]);
     assert.is(w.out, e.out, `etcdctl ${args.join(' ')}`);
     assert.is(w.code, e.code, `exit status of etcdctl ${args.join(' ')}`);
+  }
+});
+
+test('with auth on, snapshot, defrag and hashkv are for root only, as in etcd', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'watchkv-auth-snap-'));
+  try {
+    for (const args of [['user', 'add', 'bob:bobpw'], ['auth', 'enable']]) {
+      const [e, w] = await Promise.all([ctl(etcd, args), ctl(wkv, args)]);
+      assert.is(w.code, e.code, `etcdctl ${args.join(' ')}: ${w.out}`);
+    }
+    const commands = (t: Target): string[][] => [
+      ['snapshot', 'save', join(dir, `${t === etcd ? 'etcd' : 'wkv'}.db`)],
+      ['defrag'],
+      ['endpoint', 'hashkv'],
+    ];
+    for (const t of [etcd, wkv]) {
+      for (const args of commands(t)) {
+        const bob = await ctl(t, ['--user=bob:bobpw', ...args]);
+        assert.is.not(bob.code, 0, `bob: etcdctl ${args.join(' ')} on ${t.url}`);
+        // etcd 3.4 says "auth: permission denied" (code Unknown), watchkv etcd's rpctypes wording.
+        assert.match(bob.out, /permission denied/, `bob: etcdctl ${args.join(' ')} on ${t.url}`);
+        const root = await ctl(t, ['--user=root:rootpw', ...args]);
+        assert.is(root.code, 0, `root: etcdctl ${args.join(' ')} on ${t.url}: ${root.out}`);
+      }
+    }
+  } finally {
+    await Promise.all([ctl(etcd, ['--user=root:rootpw', 'auth', 'disable']), ctl(wkv, ['--user=root:rootpw', 'auth', 'disable'])]);
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

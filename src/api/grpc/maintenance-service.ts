@@ -1,8 +1,8 @@
 /**
  * etcdserverpb.Maintenance: Status as the HTTP gateway answers it, alarms as watchkv has none,
- * Snapshot as a stream of blobs of a watchkv snapshot file (src/snapshot/snapshot-chunks.ts), the
- * rest UNIMPLEMENTED (defragment, hashes and leader moves need storage or raft features watchkv
- * does not have yet).
+ * Snapshot as a stream of blobs of a watchkv snapshot file (src/snapshot/snapshot-chunks.ts),
+ * Defragment, Hash, HashKV and MoveLeader through ../maintenance.ts. As etcd 3.4, Snapshot,
+ * Defragment and the hashes need the root role; watchkv asks the same of MoveLeader.
  *
  * Status: watchkv has no raft log, so raftIndex and raftAppliedIndex report the store's current
  * revision (which, like a raft index, grows with every write); raftTerm is the fixed term.
@@ -15,12 +15,15 @@ import type { ApiContext } from '../context.ts';
 import { VERSION } from '../routes/kv.ts';
 import { headerObject } from './header.ts';
 import { unary, unimplemented, type GrpcLog } from './unary.ts';
+import { maintenance } from '../maintenance.ts';
 import type { Msg } from './decode.ts';
 import { grpcAuthInfo } from './grpc-auth.ts';
 import { authorize } from '../../auth/auth-check.ts';
 
 export function maintenanceService(ctx: ApiContext, log: GrpcLog): UntypedServiceImplementation {
   const { identity: id, kv } = ctx;
+  const m = maintenance(kv, id);
+  const admin = (call: ServerUnaryCall<Msg, object>): void => authorize(ctx.auth, grpcAuthInfo(ctx, call), { kind: 'admin' });
   return {
     Status: unary(log, 'Status', async (_m, call) => {
       authorize(ctx.auth, grpcAuthInfo(ctx, call), { kind: 'user' });
@@ -40,14 +43,33 @@ export function maintenanceService(ctx: ApiContext, log: GrpcLog): UntypedServic
       };
     }),
     // No alarm is ever raised (a full disk fails writes with ERR_NO_SPACE instead), so the list
-    // is empty and deactivating is a no-op; raising one by hand is not supported.
+    // is empty and deactivating is a no-op; raising one by hand is not supported. No header, as
+    // etcd 3.4 (its answer comes from the raft applier, which sets none).
     Alarm: (call: ServerUnaryCall<Msg, object>, callback: sendUnaryData<object>) => {
       if (call.request.action === 'ACTIVATE') return activate(call, callback);
-      callback(null, { header: headerObject(id, kv.currentRevision()), alarms: [] });
+      callback(null, { alarms: [] });
     },
-    Defragment: unimplemented('defragment'),
-    Hash: unimplemented('hash'),
-    HashKV: unimplemented('hashkv'),
+    // Defragment and MoveLeader answer without a header, as etcd 3.4 does.
+    Defragment: unary(log, 'Defragment', async (_m, call) => {
+      admin(call);
+      await m.defragment();
+      return {};
+    }),
+    Hash: unary(log, 'Hash', async (_m, call) => {
+      admin(call);
+      const rev = kv.currentRevision();
+      return { header: headerObject(id, rev), hash: await m.hash() };
+    }),
+    HashKV: unary(log, 'HashKV', async (req, call) => {
+      admin(call);
+      const r = await m.hashKv(revisionOf(req.revision));
+      return { header: headerObject(id, r.currentRevision), hash: r.hash, compact_revision: String(r.compactRevision) };
+    }),
+    MoveLeader: unary(log, 'MoveLeader', (req, call) => {
+      admin(call);
+      m.moveLeader(BigInt(String(req.targetID)));
+      return {};
+    }),
     Snapshot: (call: ServerWritableStream<Msg, object>) => {
       sendSnapshot(ctx, call).catch((err) => {
         const st = grpcStatus(err);
@@ -55,8 +77,14 @@ export function maintenanceService(ctx: ApiContext, log: GrpcLog): UntypedServic
         if (!call.cancelled) call.emit('error', { code: st.code, details: st.details });
       });
     },
-    MoveLeader: unimplemented('move-leader'),
   };
+}
+
+/** An int64 revision as the loader gives it (a decimal string) → a number; beyond ±2^53 is refused. */
+function revisionOf(v: unknown): number {
+  const n = Number(v ?? 0);
+  if (!Number.isSafeInteger(n)) throw kvError('ERR_INVALID_ARGUMENT', `revision: ${String(v)} is beyond the integers watchkv accepts (±2^53)`);
+  return n;
 }
 
 const activate = unimplemented('alarm activate') as (call: unknown, callback: unknown) => void;
@@ -67,6 +95,8 @@ const activate = unimplemented('alarm activate') as (call: unknown, callback: un
  * was taken by the transport.
  */
 async function sendSnapshot(ctx: ApiContext, call: ServerWritableStream<Msg, object>): Promise<void> {
+  // The copy holds every key and the users' password hashes: root only, as etcd.
+  authorize(ctx.auth, grpcAuthInfo(ctx, call), { kind: 'admin' });
   if (!ctx.serving) throw kvError('ERR_STOPPED');
   if (!ctx.snapshots) throw kvError('ERR_UNAVAILABLE', 'snapshots are not available on this server');
   const snap = await snapshotChunks(ctx.snapshots);

@@ -1,6 +1,5 @@
 /**
- * The unary etcd endpoints: /v3/kv/{range,put,deleterange,txn,compaction} and
- * /v3/maintenance/status. Bodies arrive as raw strings (app.ts's catch-all parser, since etcd
+ * The unary etcd KV endpoints: /v3/kv/{range,put,deleterange,txn,compaction}. Bodies arrive as raw strings (app.ts's catch-all parser, since etcd
  * clients send any content type) and are decoded by json.ts; errors go to the app's handler.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
@@ -13,11 +12,11 @@ import { allow } from '../security/request-auth.ts';
 /** The etcd API version watchkv answers as (Status, /version): one value, kept in health.ts. */
 export { VERSION };
 
-function send(reply: FastifyReply, body: string): FastifyReply {
+export function send(reply: FastifyReply, body: string): FastifyReply {
   return sendJson(reply, 200, body);
 }
 
-function body(raw: unknown): json.JsonObjectLike {
+export function body(raw: unknown): json.JsonObjectLike {
   return json.parseJsonObject(typeof raw === 'string' ? raw : raw === undefined ? '' : String(raw));
 }
 
@@ -49,15 +48,5 @@ export function kvRoutes(app: FastifyInstance, ctx: ApiContext): void {
     allow(ctx, req, { kind: 'admin' });
     const r = await kv.compact(c.revision, c.physical);
     return send(reply, json.encodeHeaderOnly(id, r.revision));
-  });
-  app.post('/v3/maintenance/status', async (req, reply) => {
-    body(req.body); // still reject a malformed body, as etcd does
-    allow(ctx, req, { kind: 'user' });
-    const size = await kv.dbSize();
-    const header = json.encodeHeader(id, kv.currentRevision());
-    return send(
-      reply,
-      `{"header":${header},"version":"${VERSION}","dbSize":"${size}","leader":"${id.memberId}","raftTerm":"${id.raftTerm}","dbSizeInUse":"${size}"}`,
-    );
   });
 }
