@@ -107,4 +107,39 @@ test('Election: one leader, observers see it, resign hands over', async () => {
   }
 });
 
+test('namespaces, a lease kept alive by the client, maintenance calls, sorted reads, delete with previous values', async () => {
+  const client = new Etcd3({ hosts: `127.0.0.1:${port}` });
+  try {
+    const ns = client.namespace('tenant1/');
+    await ns.put('x').value('1');
+    assert.is(await client.get('tenant1/x').string(), '1');
+    assert.equal(await ns.getAll().keys(), ['x']);
+
+    // The client keeps its lease alive on its own: the key outlives the 2 s TTL, then goes with a revoke.
+    const lease = client.lease(2);
+    await lease.put('leased/k').value('v');
+    await new Promise((r) => setTimeout(r, 3500));
+    assert.is(await client.get('leased/k').string(), 'v');
+    await lease.revoke();
+    assert.is(await client.get('leased/k').string(), null);
+
+    const st = await client.maintenance.status();
+    assert.is(st.version, '3.4.23');
+    assert.type((await client.maintenance.hash()).hash, 'number');
+    await client.maintenance.defragment();
+    await client.maintenance.moveLeader({ targetID: st.header.member_id });
+    assert.equal((await client.maintenance.alarm({ action: 'GET' as never })).alarms, []);
+    assert.is((await client.cluster.memberList({})).members.length, 1);
+
+    await client.put('acct/a').value('1');
+    await client.put('acct/b').value('2');
+    assert.is(await client.getAll().prefix('acct/').count(), 2);
+    assert.equal(await client.getAll().prefix('acct/').sort('Key', 'Descend').keys(), ['acct/b', 'acct/a']);
+    const prev = await client.delete().prefix('acct/').getPrevious();
+    assert.equal(prev.map((kv) => `${kv.key}=${kv.value}`), ['acct/a=1', 'acct/b=2']);
+  } finally {
+    client.close();
+  }
+});
+
 test.run();
