@@ -135,6 +135,11 @@ export const DEFAULTS = Object.freeze({
    * HTTP/1.1 or HTTP/2 (gRPC); every real client sends at once, so this only reaps idle sockets.
    */
   connectionPrefaceTimeoutMs: 10_000,
+  /**
+   * ms: how long a new HTTP/2 connection whose client acknowledged our SETTINGS may stay without
+   * a first request before it is handed to Node's HTTP/2 layer unread (api/h2-first-request.ts).
+   */
+  h2FirstRequestQuietMs: 200,
   /** ms: how long graceful shutdown waits for in-flight commits before closing the store. */
   shutdownGraceMs: 5_000,
   /**

@@ -8,7 +8,8 @@
  *   included), by emitting 'connection' on it as its own listener would.
  *
  * The bytes read to decide are put back (socket.unshift) before the hand-over, so each server
- * reads the connection from its first byte.
+ * reads the connection from its first byte. An HTTP/2 connection is first held until its first
+ * request, whose `:authority` may need mending for Node's HTTP/2 layer (h2-first-request.ts).
  *
  * With TLS (an https:// listen URL) every connection is a TLS handshake first: ALPN `h2` → gRPC,
  * anything else (`http/1.1`, no ALPN) → the same preface check on the decrypted stream. A client
@@ -20,6 +21,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { Server as HttpServer } from 'node:http';
 import { DEFAULTS } from '../config.ts';
+import { holdFirstRequest } from './h2-first-request.ts';
 
 /** ms: how often a draining listener closes the HTTP/1.1 connections that became idle. */
 const DRAIN_POLL_MS = 20;
@@ -71,6 +73,7 @@ export function listenShared(
   prefaceTimeoutMs = DEFAULTS.connectionPrefaceTimeoutMs,
   tlsOptions?: ListenTls,
 ): Promise<SharedListener> {
+  const firstRequest = { timeoutMs: prefaceTimeoutMs, quietMs: DEFAULTS.h2FirstRequestQuietMs };
   const sockets = new Set<net.Socket>();
   const undecided = new Set<net.Socket>();
   const http1 = new Set<net.Socket>();
@@ -94,9 +97,9 @@ export function listenShared(
       socket.pause();
       socket.off('data', onData);
       socket.off('error', onError);
-      socket.unshift(head);
-      if (kind === 'h2') targets.grpc(socket);
+      if (kind === 'h2') holdFirstRequest(socket, head, firstRequest, targets.grpc);
       else {
+        socket.unshift(head);
         http1.add(socket);
         socket.once('close', () => http1.delete(socket));
         targets.http.emit('connection', socket);
@@ -109,7 +112,7 @@ export function listenShared(
     socket.on('error', onError);
   };
   const secure = tlsOptions && tlsServer(tlsOptions, prefaceTimeoutMs, (s) => {
-    if (s.alpnProtocol === 'h2') targets.grpc(s);
+    if (s.alpnProtocol === 'h2') holdFirstRequest(s, Buffer.alloc(0), firstRequest, targets.grpc);
     else dispatch(s);
   });
   const server = net.createServer({ noDelay: true }, (socket) => {

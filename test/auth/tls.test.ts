@@ -87,6 +87,12 @@ test('one https:// port: gateway, REST, SSE, WebSocket and gRPC (etcdctl)', asyn
   const get = await etcdctl(['get', 'k']);
   assert.is(get.code, 0, get.out);
   assert.is(get.out.trim(), 'k\nv');
+  // Per-endpoint commands send `:authority: https://…`, which watchkv mends (src/api/h2-authority.ts).
+  const status = await etcdctl(['endpoint', 'status']);
+  assert.is(status.code, 0, status.out);
+  assert.match(status.out, /3\.4\.23/);
+  const defrag = await etcdctl(['defrag']);
+  assert.is(defrag.code, 0, defrag.out);
 });
 
 test('wrong TLS and plain HTTP on the TLS port: clear errors, server keeps serving', async () => {
