@@ -7,8 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { LevelBackend, writeError } from '../../src/backend/level-backend.ts';
-import { isKvError, type ErrorCode, type WatchKvError } from '../../src/errors.ts';
+import { isKvError } from '../../src/errors.ts';
 import { backendContract } from '../contracts/backend-contract.ts';
+import { rejects as rejectsCode } from '../support/rejects.ts';
 
 backendContract('level', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'watchkv-level-'));
@@ -21,15 +22,6 @@ backendContract('level', async () => {
 
 const test = suite('level backend specifics');
 
-async function rejectsCode(p: Promise<unknown>, code: ErrorCode): Promise<WatchKvError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(isKvError(err, code), `expected ${code}, got ${String(err)}`);
-    return err as WatchKvError;
-  }
-  throw new Error(`expected ${code}, got success`);
-}
 
 test('a directory held by another process is refused with a clear error', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'watchkv-lock-'));

@@ -6,22 +6,14 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { MemoryBackend } from '../../src/backend/memory-backend.ts';
-import { isKvError, type ErrorCode } from '../../src/errors.ts';
+import { isKvError } from '../../src/errors.ts';
 import { openKvStore, type KvStore } from '../../src/mvcc/kv-store.ts';
 import type { Event } from '../../src/mvcc/kv.ts';
 import { openLessor, type LessorImpl } from '../../src/lease/lessor.ts';
+import { rejects } from '../support/rejects.ts';
 
 const b = (s: string) => Buffer.from(s);
 
-async function rejects(p: Promise<unknown>, code: ErrorCode): Promise<void> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(isKvError(err, code), `expected ${code}, got ${String(err)}`);
-    return;
-  }
-  assert.unreachable(`expected ${code}`);
-}
 
 interface Rig {
   backend: MemoryBackend;

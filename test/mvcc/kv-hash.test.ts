@@ -10,21 +10,12 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { LevelBackend } from '../../src/backend/level-backend.ts';
 import { MemoryBackend } from '../../src/backend/memory-backend.ts';
-import { isKvError, type ErrorCode } from '../../src/errors.ts';
 import { openKvStore, type KvStore } from '../../src/mvcc/kv-store.ts';
 import { Rng, testSeed } from '../support/rng.ts';
+import { rejects } from '../support/rejects.ts';
 
 const b = (s: string) => Buffer.from(s);
 
-async function rejects(p: Promise<unknown>, code: ErrorCode): Promise<void> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(isKvError(err, code), `expected ${code}, got ${String(err)}`);
-    return;
-  }
-  assert.unreachable(`expected ${code}`);
-}
 
 /** A random history of puts, deletes and multi-op txns over a few keys, replayable by seed; one put's value changed from step `tweakAt` on. */
 async function play(store: KvStore, seed: number, steps: number, tweakAt = -1): Promise<void> {

@@ -2,22 +2,14 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { MemoryBackend } from '../../src/backend/memory-backend.ts';
-import { isKvError, type ErrorCode } from '../../src/errors.ts';
+import { isKvError } from '../../src/errors.ts';
 import { openKvStore } from '../../src/mvcc/kv-store.ts';
 import { META_FINISHED_COMPACT, recordKey } from '../../src/mvcc/kv-codec.ts';
 import { encodeMetaRevision } from '../../src/mvcc/compaction.ts';
+import { rejects } from '../support/rejects.ts';
 
 const b = (s: string) => Buffer.from(s);
 
-async function rejects(p: Promise<unknown>, code: ErrorCode): Promise<void> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(isKvError(err, code), `expected ${code}, got ${String(err)}`);
-    return;
-  }
-  assert.unreachable(`expected ${code}`);
-}
 
 test('revisions: first write is 2, a delete of nothing and an empty txn do not advance', async () => {
   const store = await openKvStore(new MemoryBackend());

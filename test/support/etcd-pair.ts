@@ -79,6 +79,21 @@ export async function startWatchkvTarget(): Promise<Target> {
   };
 }
 
+/**
+ * A real etcd and a watchkv side by side for a whole test file: started in the suite's `before`,
+ * stopped in its `after`; read `pair.etcd` and `pair.wk` inside the tests.
+ */
+export function pairForSuite(suite: { before(fn: () => Promise<void>): void; after(fn: () => Promise<void>): void }): { etcd: Target; wk: Target } {
+  const pair = {} as { etcd: Target; wk: Target };
+  suite.before(async () => {
+    [pair.etcd, pair.wk] = await Promise.all([startEtcdTarget(), startWatchkvTarget()]);
+  });
+  suite.after(async () => {
+    await Promise.all([pair.etcd?.stop(), pair.wk?.stop()]);
+  });
+  return pair;
+}
+
 /** A full server config for an in-process watchkv on 127.0.0.1 port 0. */
 export function watchkvConfig(dataDir: string, flags: string[] = []): ServerConfig {
   const config = loadConfig(['--listen-client-urls', 'http://127.0.0.1:0', '--data-dir', dataDir, '--log-level', 'warn', ...flags], {});

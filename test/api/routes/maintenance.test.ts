@@ -7,19 +7,11 @@
 import { randomBytes } from 'node:crypto';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startEtcdTarget, startWatchkvTarget, type Target } from '../../support/etcd-pair.ts';
+import { pairForSuite, type Target } from '../../support/etcd-pair.ts';
 import { b64, post } from '../../support/http-client.ts';
 import { startTestServer } from '../../support/test-server.ts';
 
-let etcd: Target;
-let wk: Target;
-
-test.before(async () => {
-  [etcd, wk] = await Promise.all([startEtcdTarget(), startWatchkvTarget()]);
-});
-test.after(async () => {
-  await Promise.all([etcd?.stop(), wk?.stop()]);
-});
+const pair = pairForSuite(test);
 
 /** Ids, revisions and hashes differ legitimately; everything else must match. */
 function masked(body: unknown): unknown {
@@ -31,7 +23,7 @@ function masked(body: unknown): unknown {
 }
 
 async function same(path: string, body: unknown): Promise<{ status: number; body: any }> {
-  const [e, w] = await Promise.all([post(etcd.url, path, body), post(wk.url, path, body)]);
+  const [e, w] = await Promise.all([post(pair.etcd.url, path, body), post(pair.wk.url, path, body)]);
   assert.is(w.status, e.status, `${path} ${JSON.stringify(body)}: status (watchkv ${JSON.stringify(w.body)})`);
   if (e.status === 200) assert.equal(masked(w.body), masked(e.body), `${path} ${JSON.stringify(body)}`);
   else assert.is(w.body.code, e.body.code, `${path} ${JSON.stringify(body)}: code`);
@@ -54,8 +46,8 @@ test('alarm, defragment, hash, transfer-leadership: as etcd 3.4 answers them', a
   await same('/v3/maintenance/transfer-leadership', {}); // target 0 is no member either
   // To itself: the one member already leads. Member ids go past 2^63, so uint64, not int64.
   const [e, w] = await Promise.all([
-    post(etcd.url, '/v3/maintenance/transfer-leadership', { targetID: await memberId(etcd) }),
-    post(wk.url, '/v3/maintenance/transfer-leadership', { targetID: await memberId(wk) }),
+    post(pair.etcd.url, '/v3/maintenance/transfer-leadership', { targetID: await memberId(pair.etcd) }),
+    post(pair.wk.url, '/v3/maintenance/transfer-leadership', { targetID: await memberId(pair.wk) }),
   ]);
   assert.equal([w.status, w.body], [e.status, e.body]);
   assert.equal(w.body, {});
@@ -66,9 +58,9 @@ test('bad input: malformed JSON, a targetID that is not a uint64, an unknown ala
   await same('/v3/maintenance/hash', '[');
   await same('/v3/maintenance/transfer-leadership', { targetID: 'abc' });
   await same('/v3/maintenance/transfer-leadership', { targetID: '-1' });
-  const r = await post(wk.url, '/v3/maintenance/transfer-leadership', { targetID: 'abc' });
+  const r = await post(pair.wk.url, '/v3/maintenance/transfer-leadership', { targetID: 'abc' });
   assert.match(r.body.message, /uint64/);
-  const a = await post(wk.url, '/v3/maintenance/alarm', { action: 'NOPE' });
+  const a = await post(pair.wk.url, '/v3/maintenance/alarm', { action: 'NOPE' });
   assert.is(a.status, 400);
   assert.match(a.body.message, /NOPE/);
 });
