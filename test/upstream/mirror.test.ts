@@ -9,7 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startServer, type RunningServer } from '../../src/server.ts';
 import { ConfigError, loadConfig } from '../../src/cli-options.ts';
-import { EtcdGrpc, openGrpcWatch } from '../api/grpc/grpc-client.ts';
+import { EtcdGrpc, grpcError, openGrpcWatch } from '../api/grpc/grpc-client.ts';
 import { until } from '../support/watch-harness.ts';
 import { EtcdCluster } from '../../scripts/etcd-cluster.ts';
 import { spawnSync } from 'node:child_process';
@@ -198,6 +198,22 @@ test('etcd errors reach clients as watchkv’s typed errors (compacted, future r
     assert.is(cancel.compactRevision, cur - 1);
   } finally {
     w.close();
+  }
+});
+
+test('defragment and the hashes are refused with a pointer to the etcd members (gRPC and HTTP)', async () => {
+  const d = await post(node.address, '/v3/maintenance/defragment', {});
+  assert.is(d.status, 501);
+  assert.is(d.json.code, 12);
+  assert.match(d.json.message, /not served in upstream mode; ask the etcd members/);
+  assert.is((await post(node.address, '/v3/maintenance/hash', {})).status, 501);
+  const client = new EtcdGrpc(node.address);
+  try {
+    const e = await grpcError(client.call('Maintenance', 'HashKV', { revision: 0 }));
+    assert.is(e.code, 12); // UNIMPLEMENTED
+    assert.match(e.details, /hashkv is not served in upstream mode/);
+  } finally {
+    client.close();
   }
 });
 
