@@ -121,6 +121,20 @@ test('save under write load, restore, same store at the snapshot revision, a wat
     const compacted = await post(restored.address, '/v3/kv/range', everything(99));
     assert.is(compacted.status, 400, 'the compaction came along');
 
+    // The check an operator runs: etcdctl's HashKV at the snapshot revision agrees on both.
+    // (Not spawnSync: both servers run in this process and must keep answering.)
+    const hashkv = async (endpoint: string): Promise<string> => {
+      const p = spawn('etcdctl', [`--endpoints=${endpoint}`, 'endpoint', 'hashkv', `--rev=${rev}`, '-w', 'json'], { env: { ...process.env, ETCDCTL_API: '3' } });
+      let out = '';
+      p.stdout.on('data', (d) => (out += d));
+      p.stderr.on('data', (d) => (out += d));
+      await new Promise((r) => p.on('close', r));
+      const hash = /"hash":(\d+)/.exec(out)?.[1];
+      assert.ok(hash, `etcdctl endpoint hashkv on ${endpoint}: ${out}`);
+      return hash;
+    };
+    assert.is(await hashkv(restored.address), await hashkv(url), 'HashKV at the snapshot revision');
+
     // A watch resumes: history up to the snapshot revision equals the source's, then new writes.
     const from = rev - 40;
     assert.equal(await readHistory(restored.address, from, rev), await readHistory(url, from, rev));
