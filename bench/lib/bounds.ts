@@ -92,8 +92,12 @@ one alike (it took 100-165 ms on 2026-11-30).
   profiled run at 09:42 watchkv's main thread was ~40-50% busy and \`top\` showed the harness at
   ~87% of a core: the lean client, not either server, paced the row. A C client (h2load, Debian
   nghttp2-client: \`h2load -c5 -m10 -d put.bin -H 'content-type: application/grpc'\`) pushed both
-  further, 10.7-12.3k puts/s against watchkv and 11.8-15.0k against etcd, still parity within
-  the noise: watchkv's one main thread then saturates while etcd uses both cores. Measured
+  further and shows etcd ahead once the client costs little: side by side at 13:40 (two rounds,
+  alternating), 5 connections x 10 in flight gave watchkv 10.3-12.6k puts/s and etcd 13.8-15.6k,
+  5 x 40 gave 17.7-20.0k and 20.4-22.3k, 10 x 40 gave 15.9-16.2k and 19.5-24.6k: etcd 1.1-1.5x.
+  At 50 in flight watchkv's main thread is ~40% idle and each call takes 4.6 ms on average (1.2
+  ms alone; a synced LevelDB batch 0.5-0.7 ms), so the pipeline, not the CPU, sets the rate;
+  at 200 in flight its one main thread saturates near 18-20k while etcd uses both cores. Measured
   2026-12-02 (\`BENCH_ONLY=grpc-put\`, profiles as above). Through grpc-js's own client, the
   client ran at 76-88% of a core for 3.2-3.9k calls/s and paced both servers (ratios 0.74-1.07x
   from run to run: noise). With unary calls straight over node:http2 (bench/lib/grpc-h2-unary.ts)
