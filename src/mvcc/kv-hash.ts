@@ -17,13 +17,11 @@ import { decodeRecord, recordKey } from './kv-codec.ts';
 import type { KvHash } from './kv.ts';
 import type { TreeIndex } from './tree-index.ts';
 
-/** What HashKV reads from the store. */
+/** What HashKV reads from the store (its index is read live: a failed write may rebuild it). */
 export interface HashHost {
   readonly index: TreeIndex;
   currentRevision(): number;
   compactRevision(): number;
-  /** False until the first compaction. */
-  compactedOnce(): boolean;
 }
 
 /** Bytes hashed first, so an empty range still has a defined hash (etcd hashes its bucket name). */
@@ -34,7 +32,15 @@ const DOMAIN = Buffer.from('watchkv/kv');
  * ERR_FUTURE_REV, a negative rev hashes nothing. A compaction that lands while the records are
  * read changes what is kept, so the hash starts over (at most `retries` times).
  */
-export async function hashKv(backend: Backend, host: HashHost, rev: number, batchRecords: number, retries = 3): Promise<KvHash> {
+export async function hashKv(
+  backend: Backend,
+  host: HashHost,
+  rev: number,
+  batchRecords: number,
+  /** False until the first compaction (then compactRevision is reported as -1, as etcd). */
+  compactedOnce: () => boolean,
+  retries = 3,
+): Promise<KvHash> {
   for (let attempt = 0; ; attempt++) {
     const compactRev = host.compactRevision();
     const current = host.currentRevision();
@@ -43,7 +49,7 @@ export async function hashKv(backend: Backend, host: HashHost, rev: number, batc
     const upto = rev === 0 ? current : rev;
     const hash = await hashRecords(backend, host, upto, compactRev, batchRecords);
     if (host.compactRevision() === compactRev) {
-      return { hash, compactRevision: host.compactedOnce() ? compactRev : -1, currentRevision: current };
+      return { hash, compactRevision: compactedOnce() ? compactRev : -1, currentRevision: current };
     }
     if (attempt >= retries) throw kvError('ERR_UNAVAILABLE', 'compactions kept changing the store while it was hashed; try again');
   }

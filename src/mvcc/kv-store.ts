@@ -260,17 +260,7 @@ export class KvStore implements KV, ValueSource, LeaseHost, AuthHost {
 
   async hashKv(revision: number): Promise<KvHash> {
     this.checkReadable();
-    // A getter: a failed write rebuilds the index while a hash may be reading it.
-    const store = this;
-    const host = {
-      get index() {
-        return store.index;
-      },
-      currentRevision: () => this.durableRev,
-      compactRevision: () => this.compactRev,
-      compactedOnce: () => this.compactedOnce,
-    };
-    return hashKv(this.backend, host, revision, this.options.scanBatchRecords);
+    return hashKv(this.backend, this, revision, this.options.scanBatchRecords, () => this.compactedOnce);
   }
 
   async hashAll(): Promise<number> {

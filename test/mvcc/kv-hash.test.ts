@@ -43,6 +43,13 @@ async function play(store: KvStore, seed: number, steps: number, tweakAt = -1): 
   }
 }
 
+/** Two in-memory stores given the same history. */
+async function twins(seed: number, steps: number): Promise<[KvStore, KvStore]> {
+  const stores = await Promise.all([openKvStore(new MemoryBackend()), openKvStore(new MemoryBackend())]);
+  for (const s of stores) await play(s, seed, steps);
+  return stores as [KvStore, KvStore];
+}
+
 test('equal histories hash alike at every revision; a changed value differs from its revision on', async () => {
   const seed = testSeed();
   const a = await openKvStore(new MemoryBackend());
@@ -91,10 +98,7 @@ test('the same history on LevelDB hashes as on memory, and again after reopening
 
 test('compaction: the hash does not depend on how far the physical deletion got', async () => {
   const seed = testSeed();
-  const physical = await openKvStore(new MemoryBackend());
-  const logical = await openKvStore(new MemoryBackend());
-  await play(physical, seed, 50);
-  await play(logical, seed, 50);
+  const [physical, logical] = await twins(seed, 50);
   const at = physical.currentRevision() - 10;
   await physical.compact(at, true);
   await logical.compact(at, false); // hashed at once: its records may still be on "disk"
@@ -136,10 +140,7 @@ test("etcd's keep rule: records compaction dropped never count; a kept one count
 
 test('Hash covers every stored record: equal stores agree, a write changes it', async () => {
   const seed = testSeed();
-  const a = await openKvStore(new MemoryBackend());
-  const c = await openKvStore(new MemoryBackend());
-  await play(a, seed, 30);
-  await play(c, seed, 30);
+  const [a, c] = await twins(seed, 30);
   const h = await a.hashAll();
   assert.is(await c.hashAll(), h);
   await a.put({ key: b('x'), value: b('y') });

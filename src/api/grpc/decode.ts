@@ -109,6 +109,13 @@ export function decodeCompaction(m: Msg): { revision: number; physical: boolean 
   return { revision: int(m.revision), physical: m.physical === true };
 }
 
+/** HashKVRequest's revision; beyond ±2^53 is refused rather than rounded. */
+export function decodeHashKvRevision(m: Msg): number {
+  const n = int(m.revision);
+  if (!Number.isSafeInteger(n)) throw kvError('ERR_INVALID_ARGUMENT', `revision: ${String(m.revision)} is beyond the integers watchkv accepts (±2^53)`);
+  return n;
+}
+
 /** A WatchRequest; undefined when no member of the union is set (etcd ignores those). */
 export function decodeWatchRequest(m: Msg): WatchRequest | undefined {
   switch (m.request_union) {

@@ -16,7 +16,7 @@ import { VERSION } from '../routes/kv.ts';
 import { headerObject } from './header.ts';
 import { unary, unimplemented, type GrpcLog } from './unary.ts';
 import { maintenance } from '../maintenance.ts';
-import type { Msg } from './decode.ts';
+import { decodeHashKvRevision, int64, type Msg } from './decode.ts';
 import { grpcAuthInfo } from './grpc-auth.ts';
 import { authorize } from '../../auth/auth-check.ts';
 
@@ -62,12 +62,12 @@ export function maintenanceService(ctx: ApiContext, log: GrpcLog): UntypedServic
     }),
     HashKV: unary(log, 'HashKV', async (req, call) => {
       admin(call);
-      const r = await m.hashKv(revisionOf(req.revision));
+      const r = await m.hashKv(decodeHashKvRevision(req));
       return { header: headerObject(id, r.currentRevision), hash: r.hash, compact_revision: String(r.compactRevision) };
     }),
     MoveLeader: unary(log, 'MoveLeader', (req, call) => {
       admin(call);
-      m.moveLeader(BigInt(String(req.targetID)));
+      m.moveLeader(int64(req.targetID));
       return {};
     }),
     Snapshot: (call: ServerWritableStream<Msg, object>) => {
@@ -78,13 +78,6 @@ export function maintenanceService(ctx: ApiContext, log: GrpcLog): UntypedServic
       });
     },
   };
-}
-
-/** An int64 revision as the loader gives it (a decimal string) → a number; beyond ±2^53 is refused. */
-function revisionOf(v: unknown): number {
-  const n = Number(v ?? 0);
-  if (!Number.isSafeInteger(n)) throw kvError('ERR_INVALID_ARGUMENT', `revision: ${String(v)} is beyond the integers watchkv accepts (±2^53)`);
-  return n;
 }
 
 const activate = unimplemented('alarm activate') as (call: unknown, callback: unknown) => void;

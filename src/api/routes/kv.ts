@@ -1,6 +1,8 @@
 /**
- * The unary etcd KV endpoints: /v3/kv/{range,put,deleterange,txn,compaction}. Bodies arrive as raw strings (app.ts's catch-all parser, since etcd
- * clients send any content type) and are decoded by json.ts; errors go to the app's handler.
+ * The unary etcd KV endpoints: /v3/kv/{range,put,deleterange,txn,compaction}. Bodies arrive as
+ * raw strings (app.ts's catch-all parser, since etcd clients send any content type) and are
+ * decoded by json.ts; errors go to the app's handler. `send` and `body` serve the maintenance
+ * routes too (maintenance.ts).
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ApiContext } from '../context.ts';
