@@ -227,7 +227,7 @@ export function readUint64(obj: JsonObject, name: string): bigint {
   const text = typeof v === 'number' ? String(v) : v instanceof RawNumber ? v.text : typeof v === 'string' ? v.trim() : undefined;
   if (text === undefined) throw typeError(v, 'uint64');
   if (/^(?:0|[1-9]\d*)$/.test(text) && BigInt(text) < UINT64_END) return BigInt(text);
-  throw typeError(0, 'uint64', text);
+  throw kvError('ERR_INVALID_ARGUMENT', `${name}: ${JSON.stringify(text)} is not a uint64 (a decimal integer from 0 to 2^64-1)`);
 }
 
 export function readBool(obj: JsonObject, name: string): boolean {
