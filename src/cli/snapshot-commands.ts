@@ -7,7 +7,6 @@ import { existsSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { decodeRecord, RECORD_PREFIX } from '../mvcc/kv-codec.ts';
 import { readSnapshot, type SnapshotSummary } from '../snapshot/snapshot-reader.ts';
-import { restoreSnapshot } from '../snapshot/snapshot-restore.ts';
 import { REVISION_BYTES } from '../mvcc/revision.ts';
 import { downloadSnapshot } from './snapshot-download.ts';
 
@@ -81,6 +80,8 @@ export function snapshotCommands(program: Command): void {
     .requiredOption('--data-dir <dir>', 'a new or empty data directory to create the store in')
     .description('create a data directory from a snapshot (offline; the server must not run on it)')
     .action(async (file: string, opts: { dataDir: string }) => {
+      // Loaded here: it brings LevelDB's native module, which no other command needs at start-up.
+      const { restoreSnapshot } = await import('../snapshot/snapshot-restore.ts');
       const s = await restoreSnapshot(file, opts.dataDir);
       process.stdout.write(`Restored ${file} into ${opts.dataDir} (revision ${s.revision}, ${s.records} records)\n`);
     });

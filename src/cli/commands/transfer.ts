@@ -11,7 +11,8 @@
  */
 import { createReadStream, createWriteStream } from 'node:fs';
 import type { Command } from 'commander';
-import cliProgress from 'cli-progress';
+import type { SingleBar } from 'cli-progress';
+import { createRequire } from 'node:module';
 import { clientOf, leaseHex, parseLeaseId } from '../context.ts';
 import { EXIT, UsageError } from '../exit-codes.ts';
 import { lines } from '../stdin.ts';
@@ -53,8 +54,10 @@ export function parseImportLine(line: string, n: number): { key: Uint8Array | st
   return { key, value, lease: typeof o.lease === 'string' ? parseLeaseId(o.lease) : undefined };
 }
 
-function bar(label: string, total: number): cliProgress.SingleBar | undefined {
+function bar(label: string, total: number): SingleBar | undefined {
   if (!process.stderr.isTTY) return undefined;
+  // Required on first use: only a transfer on a terminal draws a bar, every command pays an import.
+  const cliProgress = createRequire(import.meta.url)('cli-progress') as typeof import('cli-progress');
   const b = new cliProgress.SingleBar(
     { stream: process.stderr, format: `${label} [{bar}] {percentage}% | {value}/{total} keys | {eta_formatted} left`, hideCursor: true, clearOnComplete: false },
     cliProgress.Presets.shades_classic,
@@ -64,7 +67,7 @@ function bar(label: string, total: number): cliProgress.SingleBar | undefined {
 }
 
 /** Ctrl-C during a transfer: stop the bar, say what is incomplete, exit 130. */
-function onInterrupt(what: string, b: () => cliProgress.SingleBar | undefined): () => void {
+function onInterrupt(what: string, b: () => SingleBar | undefined): () => void {
   const handler = (): void => {
     b()?.stop();
     process.stderr.write(`\nwatchkv: ${what} interrupted: incomplete\n`);
@@ -93,7 +96,7 @@ Examples:
       const pageSize = Number(o.pageSize);
       if (!Number.isSafeInteger(pageSize) || pageSize <= 0) throw new UsageError(`--page-size: "${o.pageSize}" is not a positive integer`);
       const total = (await c.range(prefix, { prefix: true, countOnly: true })).count;
-      let progress: cliProgress.SingleBar | undefined;
+      let progress: SingleBar | undefined;
       const done = onInterrupt('export', () => progress);
       progress = bar('export', total);
       const sink = o.output ? createWriteStream(o.output) : process.stdout;
@@ -128,7 +131,7 @@ Examples:
       const c = clientOf(cmd);
       let total = 0;
       if (file && process.stderr.isTTY) for await (const l of lines(createReadStream(file))) if (l.trim()) total++;
-      let progress: cliProgress.SingleBar | undefined;
+      let progress: SingleBar | undefined;
       const done = onInterrupt('import', () => progress);
       progress = total > 0 ? bar('import', total) : undefined;
       let batch: TxnOp[] = [];
