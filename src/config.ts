@@ -140,6 +140,8 @@ export const DEFAULTS = Object.freeze({
    * a first request before it is handed to Node's HTTP/2 layer unread (api/h2-first-request.ts).
    */
   h2FirstRequestQuietMs: 200,
+  /** How often an open gRPC health Watch (grpc.health.v1) looks for a change of readiness. */
+  healthWatchCheckIntervalMs: 1_000,
   /** ms: how long graceful shutdown waits for in-flight commits before closing the store. */
   shutdownGraceMs: 5_000,
   /**

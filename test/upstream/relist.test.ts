@@ -4,12 +4,12 @@
  * comes back the node's watch from its last revision + 1 is compacted, so it relists: its
  * mirror equals etcd's range again, a watcher whose next revision was compacted is ended with
  * compact_revision (as etcd ends it: no silent gap), a new watcher goes on live, and /readyz is
- * ready again.
+ * ready again. The gRPC health service (Check and Watch) follows the same readiness.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startServer } from '../../src/server.ts';
-import { EtcdGrpc, openGrpcWatch } from '../api/grpc/grpc-client.ts';
+import { EtcdGrpc, HealthProbe, openGrpcWatch } from '../api/grpc/grpc-client.ts';
 import { until } from '../support/watch-harness.ts';
 import { EtcdCluster } from '../../scripts/etcd-cluster.ts';
 
@@ -27,6 +27,12 @@ test('a node behind an upstream compaction relists, ends overtaken watchers with
     node = await startServer({ listenClientUrls: 'http://127.0.0.1:0', logLevel: 'silent', upstreamEndpoints: [cluster.endpoints()[only]!] });
     const url = node.address;
     assert.is((await fetch(`${url}/readyz`)).status, 200);
+    // A gRPC health probe (Kubernetes, load balancers) reads the same readiness as /readyz.
+    const probe = new HealthProbe(url);
+    closers.push(() => probe.close());
+    assert.is(await probe.check(), 'SERVING');
+    const healthWatch = probe.watch();
+    closers.push(healthWatch.cancel);
     const old = openGrpcWatch(url, { key: Buffer.from('/r/'), range_end: Buffer.from('/r0'), prev_kv: true });
     closers.push(old.close);
     await until(() => old.responses.length > 0, 30_000, 'created');
@@ -41,11 +47,16 @@ test('a node behind an upstream compaction relists, ends overtaken watchers with
     await until(async () => (await fetch(`${url}/readyz`)).status === 503, 30_000, 'not ready while disconnected');
     const body = (await (await fetch(`${url}/readyz`)).json()) as { reason: string };
     assert.match(body.reason, 'upstream');
+    assert.is(await probe.check(), 'NOT_SERVING');
+    await until(() => healthWatch.statuses.length >= 2, 10_000, 'the health Watch told of not ready');
 
     // It comes back: the node's resume is compacted, so it relists at etcd's revision.
     await cluster.restart(only);
     await until(() => node!.store.currentRevision() >= head, 30_000, 'the relist');
     await until(async () => (await fetch(`${url}/readyz`)).status === 200, 30_000, 'ready again');
+    assert.is(await probe.check(), 'SERVING');
+    await until(() => healthWatch.statuses.length >= 3, 10_000, 'the health Watch told of ready again');
+    assert.equal(healthWatch.statuses, ['SERVING', 'NOT_SERVING', 'SERVING']);
     const mirror: any = await (await fetch(`${url}/v3/kv/range`, { method: 'POST', body: JSON.stringify({ key: Buffer.from('/r/').toString('base64'), range_end: Buffer.from('/r0').toString('base64'), serializable: true }) })).json();
     const truth = await others[0]!.call('KV', 'Range', { key: Buffer.from('/r/'), range_end: Buffer.from('/r0') });
     const fmt = (kvs: any[], dec: (b: any) => string) => kvs.map((kv) => `${dec(kv.key)}=${dec(kv.value)}@${kv.mod_revision}`);

@@ -8,7 +8,7 @@
  */
 import { Server, ServerCredentials, type ConnectionInjector } from '@grpc/grpc-js';
 import type { ApiContext } from '../context.ts';
-import { serviceDefinition, withRawResponses } from './proto.ts';
+import { healthServiceDefinition, serviceDefinition, withRawResponses } from './proto.ts';
 import { KV_RAW_METHODS, kvHandlers, kvService, type KvMethod } from './kv-service.ts';
 import { attachFastUnary, type FastMethod } from './fast-unary.ts';
 import { grpcCertIdentity, grpcTokenAuthInfo } from './grpc-auth.ts';
@@ -19,6 +19,7 @@ import { leaseService } from './lease-service.ts';
 import { clusterService, type Advertised } from './cluster-service.ts';
 import { maintenanceService } from './maintenance-service.ts';
 import { authService } from './auth-service.ts';
+import { healthService, strictHealthDefinition } from './health-service.ts';
 import { errorStatus, type GrpcLog } from './unary.ts';
 
 export interface GrpcApi {
@@ -66,6 +67,7 @@ export function buildGrpcServer(ctx: ApiContext, log: GrpcLog): GrpcApi {
   server.addService(serviceDefinition('Cluster'), clusterService(ctx, log, advertised));
   server.addService(serviceDefinition('Maintenance'), maintenanceService(ctx, log));
   server.addService(serviceDefinition('Auth'), authService(ctx, log));
+  server.addService(strictHealthDefinition(healthServiceDefinition()), healthService(ctx));
 
   const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
   const fastUnary = { count: 0 };

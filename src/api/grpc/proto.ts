@@ -28,6 +28,12 @@ export function serviceDefinition(name: ServiceName): ServiceDefinition {
   return definitions[`etcdserverpb.${name}`] as ServiceDefinition;
 }
 
+/** grpc.health.v1.Health (proto/health.proto): the probe service etcd registers beside its own. */
+export function healthServiceDefinition(): ServiceDefinition {
+  const health = loadSync('health.proto', { includeDirs: [PROTO_DIR], keepCase: true, enums: String, defaults: true });
+  return health['grpc.health.v1.Health'] as ServiceDefinition;
+}
+
 const passThrough = (b: Buffer): Buffer => b;
 
 /** The service with the named methods' responses taken as already-encoded bytes. */

@@ -4,6 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { ApiContext } from '../context.ts';
+import { readiness } from '../readiness.ts';
 
 /**
  * The etcd version watchkv speaks: the 3.4 gateway API and semantics it is tested against
@@ -17,9 +18,8 @@ export const ETCD_CLUSTER_VERSION = '3.4.0';
 export function healthRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get('/healthz', async (_req, reply) => reply.header('content-type', 'application/json').send('{"health":"true"}'));
   app.get('/readyz', async (_req, reply) => {
-    if (!ctx.serving) return reply.code(503).header('content-type', 'application/json').send('{"ready":false,"reason":"shutting down"}');
-    const up = ctx.upstream?.ready();
-    if (up && !up.ready) return reply.code(503).header('content-type', 'application/json').send(JSON.stringify({ ready: false, reason: up.reason }));
+    const r = readiness(ctx);
+    if (!r.ready) return reply.code(503).header('content-type', 'application/json').send(JSON.stringify({ ready: false, reason: r.reason }));
     return reply.header('content-type', 'application/json').send(`{"ready":true,"revision":"${ctx.kv.currentRevision()}"}`);
   });
   // etcd 3.4's /health: text/plain (Go's content sniffing of a JSON body), 503 + "false" when

@@ -132,3 +132,35 @@ export function grpcFrame(msg: Buffer, flag = 0): Buffer {
   msg.copy(f, 5);
   return f;
 }
+
+/**
+ * A gRPC health probe (grpc.health.v1, as Kubernetes gRPC probes and grpc-health-probe call it),
+ * loaded from the protocol's own definition in src/api/grpc/proto/health.proto.
+ */
+export class HealthProbe {
+  private readonly client: any;
+
+  constructor(url: string) {
+    const pkg: any = grpc.loadPackageDefinition(loadSync('health.proto', { includeDirs: [PROTO_DIR], keepCase: true, enums: String, defaults: true }));
+    this.client = new pkg.grpc.health.v1.Health(url.replace(/^http:\/\//, ''), grpc.credentials.createInsecure());
+  }
+
+  /** Check(service): the status, or the call's error. */
+  check(service = ''): Promise<string> {
+    return new Promise((resolve, reject) => this.client.Check({ service }, (err: GrpcError | null, res: any) => (err ? reject(err) : resolve(res.status))));
+  }
+
+  /** Watch(service): the statuses as they come, and how the call ended (undefined while open). */
+  watch(service = ''): { statuses: string[]; ended: { code: number; details: string } | undefined; cancel(): void } {
+    const call = this.client.Watch({ service });
+    const out = { statuses: [] as string[], ended: undefined as { code: number; details: string } | undefined, cancel: () => call.cancel() };
+    call.on('data', (m: any) => out.statuses.push(m.status));
+    call.on('error', (e: GrpcError) => (out.ended = { code: e.code, details: e.details }));
+    call.on('end', () => (out.ended ??= { code: 0, details: 'OK' }));
+    return out;
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}
