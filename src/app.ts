@@ -34,6 +34,7 @@ import { clientBundleRoute } from './api/routes/client-bundle.ts';
 import { accessLog } from './api/access-log.ts';
 import { restKvRoutes } from './api/rest/kv-routes.ts';
 import { routableUrl } from './api/rest/key-path.ts';
+import { gatewayUrl } from './api/gateway-alias.ts';
 import { sseWatchRoute } from './api/watch/sse-route.ts';
 import { WatchStreamStats } from './api/watch/stream-stats.ts';
 import { metricsRoutes } from './api/metrics.ts';
@@ -86,7 +87,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     logger: deps.logStream ? { level: config.logLevel, stream: deps.logStream } : { level: config.logLevel },
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.maxBodyBytes,
-    rewriteUrl: (req) => routableUrl(req.url ?? '/'),
+    rewriteUrl: (req) => routableUrl(gatewayUrl(req.url ?? '/')),
   });
   // Each committed event is encoded to JSON once (events memoize their encoding). The watch
   // engine keeps recent events for catch-up, and a replay sends bytes that already exist when

@@ -121,9 +121,9 @@ abstract class SessionBase implements WatchSession {
   abstract close(): Promise<void>;
 }
 
-/** A WebSocket on `${base}/v3/watch` (http → ws). Resolves once open. */
-export async function openWsWatch(base: string): Promise<WatchSession> {
-  const ws = new WebSocket(base.replace(/^http/, 'ws') + '/v3/watch');
+/** A WebSocket on `${base}${path}` (http → ws; etcd's gateway path by default). Resolves once open. */
+export async function openWsWatch(base: string, path = '/v3/watch'): Promise<WatchSession> {
+  const ws = new WebSocket(base.replace(/^http/, 'ws') + path);
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
     ws.once('error', reject);
@@ -158,9 +158,9 @@ export async function openWsWatch(base: string): Promise<WatchSession> {
  * A streaming POST /v3/watch carrying `requests` as its whole body (the body is closed at once).
  * `status` is the HTTP status; lines are `{"result":…}` objects, or an `{"error":…}` object.
  */
-export async function openHttpWatch(base: string, requests: unknown[]): Promise<WatchSession & { status: number }> {
+export async function openHttpWatch(base: string, requests: unknown[], path = '/v3/watch'): Promise<WatchSession & { status: number }> {
   const body = requests.map((r) => JSON.stringify(r)).join('\n');
-  const url = new URL('/v3/watch', base);
+  const url = new URL(path, base);
   const req = http.request(url, { method: 'POST', headers: { 'content-type': 'application/json' } });
   const session = new (class extends SessionBase {
     status = 0;

@@ -23,10 +23,12 @@ export function maintenanceRoutes(app: FastifyInstance, ctx: ApiContext): void {
     body(req.body); // still reject a malformed body, as etcd does
     allow(ctx, req, { kind: 'user' });
     const size = await kv.dbSize();
-    const header = json.encodeHeader(id, kv.currentRevision());
+    const rev = kv.currentRevision();
+    const header = json.encodeHeader(id, rev);
+    // No raft log: the raft indexes are the current revision, as over gRPC (maintenance-service.ts).
     return send(
       reply,
-      `{"header":${header},"version":"${VERSION}","dbSize":"${size}","leader":"${id.memberId}","raftTerm":"${id.raftTerm}","dbSizeInUse":"${size}"}`,
+      `{"header":${header},"version":"${VERSION}","dbSize":"${size}","leader":"${id.memberId}","raftIndex":"${rev}","raftTerm":"${id.raftTerm}","raftAppliedIndex":"${rev}","dbSizeInUse":"${size}"}`,
     );
   });
   // No alarm is ever raised, so the list is empty; as etcd 3.4, the answer has no header.
