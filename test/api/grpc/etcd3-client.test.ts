@@ -142,4 +142,47 @@ test('namespaces, a lease kept alive by the client, maintenance calls, sorted re
   }
 });
 
+test('STM: concurrent transfers under each isolation level keep the total; the user and role admin API', async () => {
+  const client = new Etcd3({ hosts: `127.0.0.1:${port}` });
+  try {
+    await client.put('stm/a').value('100');
+    await client.put('stm/b').value('0');
+    // etcd3's Isolation is a const enum (not importable at run time): SerializableSnapshot,
+    // Serializable, RepeatableReads, ReadCommitted.
+    let committed = 0;
+    for (const isolation of [0, 1, 2]) {
+      const transfers = Array.from({ length: 4 }, () =>
+        client
+          .stm({ isolation: isolation as never, retries: 50 })
+          .transact(async (tx) => {
+            const a = Number(await tx.get('stm/a'));
+            const b = Number(await tx.get('stm/b'));
+            await tx.put('stm/a').value(String(a - 1));
+            await tx.put('stm/b').value(String(b + 1));
+          })
+          .then(() => committed++, () => {}),
+      );
+      await Promise.all(transfers);
+      const [a, b] = [Number(await client.get('stm/a').string()), Number(await client.get('stm/b').string())];
+      assert.is(a + b, 100, `isolation ${isolation}: money neither made nor lost`);
+      assert.is(b, committed, `isolation ${isolation}: one unit per committed transaction`);
+    }
+    assert.ok(committed >= 3, `some transactions commit (${committed})`);
+
+    await client.user('stm-user').create('pw');
+    await client.role('stm-role').create();
+    await client.role('stm-role').grant({ permission: 'Read', range: client.range({ prefix: 'stm/' }) } as never);
+    await client.user('stm-user').addRole('stm-role');
+    assert.equal((await client.getUsers()).map((u) => u.name), ['stm-user']);
+    assert.equal((await client.user('stm-user').roles()).map((r) => r.name), ['stm-role']);
+    const perms = await client.role('stm-role').permissions();
+    assert.equal(perms.map((p) => [p.permission, p.range.start.toString(), p.range.end.toString()]), [['Read', 'stm/', 'stm0']]);
+    await client.user('stm-user').delete();
+    await client.role('stm-role').delete();
+    assert.equal(await client.getUsers(), []);
+  } finally {
+    client.close();
+  }
+});
+
 test.run();
