@@ -108,10 +108,15 @@ one alike (it took 100-165 ms on 2026-11-30).
   (+10%: 6.0k to 6.4-6.9k). What remains per call: Node's HTTP/2 core (stream objects, header
   maps, respond, trailers) ~25% of the busy time, GC ~12%, the store's txn and index ~10%, and
   the LevelDB write's JS side and thread hand-off ~7-10% (fdatasync takes ~0.2 ms here, so
-  group-commit batches hold only 2-3 puts). etcd serves a call across both cores in Go; watchkv's
-  main thread is one core. The last ~20% would need HTTP/2 framing outside Node's http2 core or
-  a second core for the protocol work (Node 20's worker threads cannot take over the listener's
-  sockets); neither was tried.
+  group-commit batches hold only 2-3 puts with that client). etcd serves a call across both
+  cores in Go; watchkv's main thread is one core. The last ~20% would need HTTP/2 framing
+  outside Node's http2 core or a second core for the protocol work (Node 20's worker threads
+  cannot take over the listener's sockets); neither was tried. Under h2load (5 x 10 in flight,
+  2026-12-02, 15:50-16:30) a batch held ~17 of the 50 calls and took 1.3-2.1 ms from the main
+  thread's view plus ~0.3 ms before the next was sent, against 0.78 ms for the same batch on an
+  idle box (fdatasync 0.4-0.6 ms): contention and the main thread's lateness, not the disk. Sending
+  the next batch before publishing the last (8.5-12.0k vs 8.1-11.4k puts/s over 6 alternating
+  rounds) and 2-3 batches in flight (slower: LevelDB serialises them) did not help; not kept.
 - **grpc-fanout-sat (target >= 5x etcd): MISSED, 1.78x in the full run of 10:23; the writer
   sets a ceiling below 5x.** At HTTP/2's default 64 KiB window the ten client streams capped both
   servers near 1.3M events/s; with a 4 MiB window (what grpc-go reaches by BDP estimation) both
