@@ -129,9 +129,7 @@ test('auth on: the token header decides, as grpc-js metadata does', async () => 
   const s2 = http2.connect(a.url);
   const c = new EtcdGrpc(a.url);
   try {
-    await c.call('Auth', 'UserAdd', { name: 'root', password: 'pw' });
-    await c.call('Auth', 'UserGrantRole', { user: 'root', role: 'root' });
-    await c.call('Auth', 'AuthEnable', {});
+    await c.enableAuth('pw');
     const tok = (await c.call('Auth', 'Authenticate', { name: 'root', password: 'pw' })).token as string;
     const req = (token?: string): Promise<Answer> =>
       new Promise((resolve, reject) => {

@@ -248,9 +248,7 @@ test('auth on: the token header decides who watches, as grpc-js metadata did', a
   const c = new EtcdGrpc(a.url);
   const session = http2.connect(a.url);
   try {
-    await c.call('Auth', 'UserAdd', { name: 'root', password: 'pw' });
-    await c.call('Auth', 'UserGrantRole', { user: 'root', role: 'root' });
-    await c.call('Auth', 'AuthEnable', {});
+    await c.enableAuth('pw');
     const tok = (await c.call('Auth', 'Authenticate', { name: 'root', password: 'pw' })).token as string;
     const bad = rawWatch(session, { token: 'not-a-token' });
     bad.s.write(frame(create('a/')));

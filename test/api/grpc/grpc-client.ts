@@ -48,6 +48,13 @@ export class EtcdGrpc {
     return this.clients.get(service)[method]();
   }
 
+  /** Turns auth on the way etcdctl users do: a root user with the root role, then AuthEnable. */
+  async enableAuth(rootPassword: string): Promise<void> {
+    await this.call('Auth', 'UserAdd', { name: 'root', password: rootPassword });
+    await this.call('Auth', 'UserGrantRole', { user: 'root', role: 'root' });
+    await this.call('Auth', 'AuthEnable', {});
+  }
+
   close(): void {
     for (const c of this.clients.values()) c.close();
     this.channel.close();

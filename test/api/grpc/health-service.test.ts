@@ -57,9 +57,7 @@ test('auth on: probes need no token (etcd asks for none), while KV without one i
   const c = new EtcdGrpc(srv.url);
   const probe = new HealthProbe(srv.url);
   try {
-    await c.call('Auth', 'UserAdd', { name: 'root', password: 'pw' });
-    await c.call('Auth', 'UserGrantRole', { user: 'root', role: 'root' });
-    await c.call('Auth', 'AuthEnable', {});
+    await c.enableAuth('pw');
     const refused = await grpcError(c.call('KV', 'Put', { key: buf('k'), value: buf('v') }));
     assert.is(refused.code, grpc.status.INVALID_ARGUMENT, refused.details);
     assert.is(await probe.check(''), 'SERVING');
@@ -92,10 +90,7 @@ test('shutdown: a Watch is told NOT_SERVING, then its call ends UNAVAILABLE; an 
 function rawCheck(url: string, body: Buffer): Promise<[number, string]> {
   const client = new grpc.Client(url.replace(/^http:\/\//, ''), grpc.credentials.createInsecure());
   return new Promise<[number, string]>((resolve) =>
-    client.makeUnaryRequest('/grpc.health.v1.Health/Check', (b: Buffer) => b, (b: Buffer) => b, body, (e, r) => {
-      client.close();
-      resolve(e ? [e.code, e.details] : [0, r!.toString('hex')]);
-    }),
+    client.makeUnaryRequest('/grpc.health.v1.Health/Check', (b: Buffer) => b, (b: Buffer) => b, body, (e, r) => resolve(e ? [e.code, e.details] : [0, r!.toString('hex')])),
   ).finally(() => client.close());
 }
 
