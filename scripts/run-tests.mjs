@@ -1,11 +1,10 @@
 #!/usr/bin/env node
-// Runs every test/**/*.test.ts file in its own Node process (uvu + tsx), three at a time, and
+// Runs every test/**/*.test.ts file in its own Node process (uvu + tsx), two at a time, and
 // closes with the one line CI reads: "N passed, N failed". uvu's own summary is per file, so
 // this script adds them up; a file that crashes before its summary counts as one failure.
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import os from 'node:os';
 
 const root = new URL('..', import.meta.url).pathname;
 const filter = process.argv.slice(2);
@@ -23,10 +22,11 @@ function findTests(dir) {
 const files = findTests(join(root, 'test')).filter(
   (f) => filter.length === 0 || filter.some((x) => f.includes(x)),
 );
-// Three at a time by default, even on 2 cores: many files spend much of their time waiting
-// (servers starting, etcd's 100 ms sync timer, quiet periods), so a third file uses the idle
-// CPU. Measured on the 2-core box, whole suite: 2 jobs ~590 s, 3 jobs 438 s, 4 jobs 394 s.
-const parallel = Math.max(1, Number(process.env.TEST_JOBS) || Math.max(3, os.cpus().length));
+// Two at a time by default, as CI has always run them. TEST_JOBS=N runs N (also past the core
+// count: many files mostly wait, and on the 2-core box 3 jobs took 438 s and 4 took 394 s for the
+// suite, against ~590 s for 2; but under 3 jobs an upstream failover test failed once, with a
+// moving watch session whose first response was not `created`; not yet explained).
+const parallel = Math.max(1, Number(process.env.TEST_JOBS) || 2);
 const perFileTimeoutMs = Number(process.env.TEST_FILE_TIMEOUT_MS) || 240_000;
 
 function runFile(file) {
@@ -61,13 +61,7 @@ function runFile(file) {
   });
 }
 
-// The longest files start first, so none of them is left running alone at the end.
-const SLOW_FIRST = ['server/npm-start', 'conformance/differential', 'faults/corrupt-datadir', 'snapshot/snapshot', 'cli/cli-ops', 'api/watch/sse-route', 'api/grpc/etcdctl-diff', 'client/watch.test', 'upstream/differential-upstream'];
-const rank = (f) => {
-  const i = SLOW_FIRST.findIndex((x) => f.includes(x));
-  return i < 0 ? SLOW_FIRST.length : i;
-};
-const queue = [...files].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+const queue = [...files];
 const results = [];
 async function worker() {
   while (queue.length > 0) {

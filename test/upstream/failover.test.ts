@@ -83,7 +83,7 @@ class MovingWatcher {
     this.close();
     const client = new EtcdGrpc(url);
     const call = client.stream('Watch', 'Watch');
-    const session: ObservedWatcher = { request: createRequest(this.lastRev + 1), responses: [] };
+    const session: ObservedWatcher & { ended?: string } = { request: createRequest(this.lastRev + 1), responses: [] };
     this.sessions.push(session);
     const me = { client, call };
     this.current = me;
@@ -92,7 +92,8 @@ class MovingWatcher {
       session.responses.push(r);
       if (r.events.length > 0) this.lastRev = r.events[r.events.length - 1]!.kv.modRevision;
     });
-    call.on('error', () => {
+    call.on('error', (e: { code: number; details: string }) => {
+      session.ended = `${e.code} ${e.details}`;
       if (this.current !== me) return;
       // The node went away: resume on another one.
       this.current = undefined;
@@ -258,7 +259,10 @@ test('leader kill, node restart and compaction: clients moving between nodes see
       errs.push(...checkExact(c, truth, start, upTo));
       for (const [i, s] of c.sessions.entries()) errs.push(...validateWatcher(truth.history, s, compactAt).map((e) => `${c.name} session ${i}: ${e}`));
     }
-    assert.equal(errs, []);
+    // On failure, say how each session went: how many responses, how it began and ended.
+    const sessionsSeen = () =>
+      clients.map((c) => `${c.name}: ${c.sessions.map((s: ObservedWatcher & { ended?: string }) => `[${s.responses.length} responses, first ${JSON.stringify(s.responses[0] ? { ...s.responses[0], events: s.responses[0].events.length } : null)}, ended ${s.ended ?? 'open'}]`).join(' ')}`).join('\n');
+    assert.equal(errs, [], errs.length ? `${errs.join('\n')}\n${sessionsSeen()}` : undefined);
     assert.ok(clients.every((c) => c.sessions.length >= 2), 'each client used two nodes');
     assert.ok(truth.history.some((rc) => rc.events.length === 2), 'two-key txns were in the run');
   } finally {
