@@ -8,7 +8,10 @@
  * revision, with prev_kv — and every session must pass the watch validator. The history is
  * etcd's own: a watcher on a member that is never killed.
  *
- * Deterministic in what it checks: the steps wait for event counts, not for time.
+ * Deterministic in what it checks: the steps wait for event counts, not for time. Each step waits
+ * for events written after it began (starting a node takes seconds under load, and a count fixed
+ * in advance was often reached during that start, leaving the later steps no events at all), and
+ * the end waits for each client's current session, not its earlier ones, to reach the last revision.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -117,6 +120,17 @@ class MovingWatcher {
   events(): Event[] {
     return this.sessions.flatMap((s) => s.responses.flatMap((r) => r.events));
   }
+
+  /** The session now open was created and has delivered up to `rev` (itself, or before it). */
+  caughtUp(rev: number): boolean {
+    const current = this.sessions[this.sessions.length - 1];
+    return current?.responses[0]?.created === true && this.lastRev >= rev;
+  }
+
+  /** Events the session now open has delivered. */
+  currentEvents(): number {
+    return this.sessions[this.sessions.length - 1]?.responses.reduce((n, r) => n + r.events.length, 0) ?? 0;
+  }
 }
 
 /** etcd's own history of the range: a watcher on a member that stays up. */
@@ -222,37 +236,41 @@ test('leader kill, node restart and compaction: clients moving between nodes see
     c1.open(nodes[0]!.address);
     c2.open(nodes[1]!.address);
     writer = new Writer(cluster);
-    const wait = (n: number) => until(() => truth!.count >= n, 30_000, `${n} upstream events`);
+    /** Waits for `n` more upstream events than there are now. */
+    const wait = (n: number) => {
+      const target = truth!.count + n;
+      return until(() => truth!.count >= target, 30_000, `${target} upstream events`);
+    };
 
     await wait(150);
     // 1. Kill the etcd leader; writes and watches go on through the other members.
     await cluster.kill(leader);
     await cluster.waitLeader();
-    await wait(300);
+    await wait(150);
     await cluster.restart(leader);
 
     // 2. Kill node A (SIGKILL): c1 moves to B by itself, resuming at its last revision + 1.
     const a = nodes.shift()!;
     await killNode(a, 'SIGKILL');
-    await wait(450);
+    await wait(150);
     assert.ok(c1.moves >= 1, 'c1 moved');
     // 3. Start a new node A'; c2 moves to it on purpose (a rebalance).
     nodes.unshift(await startNode(cluster));
     c2.open(nodes[0]!.address);
-    await wait(600);
+    await wait(150);
 
     // 4. Compact etcd a little behind the head: live watchers are past it and unaffected.
     const compactAt = truth.last() - 5;
     await new EtcdGrpc(cluster.endpoints()[follower]!).call('KV', 'Compact', { revision: String(compactAt) });
-    await wait(700);
+    await wait(100);
     // 5. c1 moves back to A' after the compaction (from its recent window or from etcd).
     c1.open(nodes[0]!.address);
-    await wait(800);
+    await wait(100);
 
     await writer.stop();
     writer = undefined;
     const upTo = truth.last();
-    for (const c of clients) await until(() => c.lastRev >= upTo, 30_000, `${c.name} to reach ${upTo}`);
+    for (const c of clients) await until(() => c.caughtUp(upTo), 30_000, `${c.name}'s session ${c.sessions.length - 1} to reach ${upTo}`);
 
     const errs: string[] = [];
     for (const c of clients) {
@@ -264,6 +282,8 @@ test('leader kill, node restart and compaction: clients moving between nodes see
       clients.map((c) => `${c.name}: ${c.sessions.map((s: ObservedWatcher & { ended?: string }) => `[${s.responses.length} responses, first ${JSON.stringify(s.responses[0] ? { ...s.responses[0], events: s.responses[0].events.length } : null)}, ended ${s.ended ?? 'open'}]`).join(' ')}`).join('\n');
     assert.equal(errs, [], errs.length ? `${errs.join('\n')}\n${sessionsSeen()}` : undefined);
     assert.ok(clients.every((c) => c.sessions.length >= 2), 'each client used two nodes');
+    // Both clients ended on the new node A' and received events there.
+    for (const c of clients) assert.ok(c.currentEvents() > 0, `${c.name} got events on A'`);
     assert.ok(truth.history.some((rc) => rc.events.length === 2), 'two-key txns were in the run');
   } finally {
     for (const c of clients) c.close();
