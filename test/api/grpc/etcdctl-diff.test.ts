@@ -3,16 +3,12 @@
  * against a real etcd 3.4 and against watchkv, and every command's exit code, stdout and stderr
  * must match once ids, sizes and timings are masked (normalizeCtl). Both servers start empty, so
  * revisions line up exactly and are compared as they are.
- *
- * Endpoints are given as http://host:port, as most scripts write them: for its per-endpoint
- * commands (endpoint status, endpoint hashkv, defrag) etcdctl then sends that URL as the
- * request's `:authority`, which watchkv mends before Node's HTTP/2 layer sees it
- * (src/api/h2-authority.ts).
+ * Endpoints are http://host:port URLs (see test/support/etcdctl.ts).
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { startEtcdTarget, startWatchkvTarget, type Target } from '../../support/etcd-pair.ts';
+import { ctl, normalizeCtl, spawnCtl, type CtlResult } from '../../support/etcdctl.ts';
 import { sleep } from '../../support/watch-harness.ts';
 
 let etcd: Target;
@@ -24,47 +20,6 @@ test.before(async () => {
 test.after(async () => {
   await Promise.all([etcd?.stop(), wk?.stop()]);
 });
-
-interface CtlResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-const endpoint = (t: Target): string => t.url;
-
-function spawnCtl(t: Target, args: string[]): ChildProcess {
-  return spawn('etcdctl', [`--endpoints=${endpoint(t)}`, '--dial-timeout=3s', '--command-timeout=5s', ...args], {
-    env: { ...process.env, ETCDCTL_API: '3' },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-}
-
-function ctl(t: Target, args: string[], stdin = ''): Promise<CtlResult> {
-  return new Promise((resolve) => {
-    const p = spawnCtl(t, args);
-    let stdout = '';
-    let stderr = '';
-    p.stdout!.on('data', (d) => (stdout += d));
-    p.stderr!.on('data', (d) => (stderr += d));
-    p.on('close', (code) => resolve({ code, stdout, stderr }));
-    p.stdin!.end(stdin);
-  });
-}
-
-/** Masks what legitimately differs: ids, endpoints, sizes, timings, client log lines. */
-export function normalizeCtl(s: string, t: Target): string {
-  return s
-    .split(endpoint(t)).join('ENDPOINT')
-    .replace(/"(cluster_id|member_id|raft_term|leader|ID|raftIndex|raftAppliedIndex|raftTerm)":\d+/g, '"$1":N')
-    .replace(/"dbSize(InUse)?":\d+/g, '"dbSize$1":N')
-    .replace(/"name":"[^"]*"/g, '"name":"NAME"')
-    .replace(/"peerURLs":\[[^\]]*\],?/g, '') // watchkv has no raft peers (README)
-    .replace(/\b[0-9a-f]{16}\b/g, 'HEXID')
-    .replace(/took = [0-9.]+[µnm]?s/g, 'took = T')
-    .replace(/^\{"level":"warn".*\n?/gm, '') // clientv3 retry logs carry timestamps and targets
-    .trim();
-}
 
 /** Per-target values (lease ids) that are masked like ids before comparing. */
 const leaseIds = new Map<Target, string[]>();
