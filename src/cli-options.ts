@@ -16,6 +16,8 @@ export interface ServerConfig {
   maxRequestBytes: number;
   maxBodyBytes: number;
   maxTxnOps: number;
+  /** bytes: the store's space quota (etcd's --quota-backend-bytes); 0 on the command line = the default. */
+  quotaBackendBytes: number;
   maxWatchersPerStream: number;
   maxWatchStreams: number;
   watchHistoryBytes: number;
@@ -58,6 +60,8 @@ export const HELP = `Usage: watchkv [flags]   (each flag also reads the environm
   --progress-notify-interval DUR  periodic watch progress, e.g. 600000, 10m, 5s (WATCHKV_PROGRESS_NOTIFY_INTERVAL)  default 10m
   --max-request-bytes N           largest put/txn request (WATCHKV_MAX_REQUEST_BYTES)  default ${DEFAULTS.maxRequestBytes}
   --max-txn-ops N                 most operations in one txn (WATCHKV_MAX_TXN_OPS)     default ${DEFAULTS.maxTxnOps}
+  --quota-backend-bytes N         data directory size at which writes are refused and the NOSPACE
+                                  alarm is raised; 0 = the default (WATCHKV_QUOTA_BACKEND_BYTES)  default ${DEFAULTS.quotaBackendBytes}
   --max-watchers-per-stream N     most watchers per watch stream (WATCHKV_MAX_WATCHERS_PER_STREAM)  default ${DEFAULTS.maxWatchersPerStream}
   --max-watch-streams N           most concurrent watch streams (WATCHKV_MAX_WATCH_STREAMS)  default ${DEFAULTS.maxWatchStreams}
   --watch-history-bytes N        recent events kept in memory for catch-up, 0 = none (WATCHKV_WATCH_HISTORY_BYTES)  default ${DEFAULTS.watchHistoryBytes}
@@ -89,6 +93,7 @@ const FLAGS = {
   'progress-notify-interval': { type: 'string' },
   'max-request-bytes': { type: 'string' },
   'max-txn-ops': { type: 'string' },
+  'quota-backend-bytes': { type: 'string' },
   'max-watchers-per-stream': { type: 'string' },
   'max-watch-streams': { type: 'string' },
   'watch-history-bytes': { type: 'string' },
@@ -259,6 +264,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
     // Keep etcd's 512 KiB of headroom for JSON/base64 overhead over the request limit.
     maxBodyBytes: maxRequestBytes + 512 * 1024,
     maxTxnOps: num('max-txn-ops', DEFAULTS.maxTxnOps),
+    // As etcd: 0 means the default quota.
+    quotaBackendBytes: count('quota-backend-bytes', 0) || DEFAULTS.quotaBackendBytes,
     maxWatchersPerStream: num('max-watchers-per-stream', DEFAULTS.maxWatchersPerStream),
     maxWatchStreams: num('max-watch-streams', DEFAULTS.maxWatchStreams),
     watchHistoryBytes: count('watch-history-bytes', DEFAULTS.watchHistoryBytes),

@@ -33,6 +33,13 @@ export const DEFAULTS = Object.freeze({
   compactionBatchRecords: 1000,
   /** records: how many records a restore or history scan reads per batch before yielding. */
   scanBatchRecords: 1000,
+  /**
+   * bytes: the store's space quota, etcd's --quota-backend-bytes default (2 GiB): a write that
+   * would take the data directory past it is refused and raises the NOSPACE alarm.
+   */
+  quotaBackendBytes: 2 * 1024 * MiB,
+  /** ms: how often, while writes come in, the data directory is measured for the quota. */
+  quotaSizeRefreshMs: 1000,
 
   // --- watch engine ---
   /** ms: how often the victim loop retries watchers whose stream was full (etcd: 10 ms). */

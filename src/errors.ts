@@ -32,6 +32,8 @@ export const ERROR_MESSAGES = {
   ERR_UNAVAILABLE: 'etcdserver: server is unavailable',
   ERR_STOPPED: 'etcdserver: server stopped',
   ERR_NO_SPACE: 'etcdserver: mvcc: database space exceeded',
+  /** The CORRUPT alarm is raised (Maintenance.Alarm): writes are refused until it is disarmed. */
+  ERR_CORRUPT_ALARM: 'etcdserver: corrupt cluster',
   ERR_STORAGE: 'storage write failed',
   ERR_CORRUPT: 'data directory is corrupt or not a watchkv data directory',
   ERR_NOT_FOUND: 'not found',

@@ -57,7 +57,7 @@ export async function startServer(partial: Partial<ServerConfig>, backend?: Back
   const logStream = options.prettyLogs ? pinoPretty({ sync: true, translateTime: 'SYS:standard', ignore: 'pid,hostname' }) : undefined;
   // The app's logger exists only once the store is open; a long open reports through its own.
   const openLog = logStream ? pino({ level: config.logLevel }, logStream) : pino({ level: config.logLevel });
-  const base = upstreamMode ? await openUpstream(config, openLog) : await openLocal(config, openLog, backend);
+  const base = upstreamMode ? await openUpstream(config, openLog) : await openLocal(config, openLog, backend, BigInt(identity.memberId));
   const { kv, lessor, auth } = base;
   const store = new WatchableStore(kv, {
     maxWatchersPerStream: config.maxWatchersPerStream,
@@ -126,10 +126,12 @@ interface Base {
   close(): Promise<void>;
 }
 
-async function openLocal(config: ServerConfig, openLog: Logger, backend: Backend | undefined): Promise<Base> {
+async function openLocal(config: ServerConfig, openLog: Logger, backend: Backend | undefined, memberId: bigint): Promise<Base> {
   const kv = await openKvStore(backend ?? new LevelBackend(resolve(config.dataDir)), {
     maxRequestBytes: config.maxRequestBytes,
     maxTxnOps: config.maxTxnOps,
+    quotaBackendBytes: config.quotaBackendBytes,
+    memberId,
     onRestoreProgress: ({ phase, records, keys, elapsedMs, checkpointRejected }) => {
       const fields = { records, keys, elapsedMs: Math.round(elapsedMs), ...(checkpointRejected ? { checkpointRejected } : {}) };
       if (phase === 'checkpoint') openLog.info(fields, 'opening store: index checkpoint loaded, reading the records after it');

@@ -100,10 +100,10 @@ test('--config-file: unknown keys, bad YAML, bad values and a missing file are C
 });
 
 test('the CLI exits with code 2 naming an unknown config-file key', () => {
-  const file = configFile('data-dir: /tmp/x\nquota-backend-bytes: 8589934592\n');
+  const file = configFile('data-dir: /tmp/x\nsnapshot-count: 10000\n');
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/server.ts', '--config-file', file], { encoding: 'utf8', timeout: 30000 });
   assert.is(r.status, 2);
-  assert.match(r.stderr, 'unknown key "quota-backend-bytes"');
+  assert.match(r.stderr, 'unknown key "snapshot-count"');
 });
 
 test("README's configuration table lists exactly the server's flags, once each", () => {

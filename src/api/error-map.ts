@@ -26,6 +26,7 @@ const GRPC: Record<ErrorCode, number> = {
   ERR_UNAVAILABLE: 14,
   ERR_STOPPED: 14,
   ERR_NO_SPACE: 8,
+  ERR_CORRUPT_ALARM: 15,
   ERR_STORAGE: 14,
   ERR_CORRUPT: 13,
   ERR_NOT_FOUND: 5,
@@ -66,6 +67,7 @@ const HTTP_OF_GRPC: Record<number, [number, string]> = {
   12: [501, 'Not Implemented'],
   13: [500, 'Internal Server Error'],
   14: [503, 'Service Unavailable'],
+  15: [500, 'Internal Server Error'],
   16: [401, 'Unauthorized'],
 };
 

@@ -121,7 +121,7 @@ export class LessorImpl implements Lessor, LeaseHook {
         lease = { id: chosen, ttlSeconds: ttl, deadline: this.options.now() + ttl * 1000, keys: new Set(), queued: false, state: 'granting' };
         this.add(lease);
         return { ops: [putLeaseRecord(chosen, ttl)], result: undefined };
-      })
+      }, 'grant')
       .catch((err) => {
         // The record never reached the disk: the lease must not exist either.
         if (lease && this.live.get(lease.id) === lease) this.live.delete(lease.id);

@@ -13,7 +13,11 @@ import type { LeaseHook, LeaseHost, LeaseTxn } from './lease-hook.ts';
 import { attachedKeys, scanLeaseRecords, scanPrefixRecords } from './lease-records.ts';
 import type { AuthHost } from './auth-host.ts';
 import { AUTH_PREFIX, decodeRecord, META_INDEX_CHECKPOINT, META_SCHEDULED_COMPACT, recordKey } from './kv-codec.ts';
+import { AlarmStore, META_ALARMS, type WriteKind } from './alarm-store.ts';
+import { LEASE_COST_BYTES, putCost, SpaceQuota, txnCost } from './space-quota.ts';
 import type {
+  AlarmMember,
+  AlarmRequest,
   CommitListener,
   CompactListener,
   CompactResult,
@@ -47,6 +51,11 @@ export interface StoreOptions {
    * index-checkpoint.ts). Default: a file in the backend's directory when it has one; null: none.
    */
   checkpoint: CheckpointStore | null;
+  /** bytes: the space quota (etcd's --quota-backend-bytes); see space-quota.ts. */
+  quotaBackendBytes: number;
+  quotaSizeRefreshMs: number;
+  /** The member id a NOSPACE alarm raised by this store is filed under (the server's). */
+  memberId: bigint;
   /** Told every few seconds how a long open is going, and once when it is done. */
   onRestoreProgress?: (p: RestoreProgress) => void;
 }
@@ -63,6 +72,9 @@ export async function openKvStore(backend: Backend, options: Partial<StoreOption
       maxRequestBytes: options.maxRequestBytes ?? DEFAULTS.maxRequestBytes,
       compactionBatchRecords: options.compactionBatchRecords ?? DEFAULTS.compactionBatchRecords,
       scanBatchRecords: options.scanBatchRecords ?? DEFAULTS.scanBatchRecords,
+      quotaBackendBytes: options.quotaBackendBytes ?? DEFAULTS.quotaBackendBytes,
+      quotaSizeRefreshMs: options.quotaSizeRefreshMs ?? DEFAULTS.quotaSizeRefreshMs,
+      memberId: options.memberId ?? 0n,
       checkpoint: options.checkpoint !== undefined ? options.checkpoint : backend.dir ? fileCheckpointStore(join(backend.dir, CHECKPOINT_FILE)) : null,
       ...(options.onRestoreProgress ? { onRestoreProgress: options.onRestoreProgress } : {}),
     });
@@ -121,6 +133,9 @@ export class KvStore implements KV, ValueSource, LeaseHost, AuthHost {
    * (for the batch that ran ahead of the disk), not one per refused write.
    */
   private writeFailure: WatchKvError | undefined;
+  /** Raised alarms, and the space quota that raises NOSPACE (alarm-store.ts, space-quota.ts). */
+  private readonly alarms = new AlarmStore();
+  private readonly quota: SpaceQuota;
 
   constructor(
     private readonly backend: Backend,
@@ -130,6 +145,7 @@ export class KvStore implements KV, ValueSource, LeaseHost, AuthHost {
       durable: (commits) => this.publish(commits),
       failed: (err) => this.recover(err),
     });
+    this.quota = new SpaceQuota({ quotaBytes: options.quotaBackendBytes, sizeRefreshMs: options.quotaSizeRefreshMs, measure: () => backend.approximateSize() });
   }
 
   // ---- lifecycle ----
@@ -149,6 +165,8 @@ export class KvStore implements KV, ValueSource, LeaseHost, AuthHost {
       const keep = this.index.compact(st.compactRev);
       if (st.compactionUnfinished) this.schedulePhysicalCompaction(st.compactRev, keep);
     }
+    this.alarms.load(await this.backend.get(META_ALARMS));
+    await this.quota.refresh();
     this.state = 'open';
   }
 
@@ -273,6 +291,41 @@ export class KvStore implements KV, ValueSource, LeaseHost, AuthHost {
     this.checkReadable();
     await this.compaction;
     await this.backend.compactFiles();
+    await this.quota.refresh();
+  }
+
+  // ---- alarms (alarm-store.ts) ----
+
+  async alarm(req: AlarmRequest): Promise<AlarmMember[]> {
+    this.checkReadable();
+    if (req.action === 'GET') return this.alarms.get(req.alarm);
+    const extra: { ops: readonly BatchOp[] } = { ops: [] };
+    let apply = (): void => undefined;
+    const answer = await this.write(
+      () => {
+        const change = this.alarms.change(req.action as 'ACTIVATE' | 'DEACTIVATE', req.memberId, req.alarm);
+        extra.ops = change.ops;
+        apply = change.apply;
+        return change.answer;
+      },
+      { extra },
+    );
+    apply();
+    return answer;
+  }
+
+  /**
+   * Lets a write through the raised alarms and the space quota, or throws what etcd answers. A
+   * write the quota refuses raises NOSPACE: at once in memory (refusing early is safe), and on
+   * disk in the same commit order as every write, so a restart keeps it.
+   */
+  private admit(kind: WriteKind, cost: number): void {
+    this.alarms.check(kind);
+    if (this.quota.admit(cost)) return;
+    const change = this.alarms.change('ACTIVATE', this.options.memberId, 'NOSPACE');
+    change.apply();
+    if (change.ops.length > 0) this.queue.append(change.ops).catch(() => {}); // a failed batch starts recovery itself
+    throw kvError('ERR_NO_SPACE');
   }
 
   // ---- writes ----
@@ -280,20 +333,25 @@ export class KvStore implements KV, ValueSource, LeaseHost, AuthHost {
   async put(req: PutRequest): Promise<PutResult> {
     if (req.key.length === 0) throw kvError('ERR_KEY_NOT_PROVIDED');
     if (req.key.length + req.value.length > this.options.maxRequestBytes) throw kvError('ERR_REQUEST_TOO_LARGE');
-    return this.write((tx) => tx.put(req));
+    return this.write((tx) => tx.put(req), { gate: { kind: 'put', cost: putCost(req.key, req.value) } });
   }
 
   async deleteRange(req: DeleteRangeRequest): Promise<DeleteRangeResult> {
     if (req.key.length === 0) throw kvError('ERR_KEY_NOT_PROVIDED');
-    return this.write((tx) => tx.deleteRange(req));
+    return this.write((tx) => tx.deleteRange(req), { gate: { kind: 'delete', cost: 0 } });
   }
 
   async txn(req: TxnRequest): Promise<TxnResult> {
     checkTxnRequest(req, this.options);
-    return this.write(async (tx) => {
-      tx.prepare(req);
-      return tx.run(req);
-    });
+    const cost = txnCost(req);
+    const kind: WriteKind = cost > 0 ? 'txn-put' : txnWrites(req) ? 'txn-delete' : 'txn-readonly';
+    return this.write(
+      async (tx) => {
+        tx.prepare(req);
+        return tx.run(req);
+      },
+      { gate: { kind, cost } },
+    );
   }
 
   /**
@@ -302,11 +360,13 @@ export class KvStore implements KV, ValueSource, LeaseHost, AuthHost {
    * nothing still waits for the state it read to be durable: no answer reveals a write that
    * could be lost.
    */
-  private async write<T>(body: (tx: WriteTxn) => T | Promise<T>, extra?: { ops: readonly BatchOp[] }): Promise<T> {
+  private async write<T>(body: (tx: WriteTxn) => T | Promise<T>, opts: WriteOptions = {}): Promise<T> {
+    const { extra, gate } = opts;
     let durable!: Promise<void>;
     const run = this.txnLock.then(async () => {
       this.checkWritable();
       if (this.writeFailure) await this.probeBackend();
+      if (gate) this.admit(gate.kind, gate.cost);
       const tx = new WriteTxn(this, this.appliedRev, this.leaseHook);
       const result = await body(tx);
       // A recovery may have started while the txn awaited a read: its changes are void.
@@ -340,15 +400,19 @@ export class KvStore implements KV, ValueSource, LeaseHost, AuthHost {
     });
   }
 
-  async leaseWrite<T>(body: (tx: LeaseTxn) => { ops: BatchOp[]; result: T }): Promise<{ result: T; revision: number }> {
+  async leaseWrite<T>(body: (tx: LeaseTxn) => { ops: BatchOp[]; result: T }, purpose: 'grant' | 'revoke' = 'revoke'): Promise<{ result: T; revision: number }> {
     const extra: { ops: readonly BatchOp[] } = { ops: [] };
     let revision = 0;
-    const result = await this.write((tx) => {
-      const out = body(tx);
-      extra.ops = out.ops;
-      revision = tx.rev;
-      return out.result;
-    }, extra);
+    const gate = purpose === 'grant' ? { kind: 'lease-grant' as const, cost: LEASE_COST_BYTES } : { kind: 'lease-revoke' as const, cost: 0 };
+    const result = await this.write(
+      (tx) => {
+        const out = body(tx);
+        extra.ops = out.ops;
+        revision = tx.rev;
+        return out.result;
+      },
+      { extra, gate },
+    );
     return { result, revision };
   }
 
@@ -361,11 +425,14 @@ export class KvStore implements KV, ValueSource, LeaseHost, AuthHost {
 
   async authWrite<T>(body: () => { ops: BatchOp[]; result: T }): Promise<T> {
     const extra: { ops: readonly BatchOp[] } = { ops: [] };
-    return this.write(() => {
-      const out = body();
-      extra.ops = out.ops;
-      return out.result;
-    }, extra);
+    return this.write(
+      () => {
+        const out = body();
+        extra.ops = out.ops;
+        return out.result;
+      },
+      { extra },
+    );
   }
 
   async scanAuthRecords(): Promise<Array<[Buffer, Buffer]>> {
@@ -375,28 +442,33 @@ export class KvStore implements KV, ValueSource, LeaseHost, AuthHost {
 
   async compact(revision: number, physical = false): Promise<CompactResult> {
     let job!: Promise<unknown>;
-    await this.write(async () => {
-      // As etcd, compacting at the compacted revision again is an error, but compacting at 0
-      // before any compaction is an accepted no-op.
-      if (revision < this.compactRev || (revision === this.compactRev && this.compactedOnce)) throw kvError('ERR_COMPACTED');
-      if (revision > this.durableRev) throw kvError('ERR_FUTURE_REV');
-      this.compactRev = revision;
-      this.compactedOnce = true;
-      const keep = this.index.compact(revision);
-      for (const listener of this.compactListeners) listener(revision);
-      // Scheduled before any record goes, so a crash mid-way resumes on open.
-      const scheduled = this.queue.append([{ type: 'put', key: META_SCHEDULED_COMPACT, value: encodeMetaRevision(revision) }]);
-      job = scheduled.then(() => this.schedulePhysicalCompaction(revision, keep));
-      job.catch(() => {}); // awaited only when physical; a failure is retried on the next open
-    });
+    await this.write(
+      async () => {
+        // As etcd, compacting at the compacted revision again is an error, but compacting at 0
+        // before any compaction is an accepted no-op.
+        if (revision < this.compactRev || (revision === this.compactRev && this.compactedOnce)) throw kvError('ERR_COMPACTED');
+        if (revision > this.durableRev) throw kvError('ERR_FUTURE_REV');
+        this.compactRev = revision;
+        this.compactedOnce = true;
+        const keep = this.index.compact(revision);
+        for (const listener of this.compactListeners) listener(revision);
+        // Scheduled before any record goes, so a crash mid-way resumes on open.
+        const scheduled = this.queue.append([{ type: 'put', key: META_SCHEDULED_COMPACT, value: encodeMetaRevision(revision) }]);
+        job = scheduled.then(() => this.schedulePhysicalCompaction(revision, keep));
+        job.catch(() => {}); // awaited only when physical; a failure is retried on the next open
+      },
+      { gate: { kind: 'compact', cost: 0 } },
+    );
     if (physical) await job;
     return { revision: this.durableRev };
   }
 
   private schedulePhysicalCompaction(revision: number, keep: Set<string>): Promise<unknown> {
-    const run = this.compaction.then(() =>
-      deleteCompacted(this.backend, revision, keep, this.options.compactionBatchRecords, () => this.state === 'closed'),
-    );
+    const run = this.compaction.then(async () => {
+      await deleteCompacted(this.backend, revision, keep, this.options.compactionBatchRecords, () => this.state === 'closed');
+      // Space may have come back: the quota judges by a fresh measurement.
+      if (this.state !== 'closed') await this.quota.refresh().catch(() => {});
+    });
     this.compaction = run.catch(() => {});
     return run;
   }
@@ -480,4 +552,16 @@ export class KvStore implements KV, ValueSource, LeaseHost, AuthHost {
     if (this.writeFailure?.code === 'ERR_NO_SPACE') throw kvError('ERR_NO_SPACE', this.writeFailure.message);
     throw kvError('ERR_UNAVAILABLE');
   }
+}
+
+/** What a write carries besides its txn: records of another room, and the alarm/quota gate. */
+interface WriteOptions {
+  extra?: { ops: readonly BatchOp[] };
+  gate?: { kind: WriteKind; cost: number };
+}
+
+/** Whether a txn can change anything (a put or a delete in either branch, at any depth). */
+function txnWrites(req: TxnRequest): boolean {
+  const writes = (ops: TxnRequest['success']): boolean => ops.some((op) => 'put' in op || 'deleteRange' in op || ('txn' in op && txnWrites(op.txn)));
+  return writes(req.success) || writes(req.failure);
 }

@@ -236,6 +236,22 @@ export interface HistoryReader {
   ): Promise<RevisionChanges[]>;
 }
 
+/** etcd's alarm types (etcdserverpb.AlarmType); NONE in a GET means "every type". */
+export type AlarmType = 'NONE' | 'NOSPACE' | 'CORRUPT';
+
+/** One raised alarm: which member raised it (a uint64, as etcd) and what it is. */
+export interface AlarmMember {
+  memberId: bigint;
+  alarm: AlarmType;
+}
+
+/** Maintenance.Alarm: list, raise or disarm alarms. */
+export interface AlarmRequest {
+  action: 'GET' | 'ACTIVATE' | 'DEACTIVATE';
+  memberId: bigint;
+  alarm: AlarmType;
+}
+
 /** The whole store, as the server sees it. */
 export interface KV extends HistoryReader {
   range(req: RangeRequest): Promise<RangeResult>;
@@ -262,5 +278,12 @@ export interface KV extends HistoryReader {
   hashKv?(revision: number): Promise<KvHash>;
   hashAll?(): Promise<number>;
   defragment?(): Promise<void>;
+  /**
+   * etcd's alarms (Maintenance.Alarm): GET lists them (of one type, or all for NONE), ACTIVATE
+   * raises one, DEACTIVATE disarms one; the answer is what was listed, raised or disarmed. While
+   * NOSPACE is raised, writes that add data fail with ERR_NO_SPACE; while CORRUPT is, every write
+   * fails with ERR_CORRUPT_ALARM (see alarm-store.ts).
+   */
+  alarm(req: AlarmRequest): Promise<AlarmMember[]>;
   close(): Promise<void>;
 }

@@ -56,9 +56,10 @@ export interface LeaseHost {
    * Runs `body` under the txn lock as one write txn. Its key deletions (one revision when there
    * are any) and the backend ops it returns are committed in ONE atomic backend batch. Resolves
    * once durable, with body's result and the txn's revision (the current one when no key was
-   * deleted). A throw in body changes nothing.
+   * deleted). A throw in body changes nothing. `purpose` is what raised alarms judge: a grant
+   * adds data (refused under NOSPACE), a revoke does not (refused only under CORRUPT).
    */
-  leaseWrite<T>(body: (tx: LeaseTxn) => { ops: BatchOp[]; result: T }): Promise<{ result: T; revision: number }>;
+  leaseWrite<T>(body: (tx: LeaseTxn) => { ops: BatchOp[]; result: T }, purpose?: 'grant' | 'revoke'): Promise<{ result: T; revision: number }>;
   /** Every backend record whose key starts with LEASE_PREFIX (kv-codec.ts), in key order. */
   scanLeaseRecords(): Promise<Array<[Buffer, Buffer]>>;
   /** Highest durable revision. */

@@ -17,6 +17,9 @@
 import { DEFAULTS } from '../config.ts';
 import { isKvError, kvError } from '../errors.ts';
 import type {
+  AlarmMember,
+  AlarmRequest,
+  AlarmType,
   CommitListener,
   CompactListener,
   CompactResult,
@@ -210,6 +213,13 @@ export class UpstreamKv implements KV, FollowerSink {
     } catch {
       return 0;
     }
+  }
+
+  /** The cluster's alarms: etcd's own, listed, raised and disarmed there. */
+  async alarm(req: AlarmRequest): Promise<AlarmMember[]> {
+    const r = await this.client.call('Maintenance', 'Alarm', { action: req.action, memberID: req.memberId.toString(), alarm: req.alarm }, req.action === 'GET');
+    const alarms = (r.alarms ?? []) as Array<{ memberID: string; alarm: AlarmType }>;
+    return alarms.map((a) => ({ memberId: BigInt(a.memberID), alarm: a.alarm }));
   }
 
   async close(): Promise<void> {

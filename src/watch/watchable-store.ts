@@ -1,6 +1,8 @@
 import { DEFAULTS } from '../config.ts';
 import { isKvError } from '../errors.ts';
 import type {
+  AlarmMember,
+  AlarmRequest,
   CommitListener,
   CompactListener,
   CompactResult,
@@ -512,6 +514,9 @@ export class WatchableStore implements KV, WatchEngine {
   }
   dbSize(): Promise<number> {
     return this.kv.dbSize();
+  }
+  alarm(req: AlarmRequest): Promise<AlarmMember[]> {
+    return this.kv.alarm(req);
   }
 
   async close(): Promise<void> {

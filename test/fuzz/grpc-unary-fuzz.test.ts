@@ -232,6 +232,13 @@ async function stillServes(srv: TestServer, token?: string): Promise<void> {
   session.on('error', () => {});
   try {
     const h: Record<string, string> = token ? { token } : {};
+    // The fuzz may have raised alarms (NOSPACE, CORRUPT refuse writes): disarm them as etcdctl does.
+    const alarm = serviceDefinition('Maintenance').Alarm!;
+    const listed = await call(session, '/etcdserverpb.Maintenance/Alarm', alarm.requestSerialize({ action: 'GET' }), h);
+    assert.is(listed.status, 0, `alarm list after the fuzz: ${listed.message}`);
+    for (const a of (alarm.responseDeserialize(listed.messages[0]!) as { alarms: object[] }).alarms) {
+      assert.is((await call(session, '/etcdserverpb.Maintenance/Alarm', alarm.requestSerialize({ ...a, action: 'DEACTIVATE' }), h)).status, 0);
+    }
     const put = Buffer.concat([lenField(1, Buffer.from('fuzz/after')), lenField(2, Buffer.from('alive'))]);
     const p = await call(session, '/etcdserverpb.KV/Put', put, h);
     assert.is(p.status, 0, `put after the fuzz: ${p.message}`);

@@ -53,13 +53,14 @@ export async function startEtcdTarget(extraArgs: string[] = []): Promise<Target>
   }
 }
 
-export async function startWatchkvTarget(): Promise<Target> {
-  if (process.env.DIFF_AGAINST === 'etcd') return startEtcdTarget();
+/** `flags`: server flags both take (etcd's names, e.g. --quota-backend-bytes). */
+export async function startWatchkvTarget(flags: string[] = []): Promise<Target> {
+  if (process.env.DIFF_AGAINST === 'etcd') return startEtcdTarget(flags);
   if (process.env.DIFF_AGAINST === 'upstream') {
     // watchkv in upstream mode (issue 18) in front of its own fresh etcd: the comparison then
     // checks the forwarding, the mirror and the watch engine fed by etcd against etcd itself.
-    const behind = await startEtcdTarget();
-    const server = await startServer({ ...watchkvConfig(TMP), upstreamEndpoints: [behind.url] });
+    const behind = await startEtcdTarget(flags);
+    const server = await startServer({ ...watchkvConfig(TMP, flags), upstreamEndpoints: [behind.url] });
     return {
       url: server.address,
       stop: async () => {
@@ -69,7 +70,7 @@ export async function startWatchkvTarget(): Promise<Target> {
     };
   }
   const dir = mkdtempSync(join(TMP, 'watchkv-diff-'));
-  const server = await startServer(watchkvConfig(dir));
+  const server = await startServer(watchkvConfig(dir, flags));
   return {
     url: server.address,
     stop: async () => {

@@ -5,7 +5,7 @@
  * range_end means the single key; for watches "\0" becomes the engine's EMPTY (+infinity) and an
  * empty key becomes "\0", as etcd's v3rpc does.
  */
-import type { Compare, CompareResult, CompareTarget, DeleteRangeRequest, PutRequest, RangeRequest, RequestOp, SortOrder, SortTarget, TxnRequest } from '../../mvcc/kv.ts';
+import type { AlarmRequest, Compare, CompareResult, CompareTarget, DeleteRangeRequest, PutRequest, RangeRequest, RequestOp, SortOrder, SortTarget, TxnRequest } from '../../mvcc/kv.ts';
 import type { WatchRequest } from '../json-requests.ts';
 import { kvError } from '../../errors.ts';
 
@@ -107,6 +107,18 @@ export function decodeTxn(m: Msg): TxnRequest {
 
 export function decodeCompaction(m: Msg): { revision: number; physical: boolean } {
   return { revision: int(m.revision), physical: m.physical === true };
+}
+
+const ALARM_ACTION = ['GET', 'ACTIVATE', 'DEACTIVATE'] as const;
+const ALARM_TYPE = ['NONE', 'NOSPACE', 'CORRUPT'] as const;
+
+/** An AlarmRequest (memberID is a uint64, carried as bigint). */
+export function decodeAlarmRequest(m: Msg): AlarmRequest {
+  return {
+    action: oneOf(m.action, ALARM_ACTION, 'etcdserverpb.AlarmRequest_AlarmAction'),
+    memberId: BigInt.asUintN(64, int64(m.memberID)),
+    alarm: oneOf(m.alarm, ALARM_TYPE, 'etcdserverpb.AlarmType'),
+  };
 }
 
 /** HashKVRequest's revision; beyond ±2^53 is refused rather than rounded. */

@@ -1,5 +1,5 @@
 /**
- * etcdserverpb.Maintenance: Status as the HTTP gateway answers it, alarms as watchkv has none,
+ * etcdserverpb.Maintenance: Status as the HTTP gateway answers it, Alarm (list, raise, disarm),
  * Snapshot as a stream of blobs of a watchkv snapshot file (src/snapshot/snapshot-chunks.ts),
  * Defragment, Hash, HashKV and MoveLeader through ../maintenance.ts. As etcd 3.4, Snapshot,
  * Defragment and the hashes need the root role; watchkv asks the same of MoveLeader.
@@ -7,16 +7,16 @@
  * Status: watchkv has no raft log, so raftIndex and raftAppliedIndex report the store's current
  * revision (which, like a raft index, grows with every write); raftTerm is the fixed term.
  */
-import type { sendUnaryData, ServerUnaryCall, ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { ServerUnaryCall, ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { grpcStatus } from '../error-map.ts';
 import { kvError } from '../../errors.ts';
 import { snapshotChunks } from '../../snapshot/snapshot-chunks.ts';
 import type { ApiContext } from '../context.ts';
 import { VERSION } from '../routes/kv.ts';
 import { headerObject } from './header.ts';
-import { unary, unimplemented, type GrpcLog } from './unary.ts';
+import { unary, type GrpcLog } from './unary.ts';
 import { maintenance } from '../maintenance.ts';
-import { decodeHashKvRevision, int64, type Msg } from './decode.ts';
+import { decodeAlarmRequest, decodeHashKvRevision, int64, type Msg } from './decode.ts';
 import { grpcAuthInfo } from './grpc-auth.ts';
 import { authorize } from '../../auth/auth-check.ts';
 
@@ -28,6 +28,7 @@ export function maintenanceService(ctx: ApiContext, log: GrpcLog): UntypedServic
     Status: unary(log, 'Status', async (_m, call) => {
       authorize(ctx.auth, grpcAuthInfo(ctx, call), { kind: 'user' });
       const size = await kv.dbSize();
+      const errors = await m.alarmErrors();
       const rev = kv.currentRevision();
       return {
         header: headerObject(id, rev),
@@ -37,18 +38,17 @@ export function maintenanceService(ctx: ApiContext, log: GrpcLog): UntypedServic
         raftIndex: String(rev),
         raftTerm: id.raftTerm,
         raftAppliedIndex: String(rev),
-        errors: [],
+        errors,
         dbSizeInUse: String(size),
         isLearner: false,
       };
     }),
-    // No alarm is ever raised (a full disk fails writes with ERR_NO_SPACE instead), so the list
-    // is empty and deactivating is a no-op; raising one by hand is not supported. No header, as
-    // etcd 3.4 (its answer comes from the raft applier, which sets none).
-    Alarm: (call: ServerUnaryCall<Msg, object>, callback: sendUnaryData<object>) => {
-      if (call.request.action === 'ACTIVATE') return activate(call, callback);
-      callback(null, { alarms: [] });
-    },
+    // No header, as etcd 3.4 (its answer comes from the raft applier, which sets none); no
+    // access check either, as etcd's Alarm has none.
+    Alarm: unary(log, 'Alarm', async (req) => {
+      const alarms = await m.alarm(decodeAlarmRequest(req));
+      return { alarms: alarms.map((a) => ({ memberID: a.memberId.toString(), alarm: a.alarm })) };
+    }),
     // Defragment and MoveLeader answer without a header, as etcd 3.4 does.
     Defragment: unary(log, 'Defragment', async (_m, call) => {
       admin(call);
@@ -79,8 +79,6 @@ export function maintenanceService(ctx: ApiContext, log: GrpcLog): UntypedServic
     },
   };
 }
-
-const activate = unimplemented('alarm activate') as (call: unknown, callback: unknown) => void;
 
 /**
  * One SnapshotResponse per blob, remaining_bytes counting what follows it. As etcd 3.4, no header

@@ -6,7 +6,6 @@
  * (security/request-auth.ts), as etcd asks root for defragment and the hashes.
  */
 import type { FastifyInstance } from 'fastify';
-import { kvError } from '../../errors.ts';
 import type { ApiContext } from '../context.ts';
 import * as json from '../json.ts';
 import { readEnum, readUint64 } from '../json-read.ts';
@@ -15,6 +14,7 @@ import { allow } from '../security/request-auth.ts';
 import { body, send, VERSION } from './kv.ts';
 
 const ALARM_ACTIONS = ['GET', 'ACTIVATE', 'DEACTIVATE'] as const;
+const ALARM_TYPES = ['NONE', 'NOSPACE', 'CORRUPT'] as const;
 
 export function maintenanceRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const { kv, identity: id } = ctx;
@@ -23,19 +23,26 @@ export function maintenanceRoutes(app: FastifyInstance, ctx: ApiContext): void {
     body(req.body); // still reject a malformed body, as etcd does
     allow(ctx, req, { kind: 'user' });
     const size = await kv.dbSize();
+    const errors = await m.alarmErrors();
     const rev = kv.currentRevision();
     const header = json.encodeHeader(id, rev);
+    const errorList = errors.length === 0 ? '' : `,"errors":${JSON.stringify(errors)}`;
     // No raft log: the raft indexes are the current revision, as over gRPC (maintenance-service.ts).
     return send(
       reply,
-      `{"header":${header},"version":"${VERSION}","dbSize":"${size}","leader":"${id.memberId}","raftIndex":"${rev}","raftTerm":"${id.raftTerm}","raftAppliedIndex":"${rev}","dbSizeInUse":"${size}"}`,
+      `{"header":${header},"version":"${VERSION}","dbSize":"${size}","leader":"${id.memberId}","raftIndex":"${rev}","raftTerm":"${id.raftTerm}","raftAppliedIndex":"${rev}"${errorList},"dbSizeInUse":"${size}"}`,
     );
   });
-  // No alarm is ever raised, so the list is empty; as etcd 3.4, the answer has no header.
+  // As etcd 3.4, the answer has no header; fields at their default (member 0, alarm NONE) are left out.
   app.post('/v3/maintenance/alarm', async (req, reply) => {
-    const action = readEnum(body(req.body), 'action', ALARM_ACTIONS, 'etcdserverpb.AlarmRequest_AlarmAction');
-    if (action === 'ACTIVATE') throw kvError('ERR_NOT_SUPPORTED', 'watchkv: alarm activate is not implemented');
-    return send(reply, '{}');
+    const b = body(req.body);
+    const action = readEnum(b, 'action', ALARM_ACTIONS, 'etcdserverpb.AlarmRequest_AlarmAction') ?? 'GET';
+    const alarm = readEnum(b, 'alarm', ALARM_TYPES, 'etcdserverpb.AlarmType') ?? 'NONE';
+    const alarms = await m.alarm({ action, memberId: readUint64(b, 'memberID'), alarm });
+    if (alarms.length === 0) return send(reply, '{}');
+    const member = (a: { memberId: bigint; alarm: string }): string =>
+      [a.memberId === 0n ? '' : `"memberID":"${a.memberId}"`, a.alarm === 'NONE' ? '' : `"alarm":"${a.alarm}"`].filter(Boolean).join(',');
+    return send(reply, `{"alarms":[${alarms.map((a) => `{${member(a)}}`).join(',')}]}`);
   });
   app.post('/v3/maintenance/defragment', async (req, reply) => {
     body(req.body);

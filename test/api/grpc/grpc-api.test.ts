@@ -172,18 +172,24 @@ test('watch: a client that stops reading makes its watchers victims; they catch 
   w.call.end();
 });
 
-test('unimplemented methods answer UNIMPLEMENTED; alarm list is empty; hashkv, defragment, move-leader', async () => {
+test('unimplemented methods answer UNIMPLEMENTED; alarms raised and disarmed; hashkv, defragment, move-leader', async () => {
   // Auth is served now: enabling without a root user is etcd's FailedPrecondition.
   let e = await grpcError(c.call('Auth', 'AuthEnable', {}));
   assert.is(e.code, status.FAILED_PRECONDITION);
   assert.is(e.details, 'etcdserver: root user does not exist');
   e = await grpcError(c.call('Cluster', 'MemberAdd', { peerURLs: ['http://127.0.0.1:1'] }));
   assert.is(e.code, status.UNIMPLEMENTED);
-  e = await grpcError(c.call('Maintenance', 'Alarm', { action: 'ACTIVATE', alarm: 'NOSPACE' }));
-  assert.is(e.code, status.UNIMPLEMENTED);
-  const a = await c.call('Maintenance', 'Alarm', { action: 'GET' });
-  assert.equal(a.alarms, []);
-  assert.is(a.header, null); // as etcd 3.4: the alarm answer carries no header
+  assert.equal((await c.call('Maintenance', 'Alarm', { action: 'GET' })).alarms, []);
+  const raised = await c.call('Maintenance', 'Alarm', { action: 'ACTIVATE', memberID: '9', alarm: 'NOSPACE' });
+  assert.equal(raised.alarms, [{ memberID: '9', alarm: 'NOSPACE' }]);
+  assert.is(raised.header, null); // as etcd 3.4: the alarm answer carries no header
+  e = await grpcError(c.call('KV', 'Put', { key: buf('alarmed'), value: buf('v') }));
+  assert.equal([e.code, e.details], [status.RESOURCE_EXHAUSTED, 'etcdserver: mvcc: database space exceeded']);
+  assert.equal((await c.call('Maintenance', 'Status', {})).errors, ['memberID:9 alarm:NOSPACE ']);
+  assert.equal((await c.call('Maintenance', 'Alarm', { action: 'DEACTIVATE', memberID: '9', alarm: 'NOSPACE' })).alarms, [{ memberID: '9', alarm: 'NOSPACE' }]);
+  assert.equal((await c.call('Maintenance', 'Alarm', { action: 'GET' })).alarms, []);
+  e = await grpcError(c.call('Maintenance', 'Alarm', { action: 7 }));
+  assert.equal([e.code, e.details], [status.INVALID_ARGUMENT, 'unknown value 7 for enum etcdserverpb.AlarmRequest_AlarmAction']);
   // HashKV over grpc-js: the header's revision is the current one; a future revision is OutOfRange.
   const h = await c.call('Maintenance', 'HashKV', { revision: 0 });
   assert.type(h.hash, 'number');
