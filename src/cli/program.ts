@@ -12,6 +12,7 @@ import { kvCommands } from './commands/kv.ts';
 import { txnCommand } from './commands/txn.ts';
 import { watchCommand } from './commands/watch.ts';
 import { leaseCommands } from './commands/lease.ts';
+import { alarmCommands } from './commands/alarm.ts';
 import { endpointCommands } from './commands/endpoint.ts';
 import { transferCommands } from './commands/transfer.ts';
 import { serveCommand } from './commands/serve.ts';
@@ -56,6 +57,7 @@ ${EXIT_CODES_HELP}`,
   watchCommand(program);
   leaseCommands(program);
   endpointCommands(program);
+  alarmCommands(program);
   transferCommands(program);
   snapshotCommands(program);
   addSnapshotExamples(program);

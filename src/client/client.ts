@@ -43,7 +43,21 @@ export interface StatusResult {
   leader: string;
   raftIndex: number;
   raftTerm: number;
+  /** Raised alarms as etcd prints them ("memberID:N alarm:NOSPACE "); empty when none. */
+  errors: string[];
 }
+
+/** A raised alarm (see the server README's "Space quota and alarms"). */
+export interface Alarm {
+  /** The member that raised it: a uint64 as a decimal string ('0' when none was named). */
+  memberId: string;
+  alarm: 'NONE' | 'NOSPACE' | 'CORRUPT';
+}
+
+interface RawAlarms {
+  alarms?: Array<{ memberID?: string; alarm?: Alarm['alarm'] }>;
+}
+const alarmsOf = (r: RawAlarms): Alarm[] => (r.alarms ?? []).map((a) => ({ memberId: a.memberID ?? '0', alarm: a.alarm ?? 'NONE' }));
 
 export class WatchKvClient {
   readonly kv: KvApi;
@@ -83,11 +97,33 @@ export class WatchKvClient {
   }
 
   async status(): Promise<StatusResult> {
-    const r = await this.http.post<{ header?: RawHeader; version?: string; dbSize?: string; leader?: string; raftIndex?: string; raftTerm?: string }>(
+    const r = await this.http.post<{ header?: RawHeader; version?: string; dbSize?: string; leader?: string; raftIndex?: string; raftTerm?: string; errors?: string[] }>(
       '/v3/maintenance/status',
       {},
     );
-    return { header: decodeHeader(r.header), version: r.version ?? '', dbSize: Number(r.dbSize ?? 0), leader: r.leader ?? '0', raftIndex: Number(r.raftIndex ?? 0), raftTerm: Number(r.raftTerm ?? 0) };
+    return {
+      header: decodeHeader(r.header),
+      version: r.version ?? '',
+      dbSize: Number(r.dbSize ?? 0),
+      leader: r.leader ?? '0',
+      raftIndex: Number(r.raftIndex ?? 0),
+      raftTerm: Number(r.raftTerm ?? 0),
+      errors: r.errors ?? [],
+    };
+  }
+
+  /** The raised alarms (a full store raises NOSPACE; writes that add data then fail until disarmed). */
+  async alarms(): Promise<Alarm[]> {
+    return alarmsOf(await this.http.post<RawAlarms>('/v3/maintenance/alarm', { action: 'GET' }));
+  }
+
+  /** Disarms `alarm` (by default every raised one, as `etcdctl alarm disarm`); returns what was disarmed. */
+  async disarmAlarms(alarm?: Alarm): Promise<Alarm[]> {
+    const out: Alarm[] = [];
+    for (const a of alarm ? [alarm] : await this.alarms()) {
+      out.push(...alarmsOf(await this.http.post<RawAlarms>('/v3/maintenance/alarm', { action: 'DEACTIVATE', memberID: a.memberId, alarm: a.alarm })));
+    }
+    return out;
   }
 
   /**

@@ -17,6 +17,8 @@ export const GrpcCode = {
   OutOfRange: 11,
   Internal: 13,
   Unavailable: 14,
+  /** The server's CORRUPT alarm is raised: writes are refused until it is disarmed. */
+  DataLoss: 15,
 } as const;
 
 export class WatchKvClientError extends Error {

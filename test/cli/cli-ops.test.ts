@@ -1,7 +1,8 @@
 /**
  * The `watchkv` CLI as a user runs it, a real process against a real server: leases in hex,
  * NDJSON export/import between two servers (bytes that are not text included), watch printing
- * events and exiting 0 on SIGINT (4 when its revision is compacted), and `serve`.
+ * events and exiting 0 on SIGINT (4 when its revision is compacted), `serve`, and the space
+ * quota's NOSPACE alarm seen and disarmed with `alarm list | disarm` and `endpoint status`.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -103,6 +104,40 @@ test('watch prints events as they come and exits 0 on SIGINT; 4 when compacted',
   assert.is(old.code, 4);
   assert.match(old.stderr, /compacted/);
 });
+test('a full store: put fails, alarm list and endpoint status show NOSPACE, del + alarm disarm recover', async () => {
+  const small = await startTestServer({ quotaBackendBytes: 40_000 }, { memory: true });
+  const S = ['--endpoints', small.url];
+  try {
+    assert.equal(await cli([...S, 'alarm', 'list']), { code: 0, stdout: '', stderr: '' });
+    let refused: { code: number | null; stderr: string } | undefined;
+    for (let i = 0; i < 40 && !refused; i++) {
+      const r = await cli([...S, 'put', `/full/${i}`], { input: 'x'.repeat(2000) });
+      if (r.code !== 0) refused = r;
+    }
+    assert.ok(refused, 'a put was refused');
+    assert.is(refused.code, 1);
+    assert.match(refused.stderr, 'etcdserver: mvcc: database space exceeded (code 8)');
+    const sc = new WatchKvClient({ endpoints: [small.url] });
+    const status = await sc.status();
+    sc.close();
+    const member = status.header.memberId;
+    assert.equal(status.errors, [`memberID:${member} alarm:NOSPACE `]);
+    assert.equal(await cli([...S, 'alarm', 'list']), { code: 0, stdout: `memberID:${member} alarm:NOSPACE\n`, stderr: '' });
+    const st = JSON.parse((await cli([...S, '-w', 'json', 'endpoint', 'status'])).stdout);
+    assert.is(st[0].errors, `memberID:${member} alarm:NOSPACE`);
+    assert.match((await cli([...S, '-w', 'table', 'endpoint', 'status'])).stdout, /ERRORS[\s\S]*alarm:NOSPACE/);
+    // Make room: deletes and compaction go on; writes wait for the disarm.
+    assert.is((await cli([...S, 'del', '/full/', '--prefix'])).code, 0);
+    assert.is((await cli([...S, 'compaction', '--physical', String(status.header.revision + 1)])).code, 0);
+    assert.is((await cli([...S, 'put', 'after', 'v'])).code, 1);
+    assert.equal(await cli([...S, '-w', 'json', 'alarm', 'disarm']), { code: 0, stdout: `{"alarms":[{"member_id":"${member}","alarm":"NOSPACE"}]}\n`, stderr: '' });
+    assert.equal(await cli([...S, 'alarm', 'list']), { code: 0, stdout: '', stderr: '' });
+    assert.equal(await cli([...S, 'put', 'after', 'v']), { code: 0, stdout: 'OK\n', stderr: '' });
+  } finally {
+    await small.stop();
+  }
+});
+
 test('serve starts a server with the npm start flags; SIGTERM stops it', async () => {
   const port = await freePort();
   const dir = join(tmp, 'serve-data');

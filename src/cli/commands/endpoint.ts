@@ -17,22 +17,26 @@ function bytes(n: number): string {
 /** `endpoint status` and its alias `status`. */
 const statusAction = async (_o: unknown, cmd: Command): Promise<void> => {
   const ms = Number(globals(cmd).commandTimeout);
-  const rows: Array<Record<string, string | number>> = [];
+  const rows: Array<{ endpoint: string; id: string; version: string; dbSize: number; revision: number; raftTerm: number; errors: string }> = [];
   let failed = 0;
   for (const e of endpointsOf(globals(cmd))) {
     try {
       const c = new WatchKvClient({ endpoints: [e], requestTimeoutMs: ms });
       const s = await c.status();
-      rows.push({ endpoint: c.endpoints[0]!, id: BigInt(s.header.memberId).toString(16), version: s.version, dbSize: s.dbSize, revision: s.header.revision, raftTerm: s.raftTerm });
+      rows.push({ endpoint: c.endpoints[0]!, id: BigInt(s.header.memberId).toString(16), version: s.version, dbSize: s.dbSize, revision: s.header.revision, raftTerm: s.raftTerm, errors: s.errors.join(', ').trim() });
     } catch (err) {
       failed++;
       process.stderr.write(`watchkv: ${e}: ${describe(err)}\n`);
     }
   }
   const format = formatOf(cmd);
+  // Raised alarms (etcdctl's ERRORS column) are shown only when some endpoint has one.
+  const errors = rows.some((r) => r.errors !== '');
   if (format === 'json') out(JSON.stringify(rows));
-  else if (format === 'table') out(table(['ENDPOINT', 'ID', 'VERSION', 'DB SIZE', 'REVISION', 'RAFT TERM'], rows.map((r) => [r.endpoint!, r.id!, r.version!, bytes(Number(r.dbSize)), r.revision!, r.raftTerm!])));
-  else for (const r of rows) out(`${r.endpoint}, ${r.id}, ${r.version}, ${bytes(Number(r.dbSize))}, ${r.revision}, ${r.raftTerm}`);
+  else if (format === 'table') {
+    const head = ['ENDPOINT', 'ID', 'VERSION', 'DB SIZE', 'REVISION', 'RAFT TERM', ...(errors ? ['ERRORS'] : [])];
+    out(table(head, rows.map((r) => [r.endpoint, r.id, r.version, bytes(r.dbSize), r.revision, r.raftTerm, ...(errors ? [r.errors] : [])])));
+  } else for (const r of rows) out(`${r.endpoint}, ${r.id}, ${r.version}, ${bytes(r.dbSize)}, ${r.revision}, ${r.raftTerm}${errors ? `, ${r.errors}` : ''}`);
   if (failed > 0) process.exitCode = rows.length === 0 ? EXIT.UNREACHABLE : EXIT.SERVER_ERROR;
 };
 
