@@ -16,6 +16,7 @@ import type { ApiContext, WatchConnection } from '../context.ts';
 import { ERROR_MESSAGES } from '../../errors.ts';
 import { DEFAULTS } from '../../config.ts';
 import { readiness } from '../readiness.ts';
+import { checkWire } from './wire-check.ts';
 
 type ServingStatus = 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN';
 interface HealthRequest {
@@ -30,37 +31,10 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
  * clips such a string to what is there and accepts it. Unknown fields are skipped.
  */
 export function decodeHealthRequest(b: Buffer): HealthRequest {
-  let pos = 0;
   let service = '';
-  const varint = (): number => {
-    let v = 0;
-    for (let shift = 0; shift < 64; shift += 7) {
-      if (pos >= b.length) throw new Error('unexpected EOF');
-      const byte = b[pos++]!;
-      if (shift < 49) v += (byte & 0x7f) * 2 ** shift;
-      if (byte < 0x80) return v;
-    }
-    throw new Error('varint overflow');
-  };
-  const skip = (n: number): void => {
-    if (pos + n > b.length) throw new Error('unexpected EOF');
-    pos += n;
-  };
-  while (pos < b.length) {
-    const tag = varint();
-    const field = Math.floor(tag / 8);
-    const wire = tag % 8;
-    if (field === 0) throw new Error('illegal tag 0');
-    if (wire === 0) varint();
-    else if (wire === 1) skip(8);
-    else if (wire === 5) skip(4);
-    else if (wire === 2) {
-      const len = varint();
-      const start = pos;
-      skip(len);
-      if (field === 1) service = strictUtf8.decode(b.subarray(start, pos));
-    } else throw new Error(`illegal wire type ${wire}`);
-  }
+  checkWire(b, (field, start, end) => {
+    if (field === 1) service = strictUtf8.decode(b.subarray(start, end));
+  });
   return { service };
 }
 

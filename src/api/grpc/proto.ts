@@ -9,6 +9,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { loadSync, type MethodDefinition, type ServiceDefinition } from '@grpc/proto-loader';
+import { checkWire } from './wire-check.ts';
 
 const PROTO_DIR = fileURLToPath(new URL('./proto/', import.meta.url));
 
@@ -24,8 +25,30 @@ const definitions = loadSync('rpc.proto', {
 
 export type ServiceName = 'KV' | 'Watch' | 'Lease' | 'Cluster' | 'Maintenance' | 'Auth';
 
+/**
+ * The service as grpc-js serves it: each request's wire format checked strictly (wire-check.ts)
+ * before protobufjs decodes it, so a torn message is INTERNAL "Error deserializing request" as
+ * grpc-go's would be, never a request with a string cut short.
+ */
 export function serviceDefinition(name: ServiceName): ServiceDefinition {
-  return definitions[`etcdserverpb.${name}`] as ServiceDefinition;
+  return (strictDefinitions[name] ??= strict(definitions[`etcdserverpb.${name}`] as ServiceDefinition));
+}
+
+const strictDefinitions: Partial<Record<ServiceName, ServiceDefinition>> = {};
+
+function strict(service: ServiceDefinition): ServiceDefinition {
+  const out: Record<string, MethodDefinition<object, object>> = {};
+  for (const [name, m] of Object.entries(service)) {
+    const decode = m.requestDeserialize;
+    out[name] = {
+      ...m,
+      requestDeserialize: (b: Buffer) => {
+        checkWire(b);
+        return decode(b);
+      },
+    };
+  }
+  return out as ServiceDefinition;
 }
 
 /** grpc.health.v1.Health (proto/health.proto): the probe service etcd registers beside its own. */
