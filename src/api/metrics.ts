@@ -73,6 +73,21 @@ export function metricsRoutes(app: FastifyInstance, ctx: ApiContext): void {
   gauge('etcd_mvcc_db_total_size_in_bytes', 'Total size of the underlying database physically allocated in bytes.', () => kv.dbSize());
   gauge('etcd_debugging_mvcc_current_revision', 'The current revision of store.', () => kv.currentRevision());
   gauge('etcd_debugging_mvcc_compact_revision', 'The revision of the last compaction in store.', () => kv.compactRevision());
+  const upstreamMode = ctx.upstream !== undefined;
+  if (!upstreamMode) {
+    // A node in upstream mode has no store of its own: the cluster's members report these.
+    gauge('etcd_server_quota_backend_bytes', 'Current backend storage quota size in bytes.', () => ctx.config.quotaBackendBytes);
+    new Gauge({
+      name: 'watchkv_alarms',
+      help: 'Raised alarms by type (NOSPACE: the space quota was reached, writes that add data are refused until disarmed).',
+      labelNames: ['alarm'],
+      registers,
+      async collect() {
+        const raised = await kv.alarm({ action: 'GET', memberId: 0n, alarm: 'NONE' });
+        for (const type of ['NOSPACE', 'CORRUPT'] as const) this.set({ alarm: type }, raised.filter((a) => a.alarm === type).length);
+      },
+    });
+  }
   const puts = new Counter({ name: 'etcd_mvcc_put_total', help: 'Total number of keys put (one per key written by a put or txn).', registers });
   const deletes = new Counter({ name: 'etcd_mvcc_delete_total', help: 'Total number of keys deleted (one per key removed by a delete or txn).', registers });
   const stop = kv.onCommit((_rev, events) => {

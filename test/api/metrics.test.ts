@@ -72,6 +72,13 @@ test('etcd names and values that follow the keys', async () => {
   assert.is(get(m1, 'etcd_mvcc_put_total') - (m0.get('etcd_mvcc_put_total') ?? 0), 4);
   assert.is(get(m1, 'etcd_mvcc_delete_total') - (m0.get('etcd_mvcc_delete_total') ?? 0), 1);
   assert.ok(get(m1, 'etcd_mvcc_db_total_size_in_bytes') >= 0);
+  assert.is(get(m1, 'etcd_server_quota_backend_bytes'), 2 * 1024 ** 3);
+  assert.is(get(m1, 'watchkv_alarms{alarm="NOSPACE"}'), 0);
+  const alarm = (action: string) => fetch(`${s.url}/v3/maintenance/alarm`, { method: 'POST', body: JSON.stringify({ action, memberID: '1', alarm: 'NOSPACE' }) });
+  assert.is((await alarm('ACTIVATE')).status, 200);
+  assert.is(get(await scrape(), 'watchkv_alarms{alarm="NOSPACE"}'), 1);
+  assert.is((await alarm('DEACTIVATE')).status, 200);
+  assert.is(get(await scrape(), 'watchkv_alarms{alarm="NOSPACE"}'), 0);
   await fetch(`${s.url}/v3/kv/compaction`, { method: 'POST', body: JSON.stringify({ revision: rev0 + 4 }) });
   assert.is(get(await scrape(), 'etcd_debugging_mvcc_compact_revision'), rev0 + 4);
   // Node process metrics are there too.
