@@ -82,7 +82,7 @@ export interface App {
 export async function buildApp(deps: AppDeps): Promise<App> {
   const { config } = deps;
   const queues = deps.queues ?? (await openQueues(deps.kv, { maxTxnOps: config.maxTxnOps, maxRequestBytes: config.maxRequestBytes }));
-  const ctx: ApiContext = { ...deps, queues, connections: new Set(), streamStats: new WatchStreamStats(), serving: true };
+  const ctx: ApiContext = { ...deps, queues, connections: new Set(), streamStats: new WatchStreamStats(), serving: true, advertised: { clientUrls: [] } };
   const app = Fastify({
     logger: deps.logStream ? { level: config.logLevel, stream: deps.logStream } : { level: config.logLevel },
     logController: new LogController({ disableRequestLogging: true }),

@@ -7,7 +7,13 @@ import { DEFAULTS } from './config.ts';
 import { ConfigFileError, readConfigFile } from './config-file.ts';
 
 export interface ServerConfig {
+  /** Comma-separated http:// or https:// URLs; the server listens on every one (etcd's --listen-client-urls). */
   listenClientUrls: string;
+  /**
+   * URLs clients are told to use (member list's clientURLs: etcd's --advertise-client-urls);
+   * empty = the listeners' own addresses.
+   */
+  advertiseClientUrls: string[];
   /** Member name reported by /v3/cluster/member/list (etcd's --name). */
   name: string;
   dataDir: string;
@@ -54,7 +60,10 @@ export class ConfigError extends Error {}
 
 export const HELP = `Usage: watchkv [flags]   (each flag also reads the environment variable shown)
 
-  --listen-client-urls URL        where to listen (WATCHKV_LISTEN_CLIENT_URLS)   default ${DEFAULTS.listenClientUrls}
+  --listen-client-urls URLS       where to listen: comma-separated http:// or https:// URLs, each
+                                  serving everything (WATCHKV_LISTEN_CLIENT_URLS)  default ${DEFAULTS.listenClientUrls}
+  --advertise-client-urls URLS    the URLs member list gives clients, when they differ from where
+                                  it listens (0.0.0.0, NAT, a proxy) (WATCHKV_ADVERTISE_CLIENT_URLS)
   --name NAME                     member name in /v3/cluster/member/list, as etcd's --name (WATCHKV_NAME)  default ${DEFAULTS.memberName}
   --data-dir DIR                  LevelDB data directory (WATCHKV_DATA_DIR)      default ${DEFAULTS.dataDir}
   --progress-notify-interval DUR  periodic watch progress, e.g. 600000, 10m, 5s (WATCHKV_PROGRESS_NOTIFY_INTERVAL)  default 10m
@@ -64,7 +73,7 @@ export const HELP = `Usage: watchkv [flags]   (each flag also reads the environm
                                   alarm is raised; 0 = the default (WATCHKV_QUOTA_BACKEND_BYTES)  default ${DEFAULTS.quotaBackendBytes}
   --max-watchers-per-stream N     most watchers per watch stream (WATCHKV_MAX_WATCHERS_PER_STREAM)  default ${DEFAULTS.maxWatchersPerStream}
   --max-watch-streams N           most concurrent watch streams (WATCHKV_MAX_WATCH_STREAMS)  default ${DEFAULTS.maxWatchStreams}
-  --watch-history-bytes N        recent events kept in memory for catch-up, 0 = none (WATCHKV_WATCH_HISTORY_BYTES)  default ${DEFAULTS.watchHistoryBytes}
+  --watch-history-bytes N         recent events kept in memory for catch-up, 0 = none (WATCHKV_WATCH_HISTORY_BYTES)  default ${DEFAULTS.watchHistoryBytes}
   --auto-compaction-mode MODE     periodic (keep a time span) or revision (keep N revisions) (WATCHKV_AUTO_COMPACTION_MODE)  default periodic
   --auto-compaction-retention R   periodic: 1h, 30m, 90s or a bare number of hours; revision: N revisions; 0 = off (WATCHKV_AUTO_COMPACTION_RETENTION)  default 0
   --sse-progress-interval DUR     progress event on an idle SSE watch (WATCHKV_SSE_PROGRESS_INTERVAL)  default 30s
@@ -88,6 +97,7 @@ export const HELP = `Usage: watchkv [flags]   (each flag also reads the environm
 
 const FLAGS = {
   'listen-client-urls': { type: 'string' },
+  'advertise-client-urls': { type: 'string' },
   'data-dir': { type: 'string' },
   name: { type: 'string' },
   'progress-notify-interval': { type: 'string' },
@@ -209,16 +219,9 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
     return v === undefined ? def : nonNegativeInt(flag, v);
   };
 
-  const listenClientUrls = get('listen-client-urls') ?? DEFAULTS.listenClientUrls;
-  for (const u of listenClientUrls.split(',')) {
-    let url: URL;
-    try {
-      url = new URL(u);
-    } catch {
-      throw new ConfigError(`--listen-client-urls: "${u}" is not a URL`);
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`--listen-client-urls: only http:// and https:// URLs are supported, got "${u}"`);
-  }
+  const listenClientUrls = clientUrls('listen-client-urls', get('listen-client-urls') ?? DEFAULTS.listenClientUrls).join(',');
+  const advertise = get('advertise-client-urls');
+  const advertiseClientUrls = advertise === undefined ? [] : clientUrls('advertise-client-urls', advertise);
   const certFile = get('cert-file');
   const keyFile = get('key-file');
   const trustedCaFile = get('trusted-ca-file');
@@ -256,6 +259,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
   }
   return {
     listenClientUrls,
+    advertiseClientUrls,
     name: get('name') ?? DEFAULTS.memberName,
     dataDir: get('data-dir') ?? DEFAULTS.dataDir,
     logLevel,
@@ -286,6 +290,33 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
     upstreamEndpoints,
     upstreamPrefix: upstreamPrefix ?? '',
   };
+}
+
+/**
+ * --listen-client-urls / --advertise-client-urls: one or more http:// or https:// URLs with a
+ * host and nothing after the port, as `scheme://host:port` (the scheme's port when none is given).
+ */
+function clientUrls(flag: string, v: string): string[] {
+  const list = v.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  if (list.length === 0) throw new ConfigError(`--${flag}: no URL given (use e.g. http://127.0.0.1:2379)`);
+  const out = list.map((u) => {
+    let url: URL;
+    try {
+      url = new URL(u);
+    } catch {
+      throw new ConfigError(`--${flag}: "${u}" is not a URL (use e.g. http://127.0.0.1:2379)`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`--${flag}: only http:// and https:// URLs are supported, got "${u}"`);
+    if (url.hostname === '') throw new ConfigError(`--${flag}: "${u}" has no host`);
+    if (url.pathname !== '/' || url.search || url.hash || url.username || url.password) {
+      throw new ConfigError(`--${flag}: "${u}" has more than scheme://host:port`);
+    }
+    return url.origin;
+  });
+  // Port 0 (any free port) may be asked for more than once.
+  const dup = out.find((u, i) => out.indexOf(u) !== i && !u.endsWith(':0'));
+  if (dup !== undefined) throw new ConfigError(`--${flag}: ${dup} is given twice`);
+  return out;
 }
 
 /** --upstream-endpoints: http:// member URLs (no path), or none. */

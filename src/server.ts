@@ -18,7 +18,8 @@ import { openLessor, type LessorImpl } from './lease/lessor.ts';
 import { buildApp, closeWatchConnections } from './app.ts';
 import { ConfigError, HELP, defaultConfig, loadConfig, type ServerConfig } from './cli-options.ts';
 import { loadIdentity, randomIdentity } from './api/identity.ts';
-import { listenShared, type ListenTls, type SharedListener } from './api/listener.ts';
+import type { ListenTargets, ListenTls } from './api/listener.ts';
+import { isWildcardUrl, listenClientUrls, type ClientListeners } from './api/client-listeners.ts';
 import { readFileSync } from 'node:fs';
 import { watchkvVersion } from './version.ts';
 import { DEFAULTS } from './config.ts';
@@ -31,8 +32,10 @@ import { openUpstreamNode } from './upstream/upstream-node.ts';
 import type { UpstreamMonitor } from './upstream/upstream-api.ts';
 
 export interface RunningServer {
-  /** Base URL, e.g. http://127.0.0.1:2379 */
+  /** Base URL, e.g. http://127.0.0.1:2379: the first listen URL, bound. */
   address: string;
+  /** Every bound listen URL, in --listen-client-urls order (address first). */
+  addresses: string[];
   store: WatchableStore;
   lessor: Lessor;
   /** Upstream mode only: how far the node's mirror is behind etcd. */
@@ -65,14 +68,14 @@ export async function startServer(partial: Partial<ServerConfig>, backend?: Back
     watchHistoryBytes: config.watchHistoryBytes,
   });
   let app;
-  let listener: SharedListener;
+  let listener: ClientListeners;
   try {
     app = await buildApp({ kv: store, engine: store, lessor, auth, config, identity, logStream, snapshots: base.snapshots, upstream: base.upstream });
     await app.fastify.ready();
-    const url = new URL(config.listenClientUrls.split(',')[0]!);
-    // One port: HTTP/1.1 (gateway, WebSocket) to fastify, HTTP/2 prefaces to gRPC.
+    // Each port serves both: HTTP/1.1 (gateway, WebSocket) to fastify, HTTP/2 prefaces to gRPC.
     const grpc = app.grpc;
-    listener = await listenShared(url.hostname, Number(url.port || (url.protocol === 'https:' ? 443 : 80)), { http: app.fastify.server, grpc: (s) => grpc.injector.injectConnection(s) }, undefined, listenTls(config));
+    const targets: ListenTargets = { http: app.fastify.server, grpc: (s) => grpc.injector.injectConnection(s) };
+    listener = await listenClientUrls(config.listenClientUrls.split(','), targets, listenTls(config));
   } catch (err) {
     auth.close();
     await lessor.close();
@@ -81,18 +84,23 @@ export async function startServer(partial: Partial<ServerConfig>, backend?: Back
     throw err;
   }
   const { fastify, grpc, ctx } = app;
-  const address = listener.url;
-  grpc.advertised.clientUrls = [address];
+  const address = listener.urls[0]!;
+  ctx.advertised.clientUrls = config.advertiseClientUrls.length > 0 ? config.advertiseClientUrls : listener.urls;
+  for (const u of ctx.advertised.clientUrls.filter(isWildcardUrl)) {
+    fastify.log.warn({ url: u }, 'member list advertises a wildcard address that clients elsewhere cannot dial: set --advertise-client-urls');
+  }
   // In upstream mode compaction is the etcd cluster's (cli-options refuses a retention).
   const compactor = upstreamMode ? undefined : startCompactor(store, fastify.log, {
     mode: config.autoCompactionMode,
     retention: config.autoCompactionRetention,
     revisionIntervalMs: config.autoCompactionRevisionIntervalMs,
   });
+  // Every bound URL when there are several (`address` stays the first: scripts read it).
+  const others = listener.urls.length > 1 ? { addresses: listener.urls } : {};
   fastify.log.info(
     upstreamMode
-      ? { address, upstream: config.upstreamEndpoints, prefix: config.upstreamPrefix, revision: store.currentRevision() }
-      : { address, dataDir: backend ? '(memory)' : resolve(config.dataDir), revision: store.currentRevision() },
+      ? { address, ...others, upstream: config.upstreamEndpoints, prefix: config.upstreamPrefix, revision: store.currentRevision() }
+      : { address, ...others, dataDir: backend ? '(memory)' : resolve(config.dataDir), revision: store.currentRevision() },
     'watchkv started',
   );
 
@@ -112,7 +120,7 @@ export async function startServer(partial: Partial<ServerConfig>, backend?: Back
       await base.close();
       fastify.log.info({ revision: store.currentRevision() }, 'watchkv stopped');
     })());
-  return { address, store, lessor, upstream: base.upstream, log: fastify.log, grpcDirect: grpc.fastUnary, close };
+  return { address, addresses: listener.urls, store, lessor, upstream: base.upstream, log: fastify.log, grpcDirect: grpc.fastUnary, close };
 }
 
 /** What the engine and the app are built on: a local store, or a mirror of an etcd cluster. */
@@ -170,7 +178,7 @@ async function openUpstream(config: ServerConfig, openLog: Logger): Promise<Base
 
 /** TLS files of an https:// listen URL, read once at start (a bad path fails the start, with the path). */
 function listenTls(config: ServerConfig): ListenTls | undefined {
-  if (!config.listenClientUrls.split(',')[0]!.startsWith('https:')) return undefined;
+  if (!config.listenClientUrls.split(',').some((u) => u.startsWith('https:'))) return undefined;
   const read = (flag: string, path: string | undefined): Buffer => {
     try {
       return readFileSync(path!);

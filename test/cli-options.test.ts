@@ -41,6 +41,30 @@ test('bad values throw ConfigError with the flag name', () => {
   }
 });
 
+test('--listen-client-urls takes a list; --advertise-client-urls is checked the same way', () => {
+  const c = loadConfig(['--listen-client-urls', 'http://127.0.0.1:2379, http://[::1]:2380', '--advertise-client-urls', 'http://db.example:2379'], {}) as ServerConfig;
+  assert.is(c.listenClientUrls, 'http://127.0.0.1:2379,http://[::1]:2380');
+  assert.equal(c.advertiseClientUrls, ['http://db.example:2379']);
+  assert.equal((loadConfig([], {}) as ServerConfig).advertiseClientUrls, [], 'unset: the bound URLs are advertised');
+  assert.is((loadConfig(['--listen-client-urls', 'http://127.0.0.1:0,http://127.0.0.1:0'], {}) as ServerConfig).listenClientUrls, 'http://127.0.0.1:0,http://127.0.0.1:0', 'port 0 twice is two free ports');
+  const bad: Array<[string[], RegExp]> = [
+    [['--listen-client-urls', 'http://127.0.0.1:2379,http://127.0.0.1:2379'], /listen-client-urls: http:\/\/127\.0\.0\.1:2379 is given twice/],
+    [['--listen-client-urls', 'unix://sock'], /only http:\/\/ and https:\/\//],
+    [['--listen-client-urls', 'http://127.0.0.1:2379/v3'], /more than scheme:\/\/host:port/],
+    [['--listen-client-urls', ' , '], /no URL given/],
+    [['--advertise-client-urls', 'db:2379'], /advertise-client-urls/],
+  ];
+  for (const [argv, msg] of bad) {
+    try {
+      loadConfig(argv, {});
+      assert.unreachable(argv.join(' '));
+    } catch (err) {
+      assert.instance(err, ConfigError, argv.join(' '));
+      assert.match((err as Error).message, msg);
+    }
+  }
+});
+
 test('the CLI exits with code 2 and a message on a bad flag', () => {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/server.ts', '--max-txn-ops', 'many'], { encoding: 'utf8', timeout: 30000 });
   assert.is(r.status, 2);

@@ -38,4 +38,9 @@ export interface ApiContext {
   upstream?: UpstreamMonitor;
   /** False once shutdown began: /readyz answers 503 and new watch streams are refused. */
   serving: boolean;
+  /**
+   * The clientURLs member list reports over every transport: --advertise-client-urls, else the
+   * listeners' own URLs. Empty until the server listens (an app never listening reports its config).
+   */
+  advertised: { clientUrls: string[] };
 }

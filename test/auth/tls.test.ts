@@ -107,6 +107,31 @@ test('wrong TLS and plain HTTP on the TLS port: clear errors, server keeps servi
   assert.is((await req(`${s.url}/healthz`)).status, 200);
 });
 
+test('an https:// and an http:// listener side by side: each speaks its own scheme, one store', async () => {
+  const mixed = await startTestServer(
+    { listenClientUrls: 'https://127.0.0.1:0,http://127.0.0.1:0', certFile: f('server.crt'), keyFile: f('server.key') },
+    { memory: true },
+  );
+  try {
+    const [tlsUrl, plainUrl] = mixed.server.addresses;
+    assert.match(tlsUrl, /^https:\/\//);
+    assert.match(plainUrl, /^http:\/\//);
+    assert.is((await req(`${tlsUrl}/v3/kv/put`, { body: JSON.stringify({ key: b('m'), value: b('over-tls') }) })).status, 200);
+    assert.is(JSON.parse((await req(`${plainUrl}/v1/kv/m`)).body).value, 'over-tls');
+    assert.is((await req(plainUrl.replace('http', 'https') + '/healthz').catch((e: Error) => ({ status: 0, body: e.message }))).status, 0, 'no TLS on the plain port');
+    const viaEtcdctl = await new Promise<string>((resolve) => {
+      const p = spawn('etcdctl', [`--endpoints=${plainUrl}`, '--dial-timeout=3s', 'get', 'm', '--print-value-only'], { env: { ...process.env, ETCDCTL_API: '3' } });
+      let out = '';
+      p.stdout.on('data', (d) => (out += d));
+      p.stderr.on('data', (d) => (out += d));
+      p.on('close', () => resolve(out));
+    });
+    assert.is(viaEtcdctl.trim(), 'over-tls');
+  } finally {
+    await mixed.stop();
+  }
+});
+
 test('--client-cert-auth: no certificate refused in the handshake; the CN is the user', async () => {
   const cca = await startTestServer(
     { listenClientUrls: 'https://127.0.0.1:0', certFile: f('server.crt'), keyFile: f('server.key'), trustedCaFile: f('ca.crt'), clientCertAuth: true },

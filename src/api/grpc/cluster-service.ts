@@ -7,18 +7,14 @@ import type { ApiContext } from '../context.ts';
 import { headerObject } from './header.ts';
 import { unary, unimplemented, type GrpcLog } from './unary.ts';
 
-/** Where clients reach this member: filled in by the server once it listens. */
-export interface Advertised {
-  clientUrls: string[];
-}
-
-export function clusterService(ctx: ApiContext, log: GrpcLog, advertised: Advertised): UntypedServiceImplementation {
+/** The member's clientURLs are ctx.advertised's, as the JSON gateway's member list. */
+export function clusterService(ctx: ApiContext, log: GrpcLog): UntypedServiceImplementation {
   const { identity: id } = ctx;
   return {
     // etcd's cluster server fills the header without a revision (membership is not MVCC data).
     MemberList: unary(log, 'MemberList', () => ({
       header: headerObject(id, 0),
-      members: [{ ID: id.memberId, name: ctx.config.name, peerURLs: [], clientURLs: advertised.clientUrls, isLearner: false }],
+      members: [{ ID: id.memberId, name: ctx.config.name, peerURLs: [], clientURLs: ctx.advertised.clientUrls, isLearner: false }],
     })),
     MemberAdd: unimplemented('member add'),
     MemberRemove: unimplemented('member remove'),

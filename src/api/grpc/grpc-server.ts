@@ -16,7 +16,7 @@ import type { Msg } from './decode.ts';
 import { WATCH_RAW_METHODS, watchService } from './watch-service.ts';
 import { serveWatchDirect } from './fast-watch.ts';
 import { leaseService } from './lease-service.ts';
-import { clusterService, type Advertised } from './cluster-service.ts';
+import { clusterService } from './cluster-service.ts';
 import { maintenanceService } from './maintenance-service.ts';
 import { authService } from './auth-service.ts';
 import { healthService, strictHealthDefinition } from './health-service.ts';
@@ -25,8 +25,6 @@ import { errorStatus, type GrpcLog } from './unary.ts';
 export interface GrpcApi {
   /** Hands one accepted connection (its preface still unread) to grpc-js. */
   injector: ConnectionInjector;
-  /** Client URLs MemberList reports; the server fills them in once it listens. */
-  advertised: Advertised;
   /**
    * Stops serving: no new calls; open calls get up to graceMs to finish, then every HTTP/2
    * session is cut. Watch and keep-alive streams are ended before (closeWatchConnections).
@@ -59,12 +57,11 @@ export function buildGrpcServer(ctx: ApiContext, log: GrpcLog): GrpcApi {
     // channelz (grpc's introspection service) keeps per-call statistics nobody can query here.
     'grpc.enable_channelz': 0,
   });
-  const advertised: Advertised = { clientUrls: [] };
   const kv = kvHandlers(ctx);
   server.addService(withRawResponses(serviceDefinition('KV'), KV_RAW_METHODS), kvService(ctx, log, kv));
   server.addService(withRawResponses(serviceDefinition('Watch'), WATCH_RAW_METHODS), watchService(ctx));
   server.addService(serviceDefinition('Lease'), leaseService(ctx, log));
-  server.addService(serviceDefinition('Cluster'), clusterService(ctx, log, advertised));
+  server.addService(serviceDefinition('Cluster'), clusterService(ctx, log));
   server.addService(serviceDefinition('Maintenance'), maintenanceService(ctx, log));
   server.addService(serviceDefinition('Auth'), authService(ctx, log));
   server.addService(strictHealthDefinition(healthServiceDefinition()), healthService(ctx));
@@ -101,5 +98,5 @@ export function buildGrpcServer(ctx: ApiContext, log: GrpcLog): GrpcApi {
         resolve();
       });
     }));
-  return { injector, advertised, close, fastUnary: { attached: fastAttached, served: fastUnary, watchStreams } };
+  return { injector, close, fastUnary: { attached: fastAttached, served: fastUnary, watchStreams } };
 }

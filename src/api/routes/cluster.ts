@@ -1,7 +1,7 @@
 /**
  * POST /v3/cluster/member/list as etcd 3.4 answers it for a one-member cluster: this server is
  * the only member. Its ID is the header's member_id, its name etcd's --name (default "default"),
- * its clientURLs where it listens. watchkv has no raft peers, so peerURLs is an empty list —
+ * its clientURLs the advertised ones (--advertise-client-urls, else where it listens). watchkv has no raft peers, so peerURLs is an empty list —
  * written out (jsonpb would omit it) because clients index member["peerURLs"] unguarded.
  * The header carries no revision: etcd's cluster header is filled from the member, not the store.
  */
@@ -22,10 +22,11 @@ export function clusterRoutes(app: FastifyInstance, ctx: ApiContext): void {
 }
 
 /**
- * The configured listen URLs, with the port a `:0` listener was given filled in (the shared
- * listener hands fastify its connections, so the port is read from the request's socket).
+ * What the server advertises once it listens; before that (an app tested without listening) the
+ * configured listen URLs, with the port a `:0` listener was given read from the request's socket.
  */
 function clientUrls(boundPort: number | undefined, ctx: ApiContext): string[] {
+  if (ctx.advertised.clientUrls.length > 0) return ctx.advertised.clientUrls;
   return ctx.config.listenClientUrls.split(',').map((u) => {
     const url = new URL(u);
     if (url.port === '0' && boundPort !== undefined) url.port = String(boundPort);
