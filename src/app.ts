@@ -20,7 +20,7 @@ import { encodeEvent, type Identity } from './api/json.ts';
 import { IdleEncoder } from './api/idle-encoder.ts';
 import { eventCost } from './watch/recent-history.ts';
 import type { ApiContext } from './api/context.ts';
-import { errorBody, mapError } from './api/error-map.ts';
+import { errorBody, mapError, WS_CLOSE } from './api/error-map.ts';
 import { sendJson } from './api/send-json.ts';
 import { kvRoutes } from './api/routes/kv.ts';
 import { healthRoutes } from './api/routes/health.ts';
@@ -168,6 +168,6 @@ export async function buildApp(deps: AppDeps): Promise<App> {
  */
 export function closeWatchConnections(ctx: ApiContext): void {
   ctx.serving = false;
-  for (const c of [...ctx.connections]) c.shutdown(1001, 'server is shutting down');
+  for (const c of [...ctx.connections]) c.shutdown(WS_CLOSE.goingAway.code, WS_CLOSE.goingAway.reason);
   ctx.connections.clear();
 }

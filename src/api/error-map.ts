@@ -127,3 +127,20 @@ export function streamErrorBody(m: MappedError): string {
 }
 
 export { ERROR_MESSAGES };
+
+/**
+ * WebSocket close codes (RFC 6455 §7.4.1) the sockets end with, with the reason each sends.
+ * A close reason must fit a control frame (123 bytes): wsCloseReason trims an error message.
+ */
+export const WS_CLOSE = {
+  /** 1001: the server is shutting down; reconnect elsewhere or later. */
+  goingAway: { code: 1001, reason: 'server is shutting down' },
+  /** 1008: the socket broke a rule (refused at the upgrade, unread for too long). */
+  policyViolation: 1008,
+  /** 1013: too many watch streams now; try again later. */
+  tryAgainLater: 1013,
+} as const;
+
+export function wsCloseReason(message: string): string {
+  return message.slice(0, 120);
+}

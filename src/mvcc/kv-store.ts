@@ -19,7 +19,6 @@ import type {
   AlarmMember,
   AlarmRequest,
   CommitListener,
-  CompactListener,
   CompactResult,
   DeleteRangeRequest,
   DeleteRangeResult,
@@ -122,7 +121,6 @@ export class KvStore implements KV, ValueSource, LeaseHost, AuthHost {
   /** Serialises physical compactions. */
   private compaction: Promise<unknown> = Promise.resolve();
   private readonly commitListeners = new Set<CommitListener>();
-  private readonly compactListeners = new Set<CompactListener>();
   private recovery: Promise<void> | undefined;
   /** The lessor's view of attachments; told of every lease change under the txn lock. */
   private leaseHook: LeaseHook | undefined;
@@ -451,7 +449,6 @@ export class KvStore implements KV, ValueSource, LeaseHost, AuthHost {
         this.compactRev = revision;
         this.compactedOnce = true;
         const keep = this.index.compact(revision);
-        for (const listener of this.compactListeners) listener(revision);
         // Scheduled before any record goes, so a crash mid-way resumes on open.
         const scheduled = this.queue.append([{ type: 'put', key: META_SCHEDULED_COMPACT, value: encodeMetaRevision(revision) }]);
         job = scheduled.then(() => this.schedulePhysicalCompaction(revision, keep));
@@ -478,11 +475,6 @@ export class KvStore implements KV, ValueSource, LeaseHost, AuthHost {
   onCommit(listener: CommitListener): () => void {
     this.commitListeners.add(listener);
     return () => this.commitListeners.delete(listener);
-  }
-
-  onCompact(listener: CompactListener): () => void {
-    this.compactListeners.add(listener);
-    return () => this.compactListeners.delete(listener);
   }
 
   /** A batch is on disk: make its revisions visible, then tell listeners, in revision order. */

@@ -190,9 +190,6 @@ export interface CompactResult {
  */
 export type CommitListener = (revision: number, events: readonly Event[]) => void;
 
-/** Called when a compaction is accepted (logically applied) at `revision`. */
-export type CompactListener = (revision: number) => void;
-
 /**
  * Called when the store's published revision jumped to `revision` without commits for the
  * revisions in between (a mirror of an etcd cluster relisted after etcd compacted past it).
@@ -265,7 +262,6 @@ export interface KV extends HistoryReader {
    */
   compact(revision: number, physical?: boolean): Promise<CompactResult>;
   onCommit(listener: CommitListener): () => void;
-  onCompact(listener: CompactListener): () => void;
   /** Only stores whose history can jump (see ResetListener) have it. */
   onReset?(listener: ResetListener): () => void;
   /** Approximate bytes used on disk. */

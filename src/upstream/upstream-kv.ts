@@ -21,7 +21,6 @@ import type {
   AlarmRequest,
   AlarmType,
   CommitListener,
-  CompactListener,
   CompactResult,
   DeleteRangeRequest,
   DeleteRangeResult,
@@ -79,7 +78,6 @@ export class UpstreamKv implements KV, FollowerSink {
   readonly rangeEnd: Buffer;
   private compactedAt = 0;
   private readonly commits = new Set<CommitListener>();
-  private readonly compacts = new Set<CompactListener>();
   private readonly resets = new Set<ResetListener>();
   /** Writers waiting for the mirror to reach their revision, oldest first. */
   private waiters: Array<{ revision: number; wake: () => void }> = [];
@@ -122,7 +120,6 @@ export class UpstreamKv implements KV, FollowerSink {
   compacted(revision: number): void {
     if (revision <= this.compactedAt) return;
     this.compactedAt = revision;
-    for (const l of this.compacts) l(revision);
   }
 
   revision(): number {
@@ -194,11 +191,6 @@ export class UpstreamKv implements KV, FollowerSink {
   onCommit(listener: CommitListener): () => void {
     this.commits.add(listener);
     return () => this.commits.delete(listener);
-  }
-
-  onCompact(listener: CompactListener): () => void {
-    this.compacts.add(listener);
-    return () => this.compacts.delete(listener);
   }
 
   onReset(listener: ResetListener): () => void {

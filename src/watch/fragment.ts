@@ -1,13 +1,16 @@
 import type { Event } from '../mvcc/kv.ts';
 import type { WatchResponse } from './watch-api.ts';
 
-/** bytes: JSON framing of one event beyond its key and value (field names, revisions). */
-const EVENT_OVERHEAD_BYTES = 120;
+/**
+ * bytes: JSON framing of one event on the wire beyond its key and value (field names, revisions).
+ * Not the memory an event holds: that is recent-history.ts's EVENT_HELD_OVERHEAD_BYTES.
+ */
+const EVENT_WIRE_OVERHEAD_BYTES = 120;
 
 /** Approximate encoded size of an event: base64 grows key and value by 4/3. */
 export function eventBytes(ev: Event, withPrevKv: boolean): number {
-  let n = EVENT_OVERHEAD_BYTES + Math.ceil(((ev.kv.key.length + ev.kv.value.length) * 4) / 3);
-  if (withPrevKv && ev.prevKv) n += EVENT_OVERHEAD_BYTES + Math.ceil(((ev.prevKv.key.length + ev.prevKv.value.length) * 4) / 3);
+  let n = EVENT_WIRE_OVERHEAD_BYTES + Math.ceil(((ev.kv.key.length + ev.kv.value.length) * 4) / 3);
+  if (withPrevKv && ev.prevKv) n += EVENT_WIRE_OVERHEAD_BYTES + Math.ceil(((ev.prevKv.key.length + ev.prevKv.value.length) * 4) / 3);
   return n;
 }
 

@@ -110,10 +110,10 @@ interface Entry {
  * (key + value bytes) for 4 B to 1 KiB values, within 2%. The previous fit (400, counting
  * prev_kv's bytes too) undercounted small events by 1.4x.
  */
-export const EVENT_OVERHEAD_BYTES = 630;
+export const EVENT_HELD_OVERHEAD_BYTES = 630;
 
 export function eventCost(ev: Event): number {
   // The bytes themselves, plus the memoized JSON repeating key and value in base64 (4/3).
   // prev_kv is the kv of the key's event before, so its bytes are counted there.
-  return EVENT_OVERHEAD_BYTES + Math.ceil((ev.kv.key.length + ev.kv.value.length) * 2.34); // whole bytes: sums stay exact
+  return EVENT_HELD_OVERHEAD_BYTES + Math.ceil((ev.kv.key.length + ev.kv.value.length) * 2.34); // whole bytes: sums stay exact
 }

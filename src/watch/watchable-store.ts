@@ -4,7 +4,6 @@ import type {
   AlarmMember,
   AlarmRequest,
   CommitListener,
-  CompactListener,
   CompactResult,
   DeleteRangeRequest,
   DeleteRangeResult,
@@ -508,9 +507,6 @@ export class WatchableStore implements KV, WatchEngine {
   }
   onCommit(listener: CommitListener): () => void {
     return this.kv.onCommit(listener);
-  }
-  onCompact(listener: CompactListener): () => void {
-    return this.kv.onCompact(listener);
   }
   dbSize(): Promise<number> {
     return this.kv.dbSize();

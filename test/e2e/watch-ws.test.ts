@@ -9,7 +9,7 @@ import WebSocket from 'ws';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
 import { validateWatcher } from '../support/watch-validator.ts';
 import { decodeFrame } from '../support/watch-frames.ts';
-import { EVENT_OVERHEAD_BYTES } from '../../src/watch/recent-history.ts';
+import { EVENT_HELD_OVERHEAD_BYTES } from '../../src/watch/recent-history.ts';
 
 let s: TestServer;
 let H: (rev: number) => string;
@@ -151,7 +151,7 @@ test('many watches on one socket, checked by the validator', async () => {
 test('catch-up over a socket is the same whether it comes from the recent history in memory or from the store', async () => {
   // A server that keeps only the last 10 or so events in memory: a watch from before them is
   // read from LevelDB, one from within them is served from memory; both must be exact.
-  const small = await startTestServer({ watchHistoryBytes: 10 * (EVENT_OVERHEAD_BYTES + 20) });
+  const small = await startTestServer({ watchHistoryBytes: 10 * (EVENT_HELD_OVERHEAD_BYTES + 20) });
   try {
     const put = async (k: string, v: string): Promise<number> => {
       const r = await fetch(`${small.url}/v3/kv/put`, { method: 'POST', body: JSON.stringify({ key: Buffer.from(k).toString('base64'), value: Buffer.from(v).toString('base64') }) });

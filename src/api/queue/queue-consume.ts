@@ -19,7 +19,7 @@ import type { WebSocket } from 'ws';
 import type { ApiContext, WatchConnection } from '../context.ts';
 import { DEFAULTS } from '../../config.ts';
 import { kvError } from '../../errors.ts';
-import { mapError } from '../error-map.ts';
+import { mapError, WS_CLOSE, wsCloseReason } from '../error-map.ts';
 import { checkQueueName } from '../../queue/queue-service.ts';
 import type { AckResult, Consumer } from '../../queue/queue-api.ts';
 import { allowQueue } from './queue-auth.ts';
@@ -28,7 +28,7 @@ import { intField, parseIds, queryInt } from './queue-input.ts';
 
 export function queueConsumeRoute(app: FastifyInstance, ctx: ApiContext): void {
   app.get('/v1/queues/:name/consume', { websocket: true }, (socket, req) => {
-    if (!ctx.serving) return socket.close(1001, 'server is shutting down');
+    if (!ctx.serving) return socket.close(WS_CLOSE.goingAway.code, WS_CLOSE.goingAway.reason);
     let name: string;
     let visibilityMs: number | undefined;
     try {
@@ -39,7 +39,7 @@ export function queueConsumeRoute(app: FastifyInstance, ctx: ApiContext): void {
       visibilityMs = q.visibility_ms === undefined ? undefined : queryInt(q, 'visibility_ms', 1, DEFAULTS.queueMaxVisibilityMs, 0);
     } catch (err) {
       socket.send(errorFrame(err));
-      return socket.close(1008, mapError(err).message.slice(0, 120));
+      return socket.close(WS_CLOSE.policyViolation, wsCloseReason(mapError(err).message));
     }
     // The frames of one turn (a write batch's deliveries, a burst of ack answers) leave in one
     // write: the socket is corked at the first frame and uncorked after the turn.
@@ -68,7 +68,7 @@ export function queueConsumeRoute(app: FastifyInstance, ctx: ApiContext): void {
       );
     } catch (err) {
       socket.send(errorFrame(err));
-      return socket.close(1001, 'server is shutting down');
+      return socket.close(WS_CLOSE.goingAway.code, WS_CLOSE.goingAway.reason);
     }
     const conn: WatchConnection = { shutdown: (code, reason) => socket.close(code, reason) };
     ctx.connections.add(conn);

@@ -17,7 +17,7 @@ import type { FastifyInstance } from 'fastify';
 import { GATEWAY_STREAM_HEADERS } from '../gateway-stream-headers.ts';
 import type { ApiContext, WatchConnection } from '../context.ts';
 import { JsonSplitter } from '../json-splitter.ts';
-import { errorBody, mapError } from '../error-map.ts';
+import { errorBody, mapError, WS_CLOSE } from '../error-map.ts';
 import { kvError } from '../../errors.ts';
 import { KeepAliveSession } from './lease-keepalive-session.ts';
 
@@ -118,7 +118,7 @@ export async function leaseKeepAliveRoutes(app: FastifyInstance, ctx: ApiContext
 
   app.get('/v3/lease/keepalive', { websocket: true }, (socket, req) => {
     if (!ctx.serving) {
-      socket.close(1001, 'server is shutting down');
+      socket.close(WS_CLOSE.goingAway.code, WS_CLOSE.goingAway.reason);
       return;
     }
     let paused = false;

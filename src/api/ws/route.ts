@@ -12,17 +12,18 @@ import type { ApiContext, WatchConnection } from '../context.ts';
 import { FrameBatcher } from './frame-batcher.ts';
 import { WatchSession } from './watch-session.ts';
 import { ERROR_MESSAGES } from '../../errors.ts';
+import { WS_CLOSE, wsCloseReason } from '../error-map.ts';
 import { guardedEngine } from '../../auth/watch-guard.ts';
 import { authInfoOf } from '../security/request-auth.ts';
 
 export function wsWatchRoute(app: FastifyInstance, ctx: ApiContext): void {
   app.get('/v3/watch', { websocket: true }, (socket, req) => {
     if (!ctx.serving) {
-      socket.close(1001, 'server is shutting down');
+      socket.close(WS_CLOSE.goingAway.code, WS_CLOSE.goingAway.reason);
       return;
     }
     if (ctx.connections.size >= ctx.config.maxWatchStreams) {
-      socket.close(1013, ERROR_MESSAGES.ERR_TOO_MANY_STREAMS);
+      socket.close(WS_CLOSE.tryAgainLater, ERROR_MESSAGES.ERR_TOO_MANY_STREAMS);
       return;
     }
     const net = req.raw.socket;
@@ -41,7 +42,7 @@ export function wsWatchRoute(app: FastifyInstance, ctx: ApiContext): void {
         write: (frame) => (typeof frame === 'string' ? frames.push(frame, null, '') : frames.push(frame.head, frame.events, frame.tail)),
         full: () => socket.bufferedAmount + frames.pending > high,
         kill: (reason) => {
-          close(1008, reason.slice(0, 120));
+          close(WS_CLOSE.policyViolation, wsCloseReason(reason));
           // The close frame may never get through a full buffer: cut the socket shortly after.
           setTimeout(() => socket.terminate(), 5000).unref();
         },
