@@ -15,7 +15,7 @@ import type { KV } from './mvcc/kv.ts';
 import { DEFAULTS } from './config.ts';
 import type { WatchEngine } from './watch/watch-api.ts';
 import type { Lessor } from './lease/lease-api.ts';
-import type { ServerConfig } from './cli-options.ts';
+import type { ServerConfig } from './config.ts';
 import { encodeEvent, type Identity } from './api/json.ts';
 import { IdleEncoder } from './api/idle-encoder.ts';
 import { eventCost } from './watch/recent-history.ts';

@@ -3,58 +3,9 @@
  * YAML config file (config-file.ts), in that order of precedence, on top of DEFAULTS. Bad values throw ConfigError; server.ts prints it and exits with code 2.
  */
 import { parseArgs } from 'node:util';
-import { DEFAULTS } from './config.ts';
+import { bodyLimitBytes, DEFAULTS, type ServerConfig } from './config.ts';
 import { ConfigFileError, readConfigFile } from './config-file.ts';
 
-export interface ServerConfig {
-  /** Comma-separated http:// or https:// URLs; the server listens on every one (etcd's --listen-client-urls). */
-  listenClientUrls: string;
-  /**
-   * URLs clients are told to use (member list's clientURLs: etcd's --advertise-client-urls);
-   * empty = the listeners' own addresses.
-   */
-  advertiseClientUrls: string[];
-  /** Member name reported by /v3/cluster/member/list (etcd's --name). */
-  name: string;
-  dataDir: string;
-  logLevel: string;
-  progressNotifyIntervalMs: number;
-  maxRequestBytes: number;
-  maxBodyBytes: number;
-  maxTxnOps: number;
-  /** bytes: the store's space quota (etcd's --quota-backend-bytes); 0 on the command line = the default. */
-  quotaBackendBytes: number;
-  maxWatchersPerStream: number;
-  maxWatchStreams: number;
-  watchHistoryBytes: number;
-  wsHighWaterBytes: number;
-  wsMaxUnreadableMs: number;
-  shutdownGraceMs: number;
-  autoCompactionMode: 'periodic' | 'revision';
-  /** periodic: ms of history kept; revision: revisions kept; 0 = off. */
-  autoCompactionRetention: number;
-  autoCompactionRevisionIntervalMs: number;
-  sseProgressIntervalMs: number;
-  sseHeartbeatIntervalMs: number;
-  /** etcd's --cors: origins (besides the server's own) whose browser pages may call the API; '*' = any. */
-  cors: string[];
-  /** s: a simple token's life since its last use (etcd's --auth-token-ttl). */
-  authTokenTtlSeconds: number;
-  /** TLS (https:// listen URL): PEM certificate chain and key files (etcd's --cert-file, --key-file). */
-  certFile?: string;
-  keyFile?: string;
-  /** PEM CA bundle that client certificates must chain to (etcd's --trusted-ca-file). */
-  trustedCaFile?: string;
-  /** Require a client certificate signed by trustedCaFile; its CN is the user (etcd's --client-cert-auth). */
-  clientCertAuth: boolean;
-  /**
-   * Upstream mode: etcd members (http:// URLs) this node mirrors instead of keeping a store of
-   * its own; empty = the normal single-node store.
-   */
-  upstreamEndpoints: string[];
-  /** Upstream mode: the key prefix mirrored ('' = the whole keyspace). */
-  upstreamPrefix: string;
-}
 
 export class ConfigError extends Error {}
 
@@ -265,8 +216,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
     logLevel,
     progressNotifyIntervalMs,
     maxRequestBytes,
-    // Keep etcd's 512 KiB of headroom for JSON/base64 overhead over the request limit.
-    maxBodyBytes: maxRequestBytes + 512 * 1024,
+    maxBodyBytes: bodyLimitBytes(maxRequestBytes),
     maxTxnOps: num('max-txn-ops', DEFAULTS.maxTxnOps),
     // As etcd: 0 means the default quota.
     quotaBackendBytes: count('quota-backend-bytes', 0) || DEFAULTS.quotaBackendBytes,
@@ -341,6 +291,6 @@ function upstreamUrls(v: string | undefined): string[] {
 /** The DEFAULTS-only config, for tests to override field by field. */
 export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {
   const c = { ...(loadConfig([], {}) as ServerConfig), ...overrides };
-  if (overrides.maxBodyBytes === undefined) c.maxBodyBytes = c.maxRequestBytes + 512 * 1024;
+  if (overrides.maxBodyBytes === undefined) c.maxBodyBytes = bodyLimitBytes(c.maxRequestBytes);
   return c;
 }

@@ -6,6 +6,14 @@
 
 const MiB = 1024 * 1024;
 
+/**
+ * bytes: the largest HTTP body or WebSocket frame for a request limit. Like etcd's gRPC limit it
+ * is the request limit + 512 KiB, so base64 and JSON overhead do not reject a legal request.
+ */
+export function bodyLimitBytes(maxRequestBytes: number): number {
+  return maxRequestBytes + 512 * 1024;
+}
+
 export const DEFAULTS = Object.freeze({
   // --- server ---
   /** Where clients connect. Same flag name and default as etcd's, so etcd tooling just works. */
@@ -20,11 +28,8 @@ export const DEFAULTS = Object.freeze({
   // --- request limits ---
   /** bytes: largest put/txn payload, etcd's --max-request-bytes default (1.5 MiB). */
   maxRequestBytes: 1.5 * MiB,
-  /**
-   * bytes: largest HTTP body or WebSocket frame accepted at all. Like etcd's gRPC limit it is
-   * maxRequestBytes + 512 KiB, so base64 and JSON overhead do not reject a legal request.
-   */
-  maxBodyBytes: 1.5 * MiB + 512 * 1024,
+  /** bytes: largest HTTP body or WebSocket frame accepted at all (see bodyLimitBytes). */
+  maxBodyBytes: bodyLimitBytes(1.5 * MiB),
   /** operations: most ops one txn may carry, etcd's --max-txn-ops default. */
   maxTxnOps: 128,
 
@@ -229,3 +234,55 @@ export const DEFAULTS = Object.freeze({
 });
 
 export type Defaults = typeof DEFAULTS;
+
+/** The server's settings: DEFAULTS overridden by flags, environment and config file (cli-options.ts). */
+export interface ServerConfig {
+  /** Comma-separated http:// or https:// URLs; the server listens on every one (etcd's --listen-client-urls). */
+  listenClientUrls: string;
+  /**
+   * URLs clients are told to use (member list's clientURLs: etcd's --advertise-client-urls);
+   * empty = the listeners' own addresses.
+   */
+  advertiseClientUrls: string[];
+  /** Member name reported by /v3/cluster/member/list (etcd's --name). */
+  name: string;
+  dataDir: string;
+  logLevel: string;
+  progressNotifyIntervalMs: number;
+  maxRequestBytes: number;
+  /** bytes: largest HTTP body or WebSocket frame: always bodyLimitBytes(maxRequestBytes). */
+  maxBodyBytes: number;
+  maxTxnOps: number;
+  /** bytes: the store's space quota (etcd's --quota-backend-bytes); 0 on the command line = the default. */
+  quotaBackendBytes: number;
+  maxWatchersPerStream: number;
+  maxWatchStreams: number;
+  watchHistoryBytes: number;
+  wsHighWaterBytes: number;
+  wsMaxUnreadableMs: number;
+  shutdownGraceMs: number;
+  autoCompactionMode: 'periodic' | 'revision';
+  /** periodic: ms of history kept; revision: revisions kept; 0 = off. */
+  autoCompactionRetention: number;
+  autoCompactionRevisionIntervalMs: number;
+  sseProgressIntervalMs: number;
+  sseHeartbeatIntervalMs: number;
+  /** etcd's --cors: origins (besides the server's own) whose browser pages may call the API; '*' = any. */
+  cors: string[];
+  /** s: a simple token's life since its last use (etcd's --auth-token-ttl). */
+  authTokenTtlSeconds: number;
+  /** TLS (https:// listen URL): PEM certificate chain and key files (etcd's --cert-file, --key-file). */
+  certFile?: string;
+  keyFile?: string;
+  /** PEM CA bundle that client certificates must chain to (etcd's --trusted-ca-file). */
+  trustedCaFile?: string;
+  /** Require a client certificate signed by trustedCaFile; its CN is the user (etcd's --client-cert-auth). */
+  clientCertAuth: boolean;
+  /**
+   * Upstream mode: etcd members (http:// URLs) this node mirrors instead of keeping a store of
+   * its own; empty = the normal single-node store.
+   */
+  upstreamEndpoints: string[];
+  /** Upstream mode: the key prefix mirrored ('' = the whole keyspace). */
+  upstreamPrefix: string;
+}

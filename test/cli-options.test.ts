@@ -5,8 +5,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, HELP, loadConfig, type ServerConfig } from '../src/cli-options.ts';
-import { DEFAULTS } from '../src/config.ts';
+import { ConfigError, HELP, loadConfig } from '../src/cli-options.ts';
+import { DEFAULTS, type ServerConfig } from '../src/config.ts';
 
 test('defaults, flags, environment (flags win), durations with units', () => {
   const d = loadConfig([], {}) as ServerConfig;

@@ -5,7 +5,7 @@
 import type { KV } from '../mvcc/kv.ts';
 import type { Lessor } from '../lease/lease-api.ts';
 import type { WatchEngine } from '../watch/watch-api.ts';
-import type { ServerConfig } from '../cli-options.ts';
+import type { ServerConfig } from '../config.ts';
 import type { Identity } from './json.ts';
 import type { AuthStore } from '../auth/auth-store.ts';
 import type { SnapshotSource } from '../snapshot/snapshot-writer.ts';

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startServer, type RunningServer } from '../../src/server.ts';
-import { loadConfig, type ServerConfig } from '../../src/cli-options.ts';
+import { loadConfig } from '../../src/cli-options.ts';
+import type { ServerConfig } from '../../src/config.ts';
 import { watchkvConfig } from '../support/etcd-pair.ts';
 import { b64, openWsWatch, post } from '../support/http-client.ts';
 

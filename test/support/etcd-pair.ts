@@ -11,7 +11,8 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { etcdBinary, startEtcd } from '../../scripts/etcd-server.ts';
-import { loadConfig, type ServerConfig } from '../../src/cli-options.ts';
+import { loadConfig } from '../../src/cli-options.ts';
+import type { ServerConfig } from '../../src/config.ts';
 import { startServer } from '../../src/server.ts';
 
 /** Captured before startEtcdTarget points TMPDIR at /dev/shm for etcd's sake. */

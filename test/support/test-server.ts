@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, type RunningServer } from '../../src/server.ts';
 import { MemoryBackend } from '../../src/backend/memory-backend.ts';
-import type { ServerConfig } from '../../src/cli-options.ts';
+import type { ServerConfig } from '../../src/config.ts';
 
 export interface TestServer {
   url: string;
