@@ -45,7 +45,7 @@ async function run(label: string, ranges: { key: Buffer; rangeEnd: Buffer }[]): 
   stream.close();
 }
 
-await run('1 all-keys watcher', [{ key: Buffer.from([0]), rangeEnd: Buffer.alloc(0) }]);
+await run('1 all-keys watcher', [{ key: Buffer.from([0]), rangeEnd: Buffer.of(0) }]);
 await run('100 prefix watchers (1,000 events each)', Array.from({ length: 100 }, (_, p) => {
   const k = Buffer.from(`/c/${String(p).padStart(2, '0')}/`);
   const e = Buffer.from(k);

@@ -34,7 +34,7 @@ function shape(i: number): { key: Buffer; end: Buffer | null | undefined; rangeE
     e[e.length - 1]!++;
     return { key: p, end: e, rangeEnd: e };
   }
-  return { key: key(KEYS - 1 - (k % 50)), end: null, rangeEnd: Buffer.alloc(0) };
+  return { key: key(KEYS - 1 - (k % 50)), end: null, rangeEnd: Buffer.of(0) };
 }
 
 function routeOnly(n: number): void {

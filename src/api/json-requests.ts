@@ -149,7 +149,7 @@ export function decodeWatchRequest(o: JsonObject): WatchRequest {
     return {
       create: {
         key: key && key.length > 0 ? key : ZERO_KEY,
-        rangeEnd: end === undefined || end.length === 0 ? undefined : end.length === 1 && end[0] === 0 ? EMPTY : end,
+        rangeEnd: end === undefined || end.length === 0 ? undefined : end,
         startRevision: readInt(c, 'start_revision'),
         progressNotify: readBool(c, 'progress_notify'),
         prevKv: readBool(c, 'prev_kv'),

@@ -6,6 +6,7 @@
  * Range conventions (etcd's): an empty rangeEnd means the single key `key`; rangeEnd "\0" means
  * every key >= key. A single key k is the interval [k, k+"\0").
  */
+import { isFromKeyEnd } from '../mvcc/key-range.ts';
 
 export type PermType = 'READ' | 'WRITE' | 'READWRITE';
 export const PERM_TYPES: readonly PermType[] = ['READ', 'WRITE', 'READWRITE'];
@@ -25,7 +26,7 @@ interface Interval {
 
 function toInterval(key: Buffer, rangeEnd: Buffer | undefined): Interval {
   if (rangeEnd === undefined || rangeEnd.length === 0) return { start: key, end: Buffer.concat([key, Buffer.of(0)]) };
-  if (rangeEnd.length === 1 && rangeEnd[0] === 0) return { start: key, end: null };
+  if (isFromKeyEnd(rangeEnd)) return { start: key, end: null };
   return { start: key, end: rangeEnd };
 }
 

@@ -19,10 +19,9 @@ interface Range {
   rangeEnd?: Buffer;
 }
 
-/** The watch engine's range convention (empty = +infinity) → the KV one. */
+/** The watched range, as permissions take it (the same convention as the request's). */
 function kvRange(req: WatchCreateRequest): Range {
-  const end = req.rangeEnd === undefined ? undefined : req.rangeEnd.length === 0 ? Buffer.of(0) : req.rangeEnd;
-  return { key: req.key, rangeEnd: end };
+  return { key: req.key, rangeEnd: req.rangeEnd !== undefined && req.rangeEnd.length === 0 ? undefined : req.rangeEnd };
 }
 
 export function guardedEngine(engine: WatchEngine, auth: AuthStore, info: AuthInfo | undefined): WatchEngine {

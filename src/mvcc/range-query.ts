@@ -1,6 +1,7 @@
 import type { KeyValue, RangeRequest, RangeResult, SortTarget } from './kv.ts';
 import type { KeyAt, KeyIndex } from './key-index.ts';
-import type { RangeEnd, TreeIndex } from './tree-index.ts';
+import type { TreeIndex } from './tree-index.ts';
+import { normaliseEnd } from './key-range.ts';
 
 /** Where a range finds values: memory first, the backend for the rest. */
 export interface ValueSource {
@@ -9,13 +10,6 @@ export interface ValueSource {
   cached(ki: KeyIndex, at: KeyAt): KeyValue | undefined;
   /** Reads kvs by revision from the backend, in order. */
   load(refs: ReadonlyArray<{ ki: KeyIndex; at: KeyAt }>): Promise<KeyValue[]>;
-}
-
-/** etcd's range end conventions → the index's: undefined single key, null +infinity. */
-export function normaliseEnd(rangeEnd: Buffer | undefined): RangeEnd {
-  if (rangeEnd === undefined || rangeEnd.length === 0) return undefined;
-  if (rangeEnd.length === 1 && rangeEnd[0] === 0) return null;
-  return rangeEnd;
 }
 
 /**

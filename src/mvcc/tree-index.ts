@@ -1,16 +1,14 @@
 import createRBTree from 'functional-red-black-tree';
 import { ownedCopy } from '../lib/owned-bytes.ts';
 import { KeyIndex, type KeyAt } from './key-index.ts';
+import type { RangeEnd } from './key-range.ts';
 
 /**
  * The in-memory index of every key: an ordered map (functional red-black tree, bytewise key
  * order) from key to its KeyIndex. It holds revisions, never values; values live in the backend
  * (and the newest one of each key in `KeyIndex.latest`). Rebuilt from the backend on open.
- *
- * Range ends follow the store's normalised form: `undefined` = the single key, `null` = +infinity,
- * a Buffer = exclusive end.
+ * Range ends are normalised (key-range.ts): `undefined` = the single key, `null` = +infinity.
  */
-export type RangeEnd = Buffer | null | undefined;
 
 /**
  * Tree keys are the KeyIndex objects themselves (which hold their key bytes without a Buffer of

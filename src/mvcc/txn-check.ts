@@ -1,7 +1,6 @@
 import { kvError } from '../errors.ts';
 import type { RequestOp, TxnRequest } from './kv.ts';
-import { normaliseEnd } from './range-query.ts';
-import type { RangeEnd } from './tree-index.ts';
+import { contains as rangeContains, normaliseEnd, type RangeEnd } from './key-range.ts';
 
 export interface TxnLimits {
   /** operations: most compares / ops per branch, at every nesting level. */
@@ -49,8 +48,7 @@ interface Interval {
 }
 
 function contains(iv: Interval, point: Buffer): boolean {
-  if (iv.end === undefined) return iv.key.equals(point);
-  return Buffer.compare(point, iv.key) >= 0 && (iv.end === null || Buffer.compare(point, iv.end) < 0);
+  return rangeContains(iv.key, iv.end, point);
 }
 
 /**

@@ -19,7 +19,8 @@ import type {
 } from './kv.ts';
 import type { KeyIndex } from './key-index.ts';
 import type { LeaseHook, LeaseMove } from './lease-hook.ts';
-import { normaliseEnd, rangeQuery, type ValueSource } from './range-query.ts';
+import { rangeQuery, type ValueSource } from './range-query.ts';
+import { normaliseEnd } from './key-range.ts';
 import { revisionKey } from './revision.ts';
 
 /** What a write transaction borrows from the store. */

@@ -8,6 +8,7 @@
  */
 import type { Event, KeyValue, RangeRequest, RangeResult } from '../mvcc/kv.ts';
 import { fetchCount, finishRange } from '../mvcc/range-query.ts';
+import { isFromKeyEnd } from '../mvcc/key-range.ts';
 
 export class Mirror {
   /** The upstream revision the state is at. */
@@ -58,7 +59,7 @@ export class Mirror {
     let to: number;
     const end = req.rangeEnd;
     if (end === undefined || end.length === 0) to = from < this.keys.length && this.keys[from]!.equals(req.key) ? from + 1 : from;
-    else if (end.length === 1 && end[0] === 0) to = this.keys.length;
+    else if (isFromKeyEnd(end)) to = this.keys.length;
     else to = Buffer.compare(end, req.key) <= 0 ? from : this.lowerBound(end);
     const count = to - from;
     if (req.countOnly) return { revision: this.revision, kvs: [], count, more: false };

@@ -36,6 +36,7 @@ import type {
   TxnRequest,
   TxnResult,
 } from '../mvcc/kv.ts';
+import { isFromKeyEnd } from '../mvcc/key-range.ts';
 import { deleteFrom, deleteTo, putFrom, putTo, rangeFrom, rangeTo, txnFrom, txnTo } from './etcd-codec.ts';
 import type { EtcdClient } from './etcd-client.ts';
 import { readUpstreamHistory } from './etcd-history.ts';
@@ -231,7 +232,7 @@ export class UpstreamKv implements KV, FollowerSink {
     if (Buffer.compare(req.key, this.key) < 0) return false;
     const end = req.rangeEnd;
     if (end === undefined || end.length === 0) return req.key.subarray(0, this.o.prefix.length).equals(this.o.prefix);
-    if (end.length === 1 && end[0] === 0) return this.rangeEnd.length === 1 && this.rangeEnd[0] === 0;
+    if (isFromKeyEnd(end)) return isFromKeyEnd(this.rangeEnd);
     return Buffer.compare(end, this.rangeEnd) <= 0;
   }
 

@@ -1,5 +1,6 @@
 import { isKvError } from '../errors.ts';
 import type { Event, KV } from '../mvcc/kv.ts';
+import { requestEnd } from '../mvcc/key-range.ts';
 import type { WatchResponse } from './watch-api.ts';
 import type { Watcher } from './watcher.ts';
 
@@ -49,8 +50,7 @@ export async function transferState(w: Watcher, deps: TransferDeps, compactRevis
 }
 
 async function sendPages(w: Watcher, deps: TransferDeps, at: number): Promise<'ok' | 'closed' | 'compacted'> {
-  // The store's range convention: undefined = single key, "\0" = to the end of the keyspace.
-  const rangeEnd = w.end === undefined ? undefined : w.end === null ? Buffer.of(0) : w.end;
+  const rangeEnd = requestEnd(w.end);
   let key = w.key;
   for (;;) {
     let page;

@@ -9,8 +9,8 @@ export interface WatchCreateRequest {
   /** First key of the range. etcd's empty key ("" → "\0") is translated by the API layer. */
   key: Buffer;
   /**
-   * undefined = the single key `key`; an EMPTY Buffer = every key >= key (+infinity; the API
-   * layer translates etcd's "\0"); otherwise the exclusive end. key >= rangeEnd is an empty range.
+   * etcd's convention (mvcc/key-range.ts): undefined or empty = the single key `key`; "\0" =
+   * every key >= key; otherwise the exclusive end. key >= rangeEnd is an empty range.
    */
   rangeEnd?: Buffer;
   /** 0 = from now (events after the created response's revision); otherwise inclusive. */

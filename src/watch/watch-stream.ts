@@ -1,4 +1,5 @@
 import { ERROR_MESSAGES } from '../errors.ts';
+import { isEmptyRange, normaliseEnd } from '../mvcc/key-range.ts';
 import type { WatchCreateRequest, WatchResponse, WatchSink, WatchStream } from './watch-api.ts';
 import { ETCD_MODES, Watcher, type WatcherModes } from './watcher.ts';
 
@@ -55,9 +56,8 @@ export class StreamImpl implements WatchStream {
     const rev = this.host.currentRevision();
     const fail = (reason: string) => this.control(control(-1, rev, { created: true, canceled: true, cancelReason: reason }));
     if (req.startRevision < 0) return fail(ERROR_MESSAGES.ERR_COMPACTED);
-    if (req.rangeEnd !== undefined && req.rangeEnd.length > 0 && Buffer.compare(req.key, req.rangeEnd) >= 0) {
-      return fail(ERROR_MESSAGES.ERR_WATCH_EMPTY_RANGE);
-    }
+    const end = normaliseEnd(req.rangeEnd);
+    if (isEmptyRange(req.key, end)) return fail(ERROR_MESSAGES.ERR_WATCH_EMPTY_RANGE);
     if (this.watchers.size >= this.host.limits.maxWatchersPerStream) return fail(ERROR_MESSAGES.ERR_TOO_MANY_WATCHERS);
     let id = req.watchId;
     if (id === 0) {
@@ -66,7 +66,6 @@ export class StreamImpl implements WatchStream {
     } else if (this.watchers.has(id)) {
       return fail(ERROR_MESSAGES.ERR_WATCH_DUPLICATE_ID);
     }
-    const end = req.rangeEnd === undefined ? undefined : req.rangeEnd.length === 0 ? null : req.rangeEnd;
     const start = req.startRevision === 0 ? rev + 1 : req.startRevision;
     const w = new Watcher(id, this, Buffer.from(req.key), end && Buffer.from(end), start, req.prevKv, req.noPut, req.noDelete, req.progressNotify, req.fragment, modesOf(req));
     this.watchers.set(id, w);

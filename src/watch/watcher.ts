@@ -1,5 +1,5 @@
 import type { Event } from '../mvcc/kv.ts';
-import type { RangeEnd } from '../mvcc/tree-index.ts';
+import { contains, type RangeEnd } from '../mvcc/key-range.ts';
 import { eventBytes } from './fragment.ts';
 import type { LagNotifyOptions, WatchResponse } from './watch-api.ts';
 
@@ -134,8 +134,7 @@ export class Watcher {
   }
 
   contains(key: Buffer): boolean {
-    if (this.end === undefined) return key.equals(this.key);
-    return Buffer.compare(key, this.key) >= 0 && (this.end === null || Buffer.compare(key, this.end) < 0);
+    return contains(this.key, this.end, key);
   }
 
   /** An events response for this watcher. */

@@ -40,7 +40,7 @@ async function put(url: string, key: string, value: string): Promise<number> {
   return Number(JSON.parse(await r.text()).header.revision);
 }
 const events = (frames: string[]) => frames.map(decodeFrame).flatMap((r) => r?.events ?? []);
-const ALL: WatchCreateRequest = { key: Buffer.from([0]), rangeEnd: Buffer.alloc(0), startRevision: 0, progressNotify: false, prevKv: false, noPut: false, noDelete: false, watchId: 0, fragment: false };
+const ALL: WatchCreateRequest = { key: Buffer.from([0]), rangeEnd: Buffer.of(0), startRevision: 0, progressNotify: false, prevKv: false, noPut: false, noDelete: false, watchId: 0, fragment: false };
 
 test('a paused reader does not hold others back and catches up in order', async () => {
   const s = await startTestServer({ wsHighWaterBytes: 64 * 1024 }, { memory: true });

@@ -135,7 +135,7 @@ test('many watches on one socket, checked by the validator', async () => {
   const all = c.frames.map(decodeFrame).filter((r) => r !== undefined);
   const reqs = [
     ...keys.map((k) => ({ key: Buffer.from(k), startRevision: start, prevKv: true })),
-    { key: Buffer.from([0]), rangeEnd: Buffer.alloc(0), startRevision: start, prevKv: false },
+    { key: Buffer.from([0]), rangeEnd: Buffer.of(0), startRevision: start, prevKv: false },
   ];
   for (let id = 0; id < 4; id++) {
     const request = { progressNotify: false, noPut: false, noDelete: false, watchId: 0, fragment: false, ...reqs[id]! };

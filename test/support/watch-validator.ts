@@ -22,9 +22,12 @@ export interface ObservedWatcher {
   responses: WatchResponse[];
 }
 
+/** etcd's convention, written out here independently of src/mvcc/key-range.ts. */
 function contains(req: WatchCreateRequest, key: Buffer): boolean {
-  if (req.rangeEnd === undefined) return key.equals(req.key);
-  return Buffer.compare(key, req.key) >= 0 && (req.rangeEnd.length === 0 || Buffer.compare(key, req.rangeEnd) < 0);
+  const end = req.rangeEnd;
+  if (end === undefined || end.length === 0) return key.equals(req.key);
+  const toEnd = end.length === 1 && end[0] === 0;
+  return Buffer.compare(key, req.key) >= 0 && (toEnd || Buffer.compare(key, end) < 0);
 }
 
 function sameKv(a: KeyValue | undefined, b: KeyValue | undefined): boolean {

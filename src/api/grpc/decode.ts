@@ -2,7 +2,7 @@
  * etcdserverpb request messages (as @grpc/proto-loader decodes them: snake_case fields, int64 as
  * decimal strings, bytes as Buffers, enums as names, defaults filled, oneofs named) → store and
  * engine requests. The same conventions as the JSON gateway (src/api/json-requests.ts): an empty
- * range_end means the single key; for watches "\0" becomes the engine's EMPTY (+infinity) and an
+ * range_end means the single key and "\0" every key from key on (mvcc/key-range.ts); for watches an
  * empty key becomes "\0", as etcd's v3rpc does.
  */
 import type { AlarmRequest, Compare, CompareResult, CompareTarget, DeleteRangeRequest, PutRequest, RangeRequest, RequestOp, SortOrder, SortTarget, TxnRequest } from '../../mvcc/kv.ts';
@@ -139,7 +139,7 @@ export function decodeWatchRequest(m: Msg): WatchRequest | undefined {
       return {
         create: {
           key: key.length > 0 ? key : ZERO_KEY,
-          rangeEnd: rangeEnd.length === 0 ? undefined : rangeEnd.length === 1 && rangeEnd[0] === 0 ? EMPTY : rangeEnd,
+          rangeEnd: rangeEnd.length === 0 ? undefined : rangeEnd,
           startRevision: int(c.start_revision),
           progressNotify: c.progress_notify === true,
           prevKv: c.prev_kv === true,

@@ -47,12 +47,8 @@ export function sseWatchRequest(url: string, query: Query, lastEventId: string |
     if (!/^\d+$/.test(resumeText.trim())) throw kvError('ERR_INVALID_ARGUMENT', `Last-Event-ID must be a revision (a non-negative integer), got "${resumeText}"`);
     startRevision = Number(resumeText.trim()) + 1;
   }
-  // The engine's range convention: an empty rangeEnd is +infinity (watch-api.ts).
-  let rangeEnd: Buffer | undefined;
-  if (prefix) {
-    const end = prefixEnd(key);
-    rangeEnd = end.length === 1 && end[0] === 0 ? Buffer.alloc(0) : end;
-  }
+  // etcd's prefix end: "\0" (every key) when the prefix is all 0xff bytes or empty.
+  const rangeEnd = prefix ? prefixEnd(key) : undefined;
   return {
     key: key.length === 0 ? Buffer.of(0) : key,
     rangeEnd,
