@@ -17,11 +17,12 @@ const events = envInt('WATCH_BENCH_CATCHUP_EVENTS', 100_000, 20_000);
 const value = Buffer.alloc(64, 'v');
 const key = (i: number) => Buffer.from(`/c/${String(i % 100).padStart(2, '0')}/${String(i).padStart(7, '0')}`);
 
-const engine = new WatchableStore(await openKvStore(new MemoryBackend()), { syncIntervalMs: 10 });
+const kv = await openKvStore(new MemoryBackend());
+const engine = new WatchableStore(kv, { syncIntervalMs: 10 });
 const t0 = process.hrtime.bigint();
 for (let i = 0; i < events; i += 100) {
   const success: RequestOp[] = Array.from({ length: Math.min(100, events - i) }, (_, j) => ({ put: { key: key(i + j), value } }));
-  await engine.txn({ compare: [], success, failure: [] });
+  await kv.txn({ compare: [], success, failure: [] });
 }
 console.log(`catch-up: ${fmt(events)} events written in ${fmt(ms(t0))} ms (revisions 2..${engine.currentRevision()})`);
 
@@ -53,3 +54,4 @@ await run('100 prefix watchers (1,000 events each)', Array.from({ length: 100 },
   return { key: k, rangeEnd: e };
 }));
 await engine.close();
+await kv.close();

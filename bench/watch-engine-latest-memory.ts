@@ -22,8 +22,9 @@ const putsPerSecond = 1000;
 
 const mode = process.argv[2];
 if (mode === 'exact' || mode === 'latest') {
-  const engine = new WatchableStore(await openKvStore(new MemoryBackend()));
-  for (let i = 0; i < keys; i++) await engine.put({ key: Buffer.from(`/hot/${i}`), value: Buffer.from('seed') });
+  const kv = await openKvStore(new MemoryBackend());
+  const engine = new WatchableStore(kv);
+  for (let i = 0; i < keys; i++) await kv.put({ key: Buffer.from(`/hot/${i}`), value: Buffer.from('seed') });
   for (let i = 0; i < watchers; i++) {
     // A stream that never reads: every response is refused.
     engine.newStream({ send: () => false }).create({
@@ -47,7 +48,7 @@ if (mode === 'exact' || mode === 'latest') {
   // Paced in ticks of 10 ms; the writes of a tick are awaited before the next tick.
   while (Date.now() - started < seconds * 1000) {
     const due = Math.floor(((Date.now() - started) / 1000) * putsPerSecond);
-    while (n < due) await engine.put({ key: Buffer.from(`/hot/${Math.floor(Math.random() * keys)}`), value: Buffer.concat([value, Buffer.from(String(n++))]) });
+    while (n < due) await kv.put({ key: Buffer.from(`/hot/${Math.floor(Math.random() * keys)}`), value: Buffer.concat([value, Buffer.from(String(n++))]) });
     await new Promise((r) => setTimeout(r, 10));
   }
   global.gc?.();
@@ -55,6 +56,7 @@ if (mode === 'exact' || mode === 'latest') {
   const rss1 = process.memoryUsage().rss;
   console.log(JSON.stringify({ mode, puts: n, rssGrowth: rss1 - rss0, heldEvents: s.pendingEvents, victims: s.victims, coalescing: s.coalescing }));
   await engine.close();
+  await kv.close();
 } else {
   console.log(`${watchers} stalled watchers on a prefix of ${fmt(keys)} keys, ${fmt(putsPerSecond)} puts/s for ${seconds} s`);
   for (const m of ['exact', 'latest']) {

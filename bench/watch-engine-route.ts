@@ -57,7 +57,8 @@ function routeOnly(n: number): void {
 }
 
 async function endToEnd(n: number): Promise<void> {
-  const engine = new WatchableStore(await openKvStore(new MemoryBackend()));
+  const kv = await openKvStore(new MemoryBackend());
+  const engine = new WatchableStore(kv);
   let delivered = 0;
   const streams = Array.from({ length: Math.ceil(n / 1000) }, () =>
     engine.newStream({ send: (r: WatchResponse) => ((delivered += r.events.length), true) }),
@@ -69,11 +70,12 @@ async function endToEnd(n: number): Promise<void> {
   const t = process.hrtime.bigint();
   for (let x = 0; x < txns; x++) {
     const success: RequestOp[] = Array.from({ length: 100 }, (_, j) => ({ put: { key: key(x * 100 + j * 13), value } }));
-    await engine.txn({ compare: [], success, failure: [] });
+    await kv.txn({ compare: [], success, failure: [] });
   }
   const elapsed = ms(t);
   console.log(`  ${fmt(n)} watchers, end to end: ${fmt((txns * 100) / (elapsed / 1000))} events/s committed and routed, ${fmt(delivered / (elapsed / 1000))} deliveries/s`);
   await engine.close();
+  await kv.close();
 }
 
 console.log('watch engine routing (mix: 80 % keys, 15 % prefixes, 5 % from-key)');

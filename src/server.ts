@@ -36,7 +36,10 @@ export interface RunningServer {
   address: string;
   /** Every bound listen URL, in --listen-client-urls order (address first). */
   addresses: string[];
-  store: WatchableStore;
+  /** The store clients read and write (local, or the upstream mirror). */
+  store: KV;
+  /** The watch engine over it. */
+  engine: WatchableStore;
   lessor: Lessor;
   /** Upstream mode only: how far the node's mirror is behind etcd. */
   upstream?: UpstreamMonitor;
@@ -61,8 +64,8 @@ export async function startServer(partial: Partial<ServerConfig>, backend?: Back
   // The app's logger exists only once the store is open; a long open reports through its own.
   const openLog = logStream ? pino({ level: config.logLevel }, logStream) : pino({ level: config.logLevel });
   const base = upstreamMode ? await openUpstream(config, openLog) : await openLocal(config, openLog, backend, BigInt(identity.memberId));
-  const { kv, lessor, auth } = base;
-  const store = new WatchableStore(kv, {
+  const { kv: store, lessor, auth } = base;
+  const engine = new WatchableStore(store, {
     maxWatchersPerStream: config.maxWatchersPerStream,
     progressNotifyIntervalMs: config.progressNotifyIntervalMs,
     watchHistoryBytes: config.watchHistoryBytes,
@@ -70,7 +73,7 @@ export async function startServer(partial: Partial<ServerConfig>, backend?: Back
   let app;
   let listener: ClientListeners;
   try {
-    app = await buildApp({ kv: store, engine: store, lessor, auth, config, identity, logStream, snapshots: base.snapshots, upstream: base.upstream });
+    app = await buildApp({ kv: store, engine, lessor, auth, config, identity, logStream, snapshots: base.snapshots, upstream: base.upstream });
     await app.fastify.ready();
     // Each port serves both: HTTP/1.1 (gateway, WebSocket) to fastify, HTTP/2 prefaces to gRPC.
     const grpc = app.grpc;
@@ -79,6 +82,7 @@ export async function startServer(partial: Partial<ServerConfig>, backend?: Back
   } catch (err) {
     auth.close();
     await lessor.close();
+    await engine.close();
     await store.close();
     await base.close();
     throw err;
@@ -116,11 +120,12 @@ export async function startServer(partial: Partial<ServerConfig>, backend?: Back
       listener.destroyAll();
       auth.close();
       await lessor.close(); // no expiry revoke may start on a closing store
+      await engine.close();
       await store.close();
       await base.close();
       fastify.log.info({ revision: store.currentRevision() }, 'watchkv stopped');
     })());
-  return { address, addresses: listener.urls, store, lessor, upstream: base.upstream, log: fastify.log, grpcDirect: grpc.fastUnary, close };
+  return { address, addresses: listener.urls, store, engine, lessor, upstream: base.upstream, log: fastify.log, grpcDirect: grpc.fastUnary, close };
 }
 
 /** What the engine and the app are built on: a local store, or a mirror of an etcd cluster. */
@@ -130,7 +135,7 @@ interface Base {
   auth: AuthStore;
   snapshots?: SnapshotSource;
   upstream?: UpstreamMonitor;
-  /** Closes what the engine's close (which closes kv) does not. */
+  /** Closes what closing kv does not. */
   close(): Promise<void>;
 }
 

@@ -3,7 +3,7 @@
  * sees it. No code lives here. The engine knows nothing of frames or JSON; the transport knows
  * nothing of victims, sync loops or revisions beyond what a response carries.
  */
-import type { Event } from '../mvcc/kv.ts';
+import type { CommitListener, Event, HistoryReader, RangeRequest, RangeResult, ResetListener } from '../mvcc/kv.ts';
 
 export interface WatchCreateRequest {
   /** First key of the range. etcd's empty key ("" → "\0") is translated by the API layer. */
@@ -130,6 +130,17 @@ export interface WatchStream {
   size(): number;
   /** Cancels every watcher silently and releases the stream. Idempotent. */
   close(): void;
+}
+
+/**
+ * What the engine needs of a store, and no more (a KV is one; etcd's watchableStore likewise
+ * wraps only the write path): commits to route, history to catch up from, ranges for state
+ * transfers, and (a mirror's) revision jumps. Reads and writes of clients go to the store itself.
+ */
+export interface WatchSource extends HistoryReader {
+  range(req: RangeRequest): Promise<RangeResult>;
+  onCommit(listener: CommitListener): () => void;
+  onReset?(listener: ResetListener): () => void;
 }
 
 /** The engine as the server sees it. */

@@ -1,32 +1,14 @@
 import { DEFAULTS } from '../config.ts';
-import { isKvError } from '../errors.ts';
-import type {
-  AlarmMember,
-  AlarmRequest,
-  CommitListener,
-  CompactResult,
-  DeleteRangeRequest,
-  DeleteRangeResult,
-  Event,
-  KV,
-  PutRequest,
-  PutResult,
-  RangeRequest,
-  RangeResult,
-  RevisionChanges,
-  TxnRequest,
-  TxnResult,
-} from '../mvcc/kv.ts';
-import { fragmentResponse } from './fragment.ts';
-import type { WatchEngine, WatchResponse, WatchSink, WatchStream } from './watch-api.ts';
+import type { Event } from '../mvcc/kv.ts';
+import { fragmentResponse, eventBytes } from './fragment.ts';
+import type { WatchEngine, WatchResponse, WatchSink, WatchSource, WatchStream } from './watch-api.ts';
 import { StreamImpl, type StreamHost } from './watch-stream.ts';
 import { RecentHistory } from './recent-history.ts';
 import { transferState } from './state-transfer.ts';
 import { Watcher } from './watcher.ts';
 import { LatestTable } from './latest-table.ts';
-import { eventBytes } from './fragment.ts';
 import { WatcherGroup } from './watcher-group.ts';
-import { routeHistory } from './route-history.ts';
+import { SyncLoop, victimPass, type LoopHost } from './sync-loops.ts';
 
 export interface WatchOptions {
   victimRetryIntervalMs: number;
@@ -43,20 +25,12 @@ export interface WatchOptions {
 }
 
 /**
- * The watchable store: the KV store plus the watch engine. It wraps a store — every KV call is
- * passed through — and listens to its commits: each durable write txn becomes one notification
- * of its events, routed to the synced watchers. The store itself knows nothing of watchers.
- *
- * Catch-up (the sync loop, every syncIntervalMs and right after a watcher falls behind):
- *   1. take up to syncMaxWatchersPerPass unsynced watchers;
- *   2. cancel those whose next revision is compacted (compact_revision), never skip ahead;
- *   3. read history from the smallest next revision, at most syncMaxRevisionsPerPass whole
- *      revisions, in one store read shared by all of them;
- *   4. send each its matching events as one response; a full stream makes it a victim again;
- *   5. a watcher now past the published revision joins the synced group.
- * Victims (stream refused a response) hold only that batch; the victim loop retries them every
- * victimRetryIntervalMs. So a slow watcher costs one batch of memory, never its backlog, and
- * never slows the writers or other watchers.
+ * The watch engine (etcd's watchableStore, without the KV it wraps there): it listens to a
+ * store's commits — each durable write txn becomes one notification of its events, routed to
+ * the synced watchers — and reads the store's history only to catch watchers up (WatchSource).
+ * Clients' reads and writes go to the store directly; the store knows nothing of watchers.
+ * A watcher that falls behind is a victim or unsynced until the loops in sync-loops.ts bring it
+ * back.
  *
  * watchkv extensions (opt-in per watcher, see watch-api.ts; a watcher without them behaves
  * exactly as above):
@@ -68,7 +42,7 @@ export interface WatchOptions {
  *   as one batch on the sync timer or when its stream resumes;
  * - lag notices: the sync timer's lagPass measures each lagging watcher that asked.
  */
-export class WatchableStore implements KV, WatchEngine {
+export class WatchableStore implements WatchEngine {
   private readonly synced = new WatcherGroup();
   private readonly victims = new Set<Watcher>();
   private readonly unsynced = new Set<Watcher>();
@@ -81,39 +55,45 @@ export class WatchableStore implements KV, WatchEngine {
   /** Watchers in a state transfer (for lag notices and stats). */
   private readonly transfers = new Set<Watcher>();
   private rev: number;
-  private syncing = false;
-  private syncSoon = false;
+  private readonly sync: SyncLoop;
   private readonly timers: NodeJS.Timeout[];
   private readonly options: WatchOptions;
   private readonly host: StreamHost;
   private readonly unsubscribe: () => void;
   private readonly unsubscribeReset: () => void;
   private recent: RecentHistory;
-  /** Maintenance calls pass straight through, and exist only where the store has them (KV). */
-  readonly hashKv?: KV['hashKv'];
-  readonly hashAll?: KV['hashAll'];
-  readonly defragment?: KV['defragment'];
 
   constructor(
-    private readonly kv: KV,
+    private readonly source: WatchSource,
     options: Partial<WatchOptions> = {},
   ) {
     const o = { ...pick(DEFAULTS), ...options };
     o.progressNotifyIntervalMs = Math.max(o.progressNotifyIntervalMs, o.minProgressNotifyIntervalMs);
     this.options = o;
-    this.rev = kv.currentRevision();
+    this.rev = source.currentRevision();
     this.recent = new RecentHistory(o.watchHistoryBytes, this.rev + 1);
-    this.unsubscribe = kv.onCommit((rev, events) => this.notify(rev, events));
-    this.unsubscribeReset = kv.onReset?.((rev) => this.reset(rev)) ?? (() => undefined);
-    if (kv.hashKv) this.hashKv = kv.hashKv.bind(kv);
-    if (kv.hashAll) this.hashAll = kv.hashAll.bind(kv);
-    if (kv.defragment) this.defragment = kv.defragment.bind(kv);
+    this.unsubscribe = source.onCommit((rev, events) => this.notify(rev, events));
+    this.unsubscribeReset = source.onReset?.((rev) => this.reset(rev)) ?? (() => undefined);
+    const loops: LoopHost = {
+      victims: this.victims,
+      unsynced: this.unsynced,
+      backlogs: this.backlogs,
+      source,
+      syncMaxWatchersPerPass: o.syncMaxWatchersPerPass,
+      syncMaxRevisionsPerPass: o.syncMaxRevisionsPerPass,
+      recent: () => this.recent,
+      publishedRevision: () => this.rev,
+      deliver: (w, resp, lastRev) => this.deliver(w, resp, lastRev),
+      settle: (w) => this.settle(w),
+      resync: (w, compactRev) => this.startTransfer(w, compactRev),
+    };
+    this.sync = new SyncLoop(loops);
     this.timers = [
-      setInterval(() => this.victimPass(), o.victimRetryIntervalMs),
+      setInterval(() => victimPass(loops), o.victimRetryIntervalMs),
       setInterval(() => {
         this.flushLatest();
         this.lagPass();
-        void this.syncPass();
+        void this.sync.pass();
       }, o.syncIntervalMs),
     ];
     for (const t of this.timers) t.unref();
@@ -204,7 +184,7 @@ export class WatchableStore implements KV, WatchEngine {
       w.markLagging(Date.now(), w.minRev - 1);
       this.unsynced.add(w);
     }
-    this.kickSync();
+    this.sync.kick();
   }
 
   /**
@@ -269,7 +249,7 @@ export class WatchableStore implements KV, WatchEngine {
     this.coalescing.delete(w);
     this.transfers.add(w);
     const deps = {
-      kv: this.kv,
+      kv: this.source,
       publishedRevision: () => this.rev,
       pageKeys: this.options.watchSnapshotPageKeys,
       retryMs: this.options.victimRetryIntervalMs,
@@ -282,7 +262,7 @@ export class WatchableStore implements KV, WatchEngine {
       (err: Error) => {
         this.transfers.delete(w);
         process.emitWarning(`watch state transfer failed: ${err.message}`);
-        if (w.state === 'transfer') w.stream.cancelCompacted(w, this.kv.compactRevision());
+        if (w.state === 'transfer') w.stream.cancelCompacted(w, this.source.compactRevision());
       },
     );
   }
@@ -309,7 +289,7 @@ export class WatchableStore implements KV, WatchEngine {
       w.state = 'unsynced';
       w.markLagging(Date.now(), w.minRev - 1);
       this.unsynced.add(w);
-      this.kickSync();
+      this.sync.kick();
     }
   }
 
@@ -320,94 +300,6 @@ export class WatchableStore implements KV, WatchEngine {
     }
     const resp: WatchResponse = { watchId: w.id, revision: this.rev, events: [], withPrevKv: false };
     this.deliver(w, resp, this.rev);
-  }
-
-  // ---- loops ----
-
-  private victimPass(): void {
-    for (const s of this.backlogs) if (s.flush()) this.backlogs.delete(s);
-    for (const w of this.victims) {
-      const pending = w.pending!;
-      const taken = w.stream.offer(pending);
-      if (taken < pending.length) {
-        w.pending = pending.slice(taken);
-        continue;
-      }
-      if (pending.some((r) => r.events.length > 0)) w.sentSinceTick = true;
-      w.sentRev = Math.max(w.sentRev, pending[pending.length - 1]!.revision);
-      w.pending = null;
-      this.victims.delete(w);
-      this.settle(w);
-    }
-  }
-
-  private kickSync(): void {
-    if (this.syncSoon) return;
-    this.syncSoon = true;
-    setImmediate(() => {
-      this.syncSoon = false;
-      void this.syncPass();
-    });
-  }
-
-  private async syncPass(): Promise<void> {
-    if (this.syncing || this.unsynced.size === 0) return;
-    this.syncing = true;
-    try {
-      const batch: Watcher[] = [];
-      const compactRev = this.kv.compactRevision();
-      for (const w of this.unsynced) {
-        if (batch.length >= this.options.syncMaxWatchersPerPass) break;
-        if (w.minRev < compactRev) {
-          this.unsynced.delete(w);
-          if (w.modes.resyncOnCompacted) this.startTransfer(w, compactRev);
-          else w.stream.cancelCompacted(w, compactRev);
-          continue;
-        }
-        batch.push(w);
-      }
-      if (batch.length === 0) return;
-      const from = Math.min(...batch.map((w) => w.minRev));
-      const to = this.rev;
-      let changes: RevisionChanges[] = [];
-      if (from <= to && this.recent.covers(from)) {
-        changes = this.recent.read(from, to, this.options.syncMaxRevisionsPerPass, compactRev);
-      } else if (from <= to) {
-        try {
-          changes = await this.kv.history(from, to, {
-            maxRevisions: this.options.syncMaxRevisionsPerPass,
-            withPrevKv: batch.some((w) => w.prevKv),
-          });
-        } catch (err) {
-          if (isKvError(err, 'ERR_COMPACTED')) return; // the next pass cancels the overtaken ones
-          throw err;
-        }
-      }
-      const upper = changes.length === this.options.syncMaxRevisionsPerPass ? changes[changes.length - 1]!.revision : to;
-      const owed = routeHistory(batch, changes);
-      for (const w of batch) {
-        if (w.state !== 'unsynced') continue; // cancelled while we read
-        const evs = owed.get(w);
-        if (evs && w.modes.latest) {
-          // A latest-value watcher catches up into its map (each key once per batch), which
-          // goes out as one batch once it is caught up.
-          w.merge(evs);
-          w.minRev = Math.max(w.minRev, upper + 1);
-        } else if (evs) {
-          if (!this.deliver(w, w.eventsResponse(upper, evs), upper)) continue;
-        } else {
-          w.minRev = Math.max(w.minRev, upper + 1);
-        }
-        this.unsynced.delete(w);
-        this.settle(w);
-      }
-    } catch (err) {
-      process.emitWarning(`watch sync pass failed: ${(err as Error).message}`);
-    } finally {
-      this.syncing = false;
-    }
-    // Bounded work per pass; what is left goes on the next tick, not in this callback.
-    if (this.unsynced.size > 0) this.kickSync();
   }
 
   /**
@@ -482,45 +374,11 @@ export class WatchableStore implements KV, WatchEngine {
     for (const w of this.coalescing) visit(w);
   }
 
-  // ---- KV, passed through ----
-
-  range(req: RangeRequest): Promise<RangeResult> {
-    return this.kv.range(req);
-  }
-  put(req: PutRequest): Promise<PutResult> {
-    return this.kv.put(req);
-  }
-  deleteRange(req: DeleteRangeRequest): Promise<DeleteRangeResult> {
-    return this.kv.deleteRange(req);
-  }
-  txn(req: TxnRequest): Promise<TxnResult> {
-    return this.kv.txn(req);
-  }
-  compact(revision: number, physical?: boolean): Promise<CompactResult> {
-    return this.kv.compact(revision, physical);
-  }
-  compactRevision(): number {
-    return this.kv.compactRevision();
-  }
-  history(from: number, to: number, options?: { maxRevisions?: number; withPrevKv?: boolean }): Promise<RevisionChanges[]> {
-    return this.kv.history(from, to, options);
-  }
-  onCommit(listener: CommitListener): () => void {
-    return this.kv.onCommit(listener);
-  }
-  dbSize(): Promise<number> {
-    return this.kv.dbSize();
-  }
-  alarm(req: AlarmRequest): Promise<AlarmMember[]> {
-    return this.kv.alarm(req);
-  }
-
   async close(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     for (const s of [...this.streams]) s.close();
     this.unsubscribe();
     this.unsubscribeReset();
-    await this.kv.close();
   }
 }
 

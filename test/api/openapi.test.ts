@@ -37,10 +37,10 @@ test('every app route is in openapi.yaml and vice versa', async () => {
   const routes = new Set<string>();
   const kv = await openKvStore(new MemoryBackend());
   const lessor = await openLessor(kv);
-  const store = new WatchableStore(kv);
+  const engine = new WatchableStore(kv);
   const { fastify } = await buildApp({
-    kv: store,
-    engine: store,
+    kv,
+    engine,
     lessor,
     auth: await openAuthStore(kv),
     config: defaultConfig({ logLevel: 'silent' }),
@@ -54,7 +54,8 @@ test('every app route is in openapi.yaml and vice versa', async () => {
   for (const d of docs) assert.ok(routes.has(d), `openapi.yaml documents ${d}, which the app lacks`);
   await fastify.close();
   await lessor.close();
-  await store.close();
+  await engine.close();
+  await kv.close();
 });
 
 test('the drift check can fail: a missing path is reported', () => {

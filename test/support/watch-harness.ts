@@ -1,13 +1,29 @@
 /** In-process watch streams for engine tests: a sink that records responses and can stall. */
 import { MemoryBackend } from '../../src/backend/memory-backend.ts';
-import { openKvStore } from '../../src/mvcc/kv-store.ts';
+import { openKvStore, type KvStore } from '../../src/mvcc/kv-store.ts';
 import type { WatchCreateRequest, WatchResponse, WatchSink, WatchStream } from '../../src/watch/watch-api.ts';
 import { WatchableStore, type WatchOptions } from '../../src/watch/watchable-store.ts';
 import type { ObservedWatcher } from './watch-validator.ts';
 
-export async function openEngine(options: Partial<WatchOptions> = {}): Promise<WatchableStore> {
+export interface EngineFixture {
+  engine: WatchableStore;
+  /** The store under it: tests write here, as clients do. */
+  kv: KvStore;
+  /** Closes the engine, then the store. */
+  close(): Promise<void>;
+}
+
+export async function openEngine(options: Partial<WatchOptions> = {}): Promise<EngineFixture> {
   const kv = await openKvStore(new MemoryBackend());
-  return new WatchableStore(kv, { victimRetryIntervalMs: 2, syncIntervalMs: 10, ...options });
+  const engine = new WatchableStore(kv, { victimRetryIntervalMs: 2, syncIntervalMs: 10, ...options });
+  return {
+    engine,
+    kv,
+    close: async () => {
+      await engine.close();
+      await kv.close();
+    },
+  };
 }
 
 /** A recording client: one stream, its watchers' responses, a switch to stop reading. */

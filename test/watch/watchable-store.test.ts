@@ -9,7 +9,7 @@ import { validateComplete, validateWatcher } from '../support/watch-validator.ts
 const b = (s: string) => Buffer.from(s, 'latin1');
 
 test('create: auto ids from 0, client ids, duplicate id and empty range fail in-band, cancel', async () => {
-  const engine = await openEngine();
+  const { engine, kv, close } = await openEngine();
   const c = new TestClient(engine);
   c.watch({ key: b('a') });
   c.watch({ key: b('a'), watchId: 42 });
@@ -32,43 +32,43 @@ test('create: auto ids from 0, client ids, duplicate id and empty range fail in-
     [42, true, ''],
     [42, true, ERROR_MESSAGES.ERR_WATCH_UNKNOWN_ID],
   ]);
-  await engine.put({ key: b('a'), value: b('1') });
+  await kv.put({ key: b('a'), value: b('1') });
   await until(() => c.watchers.get(0)!.responses.length === 2);
   assert.is(c.watchers.get(42)!.responses.filter((r) => r.events.length).length, 0, 'cancelled watcher gets nothing');
-  await engine.close();
+  await close();
 });
 
 test('a watcher waiting for a future start revision keeps waiting after a progress notice', async () => {
-  const engine = await openEngine();
+  const { engine, kv, close } = await openEngine();
   const c = new TestClient(engine);
-  await engine.put({ key: b('old'), value: b('x') });
+  await kv.put({ key: b('old'), value: b('x') });
   const start = engine.currentRevision() + 3;
   c.watch({ key: b('f') });
   c.watch({ key: b('f'), startRevision: start });
   // A watcher still owing history makes the stream answer each watcher on its own.
   c.watch({ key: b('old'), startRevision: 1 });
   c.stream.requestProgress();
-  await engine.put({ key: b('f'), value: b('early') });
-  await engine.put({ key: b('f'), value: b('early2') });
-  await engine.put({ key: b('f'), value: b('on time') });
+  await kv.put({ key: b('f'), value: b('early') });
+  await kv.put({ key: b('f'), value: b('early2') });
+  await kv.put({ key: b('f'), value: b('on time') });
   await until(() => c.watchers.get(0)!.responses.filter((r) => r.events.length).length === 3);
   const events = c.watchers.get(1)!.responses.flatMap((r) => r.events);
   assert.equal(events.map((e) => [e.kv.modRevision, e.kv.value.toString()]), [[start, 'on time']]);
-  await engine.close();
+  await close();
 });
 
 test('single key, prefix, from-key and all-keys watchers see exactly their events; prev_kv and filters', async () => {
-  const engine = await openEngine();
+  const { engine, kv, close } = await openEngine();
   const c = new TestClient(engine);
   c.watch({ key: b('k') , prevKv: true });
   c.watch({ key: b('k'), rangeEnd: b('l'), noDelete: true });
   c.watch({ key: b('m'), rangeEnd: Buffer.of(0), noPut: true });
   c.watch({ key: b('\0'), rangeEnd: Buffer.of(0), prevKv: true });
-  await engine.put({ key: b('k'), value: b('1') });
-  await engine.put({ key: b('k'), value: b('2') });
-  await engine.txn({ compare: [], success: [{ put: { key: b('ka'), value: b('x') } }, { put: { key: b('z'), value: b('y') } }], failure: [] });
-  await engine.deleteRange({ key: b('a'), rangeEnd: Buffer.from([0]) });
-  const history = await engine.history(2, 100, { withPrevKv: true });
+  await kv.put({ key: b('k'), value: b('1') });
+  await kv.put({ key: b('k'), value: b('2') });
+  await kv.txn({ compare: [], success: [{ put: { key: b('ka'), value: b('x') } }, { put: { key: b('z'), value: b('y') } }], failure: [] });
+  await kv.deleteRange({ key: b('a'), rangeEnd: Buffer.from([0]) });
+  const history = await kv.history(2, 100, { withPrevKv: true });
   await until(() => [...c.watchers.values()].every((w) => validateComplete(history, w, engine.currentRevision()).length === 0), 3000, 'complete').catch(() => {});
   for (const [id, w] of c.watchers) assert.equal(validateComplete(history, w, engine.currentRevision()), [], `watcher ${id}`);
   const keyWatch = c.watchers.get(0)!.responses.filter((r) => r.events.length);
@@ -76,21 +76,21 @@ test('single key, prefix, from-key and all-keys watchers see exactly their event
   assert.is(c.watchers.get(2)!.responses.flatMap((r) => r.events).every((e) => e.type === 'DELETE'), true);
   const txnResp = c.watchers.get(3)!.responses.find((r) => r.revision === 4 && r.events.length)!;
   assert.is(txnResp.events.length, 2, 'one response per revision, both events');
-  await engine.close();
+  await close();
 });
 
 test('history replay from a past revision, future start waits, compacted start is cancelled', async () => {
-  const engine = await openEngine();
-  for (let i = 0; i < 10; i++) await engine.put({ key: b('h'), value: b(String(i)) }); // revs 2..11
-  await engine.compact(5);
+  const { engine, kv, close } = await openEngine();
+  for (let i = 0; i < 10; i++) await kv.put({ key: b('h'), value: b(String(i)) }); // revs 2..11
+  await kv.compact(5);
   const c = new TestClient(engine);
   c.watch({ key: b('h'), startRevision: 6, prevKv: true });
   c.watch({ key: b('h'), startRevision: 14 });
   c.watch({ key: b('h'), startRevision: 3 });
   c.watch({ key: b('h'), startRevision: -1 });
   await until(() => c.watchers.get(0)!.responses.some((r) => r.events.length > 0));
-  for (let i = 10; i < 14; i++) await engine.put({ key: b('h'), value: b(String(i)) }); // 12..15
-  const history = await engine.history(6, 100, { withPrevKv: true });
+  for (let i = 10; i < 14; i++) await kv.put({ key: b('h'), value: b(String(i)) }); // 12..15
+  const history = await kv.history(6, 100, { withPrevKv: true });
   await until(() => c.watchers.get(1)!.responses.some((r) => r.events.length > 0));
   await sleep(30);
   const all = [{ revision: 2, events: [] }, ...history];
@@ -100,15 +100,15 @@ test('history replay from a past revision, future start waits, compacted start i
   const compacted = c.watchers.get(2)!.responses;
   assert.equal([compacted[0]!.created, compacted[1]?.canceled, compacted[1]?.compactRevision, compacted[1]?.revision], [true, true, 5, 0]);
   assert.equal(c.all.find((r) => r.cancelReason === ERROR_MESSAGES.ERR_COMPACTED)?.watchId, -1, 'negative start refused');
-  await engine.close();
+  await close();
 });
 
 test('progress: -1 when every watcher is caught up; per watcher, after its events, when one lags', async () => {
-  const engine = await openEngine();
+  const { engine, kv, close } = await openEngine();
   const c = new TestClient(engine);
   c.watch({ key: b('p') });
   c.watch({ key: b('q') });
-  await engine.put({ key: b('p'), value: b('1') });
+  await kv.put({ key: b('p'), value: b('1') });
   await until(() => c.watchers.get(0)!.responses.length === 2);
   c.stream.requestProgress();
   assert.equal([c.all.at(-1)!.watchId, c.all.at(-1)!.revision], [-1, 2]);
@@ -122,12 +122,12 @@ test('progress: -1 when every watcher is caught up; per watcher, after its event
   await until(() => d.watchers.get(0)!.responses.some((r) => r.events.length === 0 && !r.created));
   const slow = d.watchers.get(0)!.responses;
   assert.ok(slow.findIndex((r) => r.events.length > 0) < slow.findIndex((r) => !r.created && r.events.length === 0), 'bookmark after events');
-  assert.equal(validateWatcher(await engine.history(2, 10, { withPrevKv: true }), d.watchers.get(0)!), []);
-  await engine.close();
+  assert.equal(validateWatcher(await kv.history(2, 10, { withPrevKv: true }), d.watchers.get(0)!), []);
+  await close();
 });
 
 test('periodic progress_notify only after a quiet interval', async () => {
-  const engine = await openEngine({ progressNotifyIntervalMs: 100 });
+  const { engine, close } = await openEngine({ progressNotifyIntervalMs: 100 });
   const c = new TestClient(engine);
   c.watch({ key: b('n'), progressNotify: true });
   c.watch({ key: b('o') });
@@ -135,13 +135,13 @@ test('periodic progress_notify only after a quiet interval', async () => {
   const n = c.watchers.get(0)!.responses[1]!;
   assert.equal([n.watchId, n.events.length, n.revision], [0, 0, 1]);
   assert.is(c.watchers.get(1)!.responses.length, 1, 'no notifications for a watcher that did not ask');
-  await engine.close();
+  await close();
 });
 
 test('fragment splits a large response; every part but the last says so', async () => {
-  const engine = await openEngine({ watchFragmentBytes: 3000 });
+  const { engine, kv, close } = await openEngine({ watchFragmentBytes: 3000 });
   const big = Buffer.alloc(1500, 'x');
-  await engine.txn({ compare: [], success: ['a', 'b', 'c'].map((k): RequestOp => ({ put: { key: b(`f/${k}`), value: big } })), failure: [] });
+  await kv.txn({ compare: [], success: ['a', 'b', 'c'].map((k): RequestOp => ({ put: { key: b(`f/${k}`), value: big } })), failure: [] });
   const c = new TestClient(engine);
   c.watch({ key: b('f/'), rangeEnd: b('f0'), startRevision: 2, fragment: true });
   c.watch({ key: b('f/'), rangeEnd: b('f0'), startRevision: 2 });
@@ -152,11 +152,11 @@ test('fragment splits a large response; every part but the last says so', async 
   assert.ok(parts.slice(0, -1).every((p) => p.fragment) && !parts.at(-1)!.fragment);
   assert.is(parts.reduce((n, p) => n + p.events.length, 0), 3);
   assert.is(c.watchers.get(1)!.responses[1]!.events.length, 3, 'without fragment: one response');
-  await engine.close();
+  await close();
 });
 
 test('a stalled watcher holds one batch while 100,000 events flow; others keep receiving', async () => {
-  const engine = await openEngine();
+  const { engine, kv, close } = await openEngine();
   const slow = new TestClient(engine);
   const fast = new TestClient(engine);
   slow.watch({ key: b('s/'), rangeEnd: b('s0') });
@@ -166,7 +166,7 @@ test('a stalled watcher holds one batch while 100,000 events flow; others keep r
   const total = 100_000;
   const perTxn = 100;
   for (let t = 0; t < total / perTxn; t++) {
-    await engine.txn({ compare: [], success: Array.from({ length: perTxn }, (_, i): RequestOp => ({ put: { key: b(`s/${i}`), value: b(String(t)) } })), failure: [] });
+    await kv.txn({ compare: [], success: Array.from({ length: perTxn }, (_, i): RequestOp => ({ put: { key: b(`s/${i}`), value: b(String(t)) } })), failure: [] });
     maxPending = Math.max(maxPending, engine.stats().pendingEvents);
   }
   const delivered = (c: TestClient) => c.watchers.get(0)!.responses.reduce((n, r) => n + r.events.length, 0);
@@ -175,9 +175,9 @@ test('a stalled watcher holds one batch while 100,000 events flow; others keep r
   assert.is(engine.stats().victims, 1);
   slow.stalled = false;
   await until(() => delivered(slow) === total, 20_000, 'catch-up');
-  const history = await engine.history(2, engine.currentRevision(), { withPrevKv: true });
+  const history = await kv.history(2, engine.currentRevision(), { withPrevKv: true });
   assert.equal(validateComplete(history, slow.watchers.get(0)!, engine.currentRevision()), []);
-  await engine.close();
+  await close();
 });
 
 /**
@@ -191,10 +191,10 @@ for (const [label, watchHistoryBytes] of [['no recent history', 0], ['recent his
 async function randomizedRun(watchHistoryBytes: number | undefined): Promise<void> {
   const seed = testSeed();
   const rng = new Rng(seed);
-  const engine = await openEngine({ syncMaxRevisionsPerPass: 7, syncMaxWatchersPerPass: 5, ...(watchHistoryBytes === undefined ? {} : { watchHistoryBytes }) });
+  const { engine, kv, close } = await openEngine({ syncMaxRevisionsPerPass: 7, syncMaxWatchersPerPass: 5, ...(watchHistoryBytes === undefined ? {} : { watchHistoryBytes }) });
   // The whole history as committed (compaction later hides its start from the store).
   const fullHistory: RevisionChanges[] = [];
-  engine.onCommit((revision, events) => void fullHistory.push({ revision, events: [...events] }));
+  kv.onCommit((revision, events) => void fullHistory.push({ revision, events: [...events] }));
   const keys = ['a', 'ab', 'abc', 'b', 'ba', 'c', 'd'];
   const clients = Array.from({ length: 4 }, () => new TestClient(engine));
   const randomWatch = (c: TestClient) => {
@@ -218,7 +218,7 @@ async function randomizedRun(watchHistoryBytes: number | undefined): Promise<voi
         used.add(k);
         ops.push(rng.chance(0.8) ? { put: { key: b(k), value: b(`v${step}`) } } : { deleteRange: { key: b(k) } });
       }
-      await engine.txn({ compare: [], success: ops, failure: [] });
+      await kv.txn({ compare: [], success: ops, failure: [] });
     } else if (r < 0.7) {
       const c = rng.pick(clients);
       c.stalled = !c.stalled;
@@ -238,7 +238,7 @@ async function randomizedRun(watchHistoryBytes: number | undefined): Promise<voi
       }
     } else if (r < 0.85 && engine.currentRevision() > compacted + 5) {
       compacted = rng.int(compacted + 1, engine.currentRevision() - 2);
-      await engine.compact(compacted);
+      await kv.compact(compacted);
     } else if (r < 0.9) {
       rng.pick(clients).stream.requestProgress();
     } else {
@@ -266,16 +266,16 @@ async function randomizedRun(watchHistoryBytes: number | undefined): Promise<voi
     }
   }
   assert.ok(checked > 10);
-  await engine.close();
+  await close();
 }
 
 test('the validator catches a dropped, a duplicated and a reordered event', async () => {
-  const engine = await openEngine();
+  const { engine, kv, close } = await openEngine();
   const c = new TestClient(engine);
   c.watch({ key: b('v'), rangeEnd: b('w') });
-  for (let i = 0; i < 5; i++) await engine.put({ key: b(`v${i}`), value: b('x') });
+  for (let i = 0; i < 5; i++) await kv.put({ key: b(`v${i}`), value: b('x') });
   await until(() => c.watchers.get(0)!.responses.length === 6);
-  const history = await engine.history(2, 10, { withPrevKv: true });
+  const history = await kv.history(2, 10, { withPrevKv: true });
   const w = c.watchers.get(0)!;
   assert.equal(validateComplete(history, w, 6), []);
   const [created, ...evs] = w.responses;
@@ -287,7 +287,7 @@ test('the validator catches a dropped, a duplicated and a reordered event', asyn
   for (const [name, responses] of Object.entries(variants)) {
     assert.ok(validateComplete(history, { ...w, responses }, 6).length > 0, `${name} must be caught`);
   }
-  await engine.close();
+  await close();
 });
 
 test.run();

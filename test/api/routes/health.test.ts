@@ -17,8 +17,8 @@ import { WatchableStore } from '../../../src/watch/watchable-store.ts';
 test('/health, /version; /health 503 once shutting down', async () => {
   const kv = await openKvStore(new MemoryBackend());
   const lessor = await openLessor(kv);
-  const store = new WatchableStore(kv);
-  const { fastify, ctx } = await buildApp({ kv: store, engine: store, lessor, auth: await openAuthStore(kv), config: defaultConfig({ logLevel: 'silent' }), identity: randomIdentity() });
+  const engine = new WatchableStore(kv);
+  const { fastify, ctx } = await buildApp({ kv, engine, lessor, auth: await openAuthStore(kv), config: defaultConfig({ logLevel: 'silent' }), identity: randomIdentity() });
   const get = async (url: string) => {
     const r = await fastify.inject({ method: 'GET', url });
     return [r.statusCode, r.headers['content-type'], r.body];
@@ -31,7 +31,8 @@ test('/health, /version; /health 503 once shutting down', async () => {
   assert.is((await get('/healthz'))[0], 200);
   await fastify.close();
   await lessor.close();
-  await store.close();
+  await engine.close();
+  await kv.close();
 });
 
 test.run();

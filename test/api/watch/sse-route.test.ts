@@ -165,7 +165,7 @@ test('a slow reader goes through victim/catch-up and still gets every event exac
     for (let i = 0; i < MAX && (parkedAt < 0 || i < parkedAt + 50); i++) {
       last = await put(s.url, `s/${i % 20}`, value(i));
       if (i === 0) first = last;
-      const st = s.server.store.stats();
+      const st = s.server.engine.stats();
       if (parkedAt < 0 && st.victims + st.unsynced > 0) parkedAt = i;
     }
     assert.ok(parkedAt >= 0, 'the slow watcher was parked as a victim');
@@ -178,7 +178,7 @@ test('a slow reader goes through victim/catch-up and still gets every event exac
       const data = changes(c).map((m) => JSON.parse(m.data));
       assert.ok(data.every((d, i) => d.events.length === 1 && d.events[0].value === value(i)));
     }
-    const st = s.server.store.stats();
+    const st = s.server.engine.stats();
     assert.is(st.victims + st.unsynced, 0);
     slow.close();
     fast.close();
@@ -197,15 +197,15 @@ test('a client that stays unreadable is disconnected; its watcher is released', 
     let parked = false;
     for (let i = 0; i < 1500 && !parked; i++) {
       await put(s.url, `u/${i % 10}`, value);
-      const st = s.server.store.stats();
+      const st = s.server.engine.stats();
       parked = st.victims + st.unsynced > 0;
     }
     assert.ok(parked, 'the watcher was parked');
     // Still not reading: after maxUnreadableMs the server cuts the connection.
-    for (let i = 0; i < 250 && s.server.store.stats().victims + s.server.store.stats().unsynced + s.server.store.stats().synced > 0; i++) {
+    for (let i = 0; i < 250 && s.server.engine.stats().victims + s.server.engine.stats().unsynced + s.server.engine.stats().synced > 0; i++) {
       await new Promise((r) => setTimeout(r, 20));
     }
-    assert.equal(s.server.store.stats().synced + s.server.store.stats().victims + s.server.store.stats().unsynced, 0, 'watcher released');
+    assert.equal(s.server.engine.stats().synced + s.server.engine.stats().victims + s.server.engine.stats().unsynced, 0, 'watcher released');
     c.resume();
     await c.waitEnd();
   } finally {
