@@ -215,7 +215,8 @@ export class KvStore implements KV, ValueSource, LeaseHost, AuthHost {
     this.checkReadable();
     if (req.key.length === 0) throw kvError('ERR_KEY_NOT_PROVIDED');
     const current = this.durableRev;
-    const rev = req.revision || current;
+    // As etcd's rangeKeys: a revision <= 0 (negative included) reads the current one.
+    const rev = req.revision !== undefined && req.revision > 0 ? req.revision : current;
     if (rev > current) throw kvError('ERR_FUTURE_REV');
     if (rev < this.compactRev) throw kvError('ERR_COMPACTED');
     return rangeQuery(this, req, rev, current);

@@ -103,14 +103,23 @@ export class WriteTxn {
     return { txn: await this.run(op.txn) };
   }
 
+  /**
+   * etcd's checkRequestRange: a revision below the first readable one is compacted. etcd's first
+   * readable revision is -1 until the first compaction, so inside a txn -1 reads the current
+   * revision on a never-compacted store and any other negative revision is ERR_COMPACTED (a
+   * top-level range reads the current revision for every revision <= 0).
+   */
   checkRevision(revision: number): void {
+    if (revision === 0) return;
     if (revision > this.beginRev) throw kvError('ERR_FUTURE_REV');
-    if (revision > 0 && revision < this.host.compactRevision()) throw kvError('ERR_COMPACTED');
+    const compacted = this.host.compactRevision();
+    if (revision < (compacted === 0 ? -1 : compacted)) throw kvError('ERR_COMPACTED');
   }
 
   range(req: RangeRequest): Promise<RangeResult> {
     const view = this.rev;
-    return rangeQuery(this.host, req, req.revision || view, view);
+    // A revision <= 0 (negative included) reads the txn's own view, as etcd.
+    return rangeQuery(this.host, req, req.revision !== undefined && req.revision > 0 ? req.revision : view, view);
   }
 
   /** An unknown lease fails the write before any change (no lessor: leases are not checked). */
