@@ -7,6 +7,8 @@ import { ETCD_MODES, Watcher, type WatcherModes } from './watcher.ts';
 export interface StreamHost {
   /** Highest revision published to watchers. */
   currentRevision(): number;
+  /** Revisions below this one are compacted (0: never compacted). */
+  compactRevision(): number;
   /** Places a new watcher: synced (from now / future) or unsynced (history owed). */
   place(w: Watcher): void;
   /** Takes a watcher out of whichever set holds it. */
@@ -55,7 +57,6 @@ export class StreamImpl implements WatchStream {
     if (this.closed) return;
     const rev = this.host.currentRevision();
     const fail = (reason: string) => this.control(control(-1, rev, { created: true, canceled: true, cancelReason: reason }));
-    if (req.startRevision < 0) return fail(ERROR_MESSAGES.ERR_COMPACTED);
     const end = normaliseEnd(req.rangeEnd);
     if (isEmptyRange(req.key, end)) return fail(ERROR_MESSAGES.ERR_WATCH_EMPTY_RANGE);
     if (this.watchers.size >= this.host.limits.maxWatchersPerStream) return fail(ERROR_MESSAGES.ERR_TOO_MANY_WATCHERS);
@@ -66,12 +67,23 @@ export class StreamImpl implements WatchStream {
     } else if (this.watchers.has(id)) {
       return fail(ERROR_MESSAGES.ERR_WATCH_DUPLICATE_ID);
     }
-    const start = req.startRevision === 0 ? rev + 1 : req.startRevision;
+    // A negative start, as etcd 3.4: below its first readable revision (-1 until the first
+    // compaction) the watcher is created and then canceled as compacted; -1 on a never-compacted
+    // store finds no history and goes on from the current revision.
+    let compactedAt: number | undefined;
+    let startRevision = req.startRevision;
+    if (startRevision < 0) {
+      const first = this.host.compactRevision() === 0 ? -1 : this.host.compactRevision();
+      if (startRevision < first) compactedAt = first;
+      else startRevision = 0;
+    }
+    const start = startRevision === 0 ? rev + 1 : startRevision;
     const w = new Watcher(id, this, Buffer.from(req.key), end && Buffer.from(end), start, req.prevKv, req.noPut, req.noDelete, req.progressNotify, req.fragment, modesOf(req));
     this.watchers.set(id, w);
     // `created` first: it is queued ahead of any event the watcher can produce.
     this.control(control(id, rev, { created: true }));
-    this.host.place(w);
+    if (compactedAt !== undefined) this.cancelCompacted(w, compactedAt);
+    else this.host.place(w);
   }
 
   cancel(watchId: number): void {

@@ -99,6 +99,7 @@ export class WatchableStore implements WatchEngine {
     for (const t of this.timers) t.unref();
     this.host = {
       currentRevision: () => this.rev,
+      compactRevision: () => this.source.compactRevision(),
       place: (w) => {
         if (w.modes.latest) this.latestTable.addUser(w, this.rev + 1);
         if (w.modes.initialState) this.startTransfer(w);

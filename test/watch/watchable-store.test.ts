@@ -99,7 +99,25 @@ test('history replay from a past revision, future start waits, compacted start i
   assert.equal(c.watchers.get(1)!.responses.flatMap((r) => r.events).map((e) => e.kv.modRevision), [14, 15]);
   const compacted = c.watchers.get(2)!.responses;
   assert.equal([compacted[0]!.created, compacted[1]?.canceled, compacted[1]?.compactRevision, compacted[1]?.revision], [true, true, 5, 0]);
-  assert.equal(c.all.find((r) => r.cancelReason === ERROR_MESSAGES.ERR_COMPACTED)?.watchId, -1, 'negative start refused');
+  const negative = c.watchers.get(3)!.responses;
+  assert.equal([negative[0]!.created, negative[1]?.canceled, negative[1]?.compactRevision, negative[1]?.cancelReason], [true, true, 5, undefined], 'a negative start is compacted once anything is');
+  await close();
+});
+
+test('a negative start on a never-compacted store, as etcd 3.4: -1 is from now, below -1 compacted at -1', async () => {
+  const { engine, kv, close } = await openEngine();
+  await kv.put({ key: b('n'), value: b('old') }); // rev 2
+  const c = new TestClient(engine);
+  c.watch({ key: b('n'), startRevision: -1 });
+  c.watch({ key: b('n'), startRevision: -5 });
+  await until(() => c.watchers.get(1)!.responses.length >= 2);
+  await kv.put({ key: b('n'), value: b('new') }); // rev 3
+  await until(() => c.watchers.get(0)!.responses.some((r) => r.events.length > 0));
+  await sleep(30);
+  const fromNow = c.watchers.get(0)!.responses;
+  assert.equal(fromNow.map((r) => [r.created === true, r.events.map((e) => e.kv.value.toString())]), [[true, []], [false, ['new']]]);
+  const below = c.watchers.get(1)!.responses;
+  assert.equal(below.map((r) => [r.created === true, r.canceled === true, r.compactRevision]), [[true, false, undefined], [false, true, -1]]);
   await close();
 });
 
