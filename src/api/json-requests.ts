@@ -1,7 +1,7 @@
 /**
  * etcd gateway request bodies → store/engine requests. Range ends keep etcd's meaning for the
- * store (kv.ts uses the same "\0" = +infinity convention); for the watch engine "\0" becomes an
- * empty Buffer and an empty key becomes "\0" (watch-api.ts conventions).
+ * store and the watch engine alike ("\0" = to the end of the keyspace, mvcc/key-range.ts); for
+ * a watch an empty key becomes "\0", as etcd's gateway does.
  */
 import type { Compare, DeleteRangeRequest, PutRequest, RangeRequest, RequestOp, TxnRequest } from '../mvcc/kv.ts';
 import type { LagNotifyOptions, WatchCreateRequest } from '../watch/watch-api.ts';

@@ -86,7 +86,7 @@ export async function restKvRoutes(app: FastifyInstance, ctx: ApiContext): Promi
     const q = req.query as Query;
     const key = keyOf(req, false);
     const value = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    // The lease id is passed through; the lessor validates it once leases are implemented.
+    // The lease id goes to the store, which refuses an unknown one (ERR_LEASE_NOT_FOUND).
     const put = { key, value, lease: leaseId(q) };
     // A precondition reads the key (a txn compare), so it needs read as well, as in etcd.
     allow(ctx, req, { kind: 'put', req: { ...put, prevKv: hasPrecondition(req) } });
