@@ -38,8 +38,10 @@ export const ERROR_MESSAGES = {
   ERR_CORRUPT: 'data directory is corrupt or not a watchkv data directory',
   ERR_NOT_FOUND: 'not found',
   ERR_NOT_SUPPORTED: 'not supported by this server',
-  // Maintenance (etcd's wording)
+  // Maintenance and membership (etcd's wording)
   ERR_BAD_LEADER_TRANSFEREE: 'etcdserver: bad leader transferee',
+  ERR_MEMBER_NOT_FOUND: 'etcdserver: member not found',
+  ERR_MEMBER_NOT_LEARNER: 'etcdserver: can only promote a learner member',
   // Plain REST (/v1/kv): an If-Match / If-None-Match that does not hold
   ERR_PRECONDITION_FAILED: 'precondition failed',
   // Backup

@@ -70,4 +70,25 @@ test('member/list and unary errors: a body that is not a JSON object is a 400 on
   }
 });
 
+test('membership changes: an unknown id and promoting the voting member answer as etcd', async () => {
+  const selfOf = async (t: Target) => JSON.parse((await ask(t, 'POST', '/v3/cluster/member/list', '{}')).body).members[0].ID as string;
+  const [eSelf, wSelf] = [await selfOf(etcd), await selfOf(wk)];
+  for (const [path, body] of [
+    ['remove', '{"ID":"1234"}'],
+    ['update', '{"ID":"1234","peerURLs":["http://127.0.0.1:1"]}'],
+    ['promote', '{"ID":1234}'],
+    ['promote', '{"ID":"SELF"}'],
+  ] as const) {
+    const e = await ask(etcd, 'POST', `/v3/cluster/member/${path}`, body.replace('SELF', eSelf));
+    const w = await ask(wk, 'POST', `/v3/cluster/member/${path}`, body.replace('SELF', wSelf));
+    assert.equal(w, e, `${path} ${body}`);
+  }
+  // What would need a cluster is refused, saying why (etcd would add an unstarted member).
+  const add = await ask(wk, 'POST', '/v3/cluster/member/add', '{"peerURLs":["http://127.0.0.1:2"]}');
+  assert.is(add.status, 501);
+  assert.match(JSON.parse(add.body).error, 'single member with no raft peers');
+  const removeSelf = await ask(wk, 'POST', '/v3/cluster/member/remove', `{"ID":"${wSelf}"}`);
+  assert.equal([removeSelf.status, JSON.parse(removeSelf.body).code], [501, 12]);
+});
+
 test.run();

@@ -1,4 +1,7 @@
 /**
+ * The Cluster service on the gateway. Membership changes (member/add, remove, update, promote) are
+ * refused as membership.ts says.
+ *
  * POST /v3/cluster/member/list as etcd 3.4 answers it for a one-member cluster: this server is
  * the only member. Its ID is the header's member_id, its name etcd's --name (default "default"),
  * its clientURLs the advertised ones (--advertise-client-urls, else where it listens). watchkv has no raft peers, so peerURLs is an empty list —
@@ -10,6 +13,8 @@ import type { ApiContext } from '../context.ts';
 import { encodeHeader } from '../json.ts';
 import { parseJsonObject } from '../json-read.ts';
 import { sendJson } from '../send-json.ts';
+import { readUint64 } from '../json-read.ts';
+import { membership } from '../membership.ts';
 
 export function clusterRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.post('/v3/cluster/member/list', async (req, reply) => {
@@ -19,6 +24,16 @@ export function clusterRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const member = `{"ID":"${id.memberId}","name":${JSON.stringify(ctx.config.name)},"peerURLs":[],"clientURLs":${JSON.stringify(clientUrls(req.socket.localPort, ctx))}}`;
     return sendJson(reply, 200, `{"header":${encodeHeader(id, 0)},"members":[${member}]}`);
   });
+  // Membership changes: every one is refused (membership.ts), after its body is checked.
+  const m = membership(ctx.identity);
+  const body = (raw: unknown) => parseJsonObject(typeof raw === 'string' ? raw : '');
+  app.post('/v3/cluster/member/add', async (req) => {
+    body(req.body);
+    m.add();
+  });
+  app.post('/v3/cluster/member/remove', async (req) => m.remove(readUint64(body(req.body), 'ID')));
+  app.post('/v3/cluster/member/update', async (req) => m.update(readUint64(body(req.body), 'ID')));
+  app.post('/v3/cluster/member/promote', async (req) => m.promote(readUint64(body(req.body), 'ID')));
 }
 
 /**

@@ -167,6 +167,14 @@ test('endpoint status and health, member list', async () => {
   await same(['endpoint', 'health']);
   await same(['member', 'list', '-w', 'json']);
   await same(['alarm', 'list']);
+  // Membership changes as etcd answers them: an id that is not a member, and promoting the one
+  // (voting) member.
+  await same(['member', 'remove', '1234']);
+  await same(['member', 'update', '1234', '--peer-urls=http://127.0.0.1:1']);
+  await same(['member', 'promote', '1234']);
+  const selfIds = new Map<Target, string>();
+  for (const t of [etcd, wk]) selfIds.set(t, BigInt(/"member_id":(\d+)/.exec((await ctl(t, ['endpoint', 'status', '-w', 'json'])).stdout)![1]!).toString(16));
+  await same((t) => ['member', 'promote', selfIds.get(t)!]);
 });
 
 /** etcdctl's hash output, the value masked: watchkv hashes its own records, not bbolt's. */
