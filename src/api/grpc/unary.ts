@@ -2,7 +2,7 @@
  * Unary handlers: a request message in, a promise of the response out, any error through the
  * one error map (src/api/error-map.ts) as etcd's code and message.
  */
-import { status, type sendUnaryData, type ServerUnaryCall, type UntypedHandleCall } from '@grpc/grpc-js';
+import { type sendUnaryData, type ServerUnaryCall, type UntypedHandleCall } from '@grpc/grpc-js';
 import { grpcStatus } from '../error-map.ts';
 import type { Msg } from './decode.ts';
 
@@ -34,16 +34,4 @@ export function errorStatus(log: GrpcLog, method: string, err: unknown): { code:
 
 function fail(log: GrpcLog, method: string, err: unknown, callback: sendUnaryData<never>): void {
   callback(errorStatus(log, method, err));
-}
-
-/**
- * A handler for a method watchkv does not serve. etcd clients treat UNIMPLEMENTED as "this
- * server cannot", never as a transient failure to retry.
- */
-export function unimplemented(what: string): UntypedHandleCall {
-  const details = `watchkv: ${what} is not implemented`;
-  return ((call: { emit?: unknown }, callback?: sendUnaryData<never>) => {
-    if (callback) return callback({ code: status.UNIMPLEMENTED, details });
-    (call as { emit(e: string, v: unknown): void }).emit('error', { code: status.UNIMPLEMENTED, details });
-  }) as UntypedHandleCall;
 }
