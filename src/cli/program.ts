@@ -13,6 +13,7 @@ import { txnCommand } from './commands/txn.ts';
 import { watchCommand } from './commands/watch.ts';
 import { leaseCommands } from './commands/lease.ts';
 import { alarmCommands } from './commands/alarm.ts';
+import { memberCommands } from './commands/member.ts';
 import { endpointCommands } from './commands/endpoint.ts';
 import { transferCommands } from './commands/transfer.ts';
 import { serveCommand } from './commands/serve.ts';
@@ -58,6 +59,7 @@ ${EXIT_CODES_HELP}`,
   leaseCommands(program);
   endpointCommands(program);
   alarmCommands(program);
+  memberCommands(program);
   transferCommands(program);
   snapshotCommands(program);
   addSnapshotExamples(program);

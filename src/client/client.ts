@@ -54,6 +54,17 @@ export interface Alarm {
   alarm: 'NONE' | 'NOSPACE' | 'CORRUPT';
 }
 
+/** A cluster member, as member list reports it (watchkv: itself, with no peer URLs). */
+export interface Member {
+  /** A uint64 as a decimal string. */
+  id: string;
+  name: string;
+  peerUrls: string[];
+  /** Where clients reach it (the server's --advertise-client-urls). */
+  clientUrls: string[];
+  isLearner: boolean;
+}
+
 interface RawAlarms {
   alarms?: Array<{ memberID?: string; alarm?: Alarm['alarm'] }>;
 }
@@ -110,6 +121,15 @@ export class WatchKvClient {
       raftTerm: Number(r.raftTerm ?? 0),
       errors: r.errors ?? [],
     };
+  }
+
+  /** The cluster's members (etcd's MemberList). */
+  async members(): Promise<Member[]> {
+    const r = await this.http.post<{ members?: Array<{ ID?: string; name?: string; peerURLs?: string[]; clientURLs?: string[]; isLearner?: boolean }> }>(
+      '/v3/cluster/member/list',
+      {},
+    );
+    return (r.members ?? []).map((m) => ({ id: m.ID ?? '0', name: m.name ?? '', peerUrls: m.peerURLs ?? [], clientUrls: m.clientURLs ?? [], isLearner: m.isLearner === true }));
   }
 
   /** The raised alarms (a full store raises NOSPACE; writes that add data then fail until disarmed). */

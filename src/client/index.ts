@@ -2,7 +2,7 @@
  * The watchkv client SDK, universal entry (browsers, Deno, Node 22+): only the global fetch and
  * WebSocket. Node 20 users import "watchkv/client", whose Node entry (node.ts) supplies `ws`.
  */
-export { WatchKvClient, type Alarm, type ClientOptions, type StatusResult } from './client.ts';
+export { WatchKvClient, type Alarm, type ClientOptions, type Member, type StatusResult } from './client.ts';
 export { Watch, type WatchOptions, type WatchBatch, type WatchEventsMap } from './watch.ts';
 export { WatchConnection } from './watch-connection.ts';
 export { Informer, type InformerOptions, type InformerChange, type InformerEvents } from './informer.ts';

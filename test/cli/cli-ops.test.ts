@@ -2,13 +2,15 @@
  * The `watchkv` CLI as a user runs it, a real process against a real server: leases in hex,
  * NDJSON export/import between two servers (bytes that are not text included), watch printing
  * events and exiting 0 on SIGINT (4 when its revision is compacted), `serve`, and the space
- * quota's NOSPACE alarm seen and disarmed with `alarm list | disarm` and `endpoint status`.
+ * quota's NOSPACE alarm seen and disarmed with `alarm list | disarm` and `endpoint status`, and
+ * `member list` printed as etcdctl prints it.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
 import { WatchKvClient } from '../../src/client/node.ts';
 import { freePort, until } from '../client/support/tcp-proxy.ts';
@@ -135,6 +137,30 @@ test('a full store: put fails, alarm list and endpoint status show NOSPACE, del 
     assert.equal(await cli([...S, 'put', 'after', 'v']), { code: 0, stdout: 'OK\n', stderr: '' });
   } finally {
     await small.stop();
+  }
+});
+
+test('member list: the server with every listen URL, printed exactly as etcdctl prints it', async () => {
+  const two = await startTestServer({ listenClientUrls: 'http://127.0.0.1:0,http://127.0.0.1:0', name: 'infra0' }, { memory: true });
+  try {
+    const urls = two.server.addresses;
+    const ours = await cli(['--endpoints', two.url, 'member', 'list']);
+    assert.is(ours.code, 0, ours.stderr);
+    const theirs = await new Promise<string>((resolve) => {
+      const p = spawn('etcdctl', [`--endpoints=${two.url}`, 'member', 'list'], { env: { ...process.env, ETCDCTL_API: '3' } });
+      let o = '';
+      p.stdout.on('data', (d) => (o += d));
+      p.on('close', () => resolve(o));
+    });
+    assert.is(ours.stdout, theirs);
+    assert.match(ours.stdout, `, started, infra0, , ${urls.join(',')}, false`);
+    const json = JSON.parse((await cli(['--endpoints', two.url, '-w', 'json', 'member', 'list'])).stdout);
+    assert.equal(json.members[0].clientURLs, urls);
+    const sdk = new WatchKvClient({ endpoints: [urls[1]!] });
+    assert.equal((await sdk.members()).map((m) => [m.name, m.clientUrls]), [['infra0', urls]]);
+    sdk.close();
+  } finally {
+    await two.stop();
   }
 });
 
