@@ -34,7 +34,7 @@ export interface WatchOptions {
  *
  * watchkv extensions (opt-in per watcher, see watch-api.ts; a watcher without them behaves
  * exactly as above):
- * - state transfer (initial_state; resync instead of the compaction cancel in step 2):
+ * - state transfer (initial_state; resync instead of the compaction cancel, sync-loops.ts step 2):
  *   state-transfer.ts, then the watcher is placed with minRev = R+1;
  * - latest-value mode: a refused batch is not parked: the watcher keeps a floor on the shared
  *   LatestTable (newest event per key, one for all such watchers: memory bounded by keys, not by
