@@ -1,35 +1,19 @@
 #!/usr/bin/env bash
 # Installs a real etcd and etcdctl (Debian packages etcd-server and etcd-client, 3.4) for the
 # side-by-side benchmarks and the differential tests, only when `etcd` or `etcdctl` is not on the
-# PATH (etcd-server only suggests etcd-client, so it must be named). Needs root (or sudo).
+# PATH (etcd-server only suggests etcd-client, so it must be named).
 set -euo pipefail
 
 if command -v etcd >/dev/null 2>&1 && command -v etcdctl >/dev/null 2>&1; then
   exit 0
 fi
 
-if [ "$(id -u)" -eq 0 ]; then
-  SUDO=""
-elif command -v sudo >/dev/null 2>&1; then
-  SUDO="sudo"
-else
-  echo "install-etcd.sh: etcd is missing and this is not root (no sudo): run as root: apt-get install -y etcd-server" >&2
-  exit 1
-fi
-
-if ! command -v apt-get >/dev/null 2>&1; then
-  echo "install-etcd.sh: etcd is missing and apt-get is not available: install etcd 3.4 by hand" >&2
-  exit 1
-fi
-
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update
-$SUDO apt-get install -y etcd-server etcd-client
+bash "$(dirname "$0")/apt-install.sh" install-etcd.sh etcd-server etcd-client
 
 # The package starts an etcd service on :2379 where an init system runs; the benchmarks start their
 # own etcd on free ports, so stop it to leave the cores to the benchmark (ignored without systemd).
 if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet etcd 2>/dev/null; then
-  $SUDO systemctl stop etcd || true
+  if [ "$(id -u)" -eq 0 ]; then systemctl stop etcd || true; else sudo systemctl stop etcd || true; fi
 fi
 
 command -v etcd >/dev/null 2>&1 || { echo "install-etcd.sh: etcd-server installed but etcd is not on PATH" >&2; exit 1; }
