@@ -13,15 +13,10 @@ import type { WatchCreateRequest, WatchEngine, WatchResponse, WatchSink, WatchSt
 import { authorize } from './auth-check.ts';
 import type { AuthInfo, AuthStore } from './auth-store.ts';
 
+/** A watched range, in etcd's range_end convention (mvcc/key-range.ts), as permissions take it. */
 interface Range {
   key: Buffer;
-  /** KV convention: undefined = one key, "\0" = every key from key on. */
   rangeEnd?: Buffer;
-}
-
-/** The watched range, as permissions take it (the same convention as the request's). */
-function kvRange(req: WatchCreateRequest): Range {
-  return { key: req.key, rangeEnd: req.rangeEnd !== undefined && req.rangeEnd.length === 0 ? undefined : req.rangeEnd };
 }
 
 export function guardedEngine(engine: WatchEngine, auth: AuthStore, info: AuthInfo | undefined): WatchEngine {
@@ -66,7 +61,7 @@ class GuardedStream implements WatchStream {
   }
 
   create(request: WatchCreateRequest): void {
-    const range = kvRange(request);
+    const range: Range = { key: request.key, rangeEnd: request.rangeEnd };
     try {
       authorize(this.auth, this.info, { kind: 'watch', ...range });
     } catch (err) {

@@ -44,8 +44,8 @@ export function formatOf(cmd: Command): OutputFormat {
   return globals(cmd).writeOut;
 }
 
-/** A lease ID as etcdctl prints it: lowercase hex. */
-export function leaseHex(id: string): string {
+/** An ID (lease, member) as etcdctl prints it: lowercase hex. */
+export function idHex(id: string): string {
   return BigInt(id).toString(16);
 }
 

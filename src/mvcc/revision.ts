@@ -30,6 +30,15 @@ export function readRevision(buf: Buffer, offset: number): Revision {
   return { main, sub };
 }
 
+/**
+ * etcd's first readable revision for a store compacted at `compactRevision` (0: never), which a
+ * negative revision (a txn's range, a watch's start) is compared with: -1 until the first
+ * compaction, so -1 then means the current revision and anything lower is compacted.
+ */
+export function firstReadableRevision(compactRevision: number): number {
+  return compactRevision === 0 ? -1 : compactRevision;
+}
+
 /** A string key for maps of revisions (JS maps cannot key on value objects). */
 export function revisionKey(main: number, sub: number): string {
   return `${main}.${sub}`;

@@ -21,7 +21,7 @@ import type { KeyIndex } from './key-index.ts';
 import type { LeaseHook, LeaseMove } from './lease-hook.ts';
 import { rangeQuery, type ValueSource } from './range-query.ts';
 import { normaliseEnd } from './key-range.ts';
-import { revisionKey } from './revision.ts';
+import { firstReadableRevision, revisionKey } from './revision.ts';
 
 /** What a write transaction borrows from the store. */
 export interface TxnHost extends ValueSource {
@@ -104,16 +104,14 @@ export class WriteTxn {
   }
 
   /**
-   * etcd's checkRequestRange: a revision below the first readable one is compacted. etcd's first
-   * readable revision is -1 until the first compaction, so inside a txn -1 reads the current
-   * revision on a never-compacted store and any other negative revision is ERR_COMPACTED (a
-   * top-level range reads the current revision for every revision <= 0).
+   * etcd's checkRequestRange: a revision below the first readable one (revision.ts) is
+   * compacted; a negative one that passes reads the current revision (a top-level range reads
+   * the current revision for every revision <= 0).
    */
   checkRevision(revision: number): void {
     if (revision === 0) return;
     if (revision > this.beginRev) throw kvError('ERR_FUTURE_REV');
-    const compacted = this.host.compactRevision();
-    if (revision < (compacted === 0 ? -1 : compacted)) throw kvError('ERR_COMPACTED');
+    if (revision < firstReadableRevision(this.host.compactRevision())) throw kvError('ERR_COMPACTED');
   }
 
   range(req: RangeRequest): Promise<RangeResult> {

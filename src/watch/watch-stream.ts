@@ -1,5 +1,6 @@
 import { ERROR_MESSAGES } from '../errors.ts';
 import { isEmptyRange, normaliseEnd } from '../mvcc/key-range.ts';
+import { firstReadableRevision } from '../mvcc/revision.ts';
 import type { WatchCreateRequest, WatchResponse, WatchSink, WatchStream } from './watch-api.ts';
 import { ETCD_MODES, Watcher, type WatcherModes } from './watcher.ts';
 
@@ -67,13 +68,13 @@ export class StreamImpl implements WatchStream {
     } else if (this.watchers.has(id)) {
       return fail(ERROR_MESSAGES.ERR_WATCH_DUPLICATE_ID);
     }
-    // A negative start, as etcd 3.4: below its first readable revision (-1 until the first
-    // compaction) the watcher is created and then canceled as compacted; -1 on a never-compacted
-    // store finds no history and goes on from the current revision.
+    // A negative start, as etcd 3.4: below the first readable revision (revision.ts) the watcher
+    // is created and then canceled as compacted; otherwise (-1 on a never-compacted store) it
+    // finds no history and goes on from the current revision.
     let compactedAt: number | undefined;
     let startRevision = req.startRevision;
     if (startRevision < 0) {
-      const first = this.host.compactRevision() === 0 ? -1 : this.host.compactRevision();
+      const first = firstReadableRevision(this.host.compactRevision());
       if (startRevision < first) compactedAt = first;
       else startRevision = 0;
     }

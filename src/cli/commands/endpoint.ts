@@ -2,7 +2,7 @@
  * endpoint status | health, per endpoint given with --endpoints (each asked on its own).
  */
 import type { Command } from 'commander';
-import { endpointsOf, formatOf, globals } from '../context.ts';
+import { endpointsOf, formatOf, globals, idHex } from '../context.ts';
 import { out, table } from '../output.ts';
 import { describe, EXIT } from '../exit-codes.ts';
 import { WatchKvClient } from '../../client/node.ts';
@@ -23,7 +23,7 @@ const statusAction = async (_o: unknown, cmd: Command): Promise<void> => {
     try {
       const c = new WatchKvClient({ endpoints: [e], requestTimeoutMs: ms });
       const s = await c.status();
-      rows.push({ endpoint: c.endpoints[0]!, id: BigInt(s.header.memberId).toString(16), version: s.version, dbSize: s.dbSize, revision: s.header.revision, raftTerm: s.raftTerm, errors: s.errors.join(', ').trim() });
+      rows.push({ endpoint: c.endpoints[0]!, id: idHex(s.header.memberId), version: s.version, dbSize: s.dbSize, revision: s.header.revision, raftTerm: s.raftTerm, errors: s.errors.join(', ').trim() });
     } catch (err) {
       failed++;
       process.stderr.write(`watchkv: ${e}: ${describe(err)}\n`);

@@ -2,7 +2,7 @@
  * lease grant | revoke | timetolive | list | keep-alive, with IDs in hex as etcdctl prints them.
  */
 import type { Command } from 'commander';
-import { clientOf, formatOf, leaseHex, parseLeaseId, positiveInt } from '../context.ts';
+import { clientOf, formatOf, idHex, parseLeaseId, positiveInt } from '../context.ts';
 import { out, table } from '../output.ts';
 import { describe, EXIT } from '../exit-codes.ts';
 import { NotFoundError } from '../../client/node.ts';
@@ -20,8 +20,8 @@ export function leaseCommands(program: Command): void {
     .addHelpText('after', '\nExamples:\n  $ watchkv lease grant 10\n  lease 694d5765fc71500b granted with TTL(10s)')
     .action(async (ttl: string, _o, cmd: Command) => {
       const g = await clientOf(cmd).lease.grant(positiveInt('ttl', ttl));
-      if (formatOf(cmd) === 'json') return out(JSON.stringify({ id: g.id, id_hex: leaseHex(g.id), ttl: g.ttl }));
-      out(`lease ${leaseHex(g.id)} granted with TTL(${g.ttl}s)`);
+      if (formatOf(cmd) === 'json') return out(JSON.stringify({ id: g.id, id_hex: idHex(g.id), ttl: g.ttl }));
+      out(`lease ${idHex(g.id)} granted with TTL(${g.ttl}s)`);
     });
 
   lease
@@ -33,7 +33,7 @@ export function leaseCommands(program: Command): void {
       const lid = parseLeaseId(id);
       const r = await clientOf(cmd).lease.revoke(lid);
       if (formatOf(cmd) === 'json') return out(JSON.stringify({ id: lid, revision: r.revision }));
-      out(`lease ${leaseHex(lid)} revoked`);
+      out(`lease ${idHex(lid)} revoked`);
     });
 
   lease
@@ -46,8 +46,8 @@ export function leaseCommands(program: Command): void {
       const lid = parseLeaseId(id);
       const t = await clientOf(cmd).lease.timeToLive(lid, { keys: o.keys });
       if (formatOf(cmd) === 'json') return out(JSON.stringify({ id: lid, ttl: t.ttl, granted_ttl: t.grantedTtl, keys: t.keys }));
-      if (t.ttl === -1) return out(`lease ${leaseHex(lid)} already expired`);
-      out(`lease ${leaseHex(lid)} granted with TTL(${t.grantedTtl}s), remaining(${t.ttl}s)${o.keys ? `, attached keys([${t.keys.join(' ')}])` : ''}`);
+      if (t.ttl === -1) return out(`lease ${idHex(lid)} already expired`);
+      out(`lease ${idHex(lid)} granted with TTL(${t.grantedTtl}s), remaining(${t.ttl}s)${o.keys ? `, attached keys([${t.keys.join(' ')}])` : ''}`);
     });
 
   lease
@@ -57,10 +57,10 @@ export function leaseCommands(program: Command): void {
     .action(async (_o, cmd: Command) => {
       const ids = await clientOf(cmd).lease.leases();
       const format = formatOf(cmd);
-      if (format === 'json') return out(JSON.stringify({ leases: ids.map((id) => ({ id, id_hex: leaseHex(id) })) }));
-      if (format === 'table') return out(table(['ID'], ids.map((id) => [leaseHex(id)])));
+      if (format === 'json') return out(JSON.stringify({ leases: ids.map((id) => ({ id, id_hex: idHex(id) })) }));
+      if (format === 'table') return out(table(['ID'], ids.map((id) => [idHex(id)])));
       out(`found ${ids.length} leases`);
-      for (const id of ids) out(leaseHex(id));
+      for (const id of ids) out(idHex(id));
     });
 
   lease
@@ -73,9 +73,9 @@ export function leaseCommands(program: Command): void {
       const lid = parseLeaseId(id);
       const c = clientOf(cmd);
       const json = formatOf(cmd) === 'json';
-      const print = (ttl: number): void => out(json ? JSON.stringify({ id: lid, ttl }) : `lease ${leaseHex(lid)} keepalived with TTL(${ttl})`);
+      const print = (ttl: number): void => out(json ? JSON.stringify({ id: lid, ttl }) : `lease ${idHex(lid)} keepalived with TTL(${ttl})`);
       const first = await c.lease.keepAliveOnce(lid).catch((err: unknown) => {
-        if (err instanceof NotFoundError) throw new NotFoundError(`lease ${leaseHex(lid)} expired or revoked`, err.grpcCode, err.httpStatus);
+        if (err instanceof NotFoundError) throw new NotFoundError(`lease ${idHex(lid)} expired or revoked`, err.grpcCode, err.httpStatus);
         throw err;
       });
       print(first);
@@ -92,7 +92,7 @@ export function leaseCommands(program: Command): void {
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
         handle.on('lost', (err) => {
-          process.stderr.write(`watchkv: lease ${leaseHex(lid)} expired or revoked (${describe(err)})\n`);
+          process.stderr.write(`watchkv: lease ${idHex(lid)} expired or revoked (${describe(err)})\n`);
           resolve(EXIT.SERVER_ERROR);
         });
         // The renewal timer is unref'd: keep the process alive while keeping the lease.

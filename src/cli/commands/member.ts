@@ -4,7 +4,7 @@
  * watchkv server lists itself, with no peer URLs and the client URLs it advertises.
  */
 import type { Command } from 'commander';
-import { clientOf, formatOf } from '../context.ts';
+import { clientOf, formatOf, idHex } from '../context.ts';
 import { out, table } from '../output.ts';
 
 export function memberCommands(program: Command): void {
@@ -20,11 +20,10 @@ export function memberCommands(program: Command): void {
     .action(async (_o, cmd: Command) => {
       const members = await clientOf(cmd).members();
       const format = formatOf(cmd);
-      const hex = (id: string) => BigInt(id).toString(16);
       if (format === 'json') {
         return out(JSON.stringify({ members: members.map((m) => ({ ID: m.id, name: m.name, peerURLs: m.peerUrls, clientURLs: m.clientUrls, isLearner: m.isLearner })) }));
       }
-      const rows = members.map((m) => [hex(m.id), 'started', m.name, m.peerUrls.join(','), m.clientUrls.join(','), String(m.isLearner)]);
+      const rows = members.map((m) => [idHex(m.id), 'started', m.name, m.peerUrls.join(','), m.clientUrls.join(','), String(m.isLearner)]);
       if (format === 'table') return out(table(['ID', 'STATUS', 'NAME', 'PEER ADDRS', 'CLIENT ADDRS', 'IS LEARNER'], rows));
       for (const r of rows) out(r.join(', '));
     });

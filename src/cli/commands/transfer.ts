@@ -13,7 +13,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import type { Command } from 'commander';
 import type { SingleBar } from 'cli-progress';
 import { createRequire } from 'node:module';
-import { clientOf, leaseHex, parseLeaseId } from '../context.ts';
+import { clientOf, idHex, parseLeaseId } from '../context.ts';
 import { EXIT, UsageError } from '../exit-codes.ts';
 import { lines } from '../stdin.ts';
 import { fromBase64, op, type KeyValue, type TxnOp } from '../../client/node.ts';
@@ -35,7 +35,7 @@ export function exportLine(kv: KeyValue): string {
   const k = kv.keyBytes;
   const v = kv.valueBytes;
   const o: Record<string, string> = isText(k) && isText(v) ? { key: kv.key, value: kv.value } : { key_b64: kv.keyBase64, value_b64: kv.raw.value ?? '' };
-  if (kv.lease !== '0') o.lease = leaseHex(kv.lease);
+  if (kv.lease !== '0') o.lease = idHex(kv.lease);
   return JSON.stringify(o);
 }
 
