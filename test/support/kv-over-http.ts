@@ -4,17 +4,26 @@
  * come back in the store's shapes (Buffers, numbers) and error answers as the store's typed errors
  * (kv-wire.ts), so test/contracts/kv-contract.ts asserts the same things of it as of the store.
  */
-import type { CompactResult, DeleteRangeRequest, DeleteRangeResult, KV, PutRequest, PutResult, RangeRequest, RangeResult, TxnRequest, TxnResult } from '../../src/mvcc/kv.ts';
 import http from 'node:http';
-import { base64Bytes, KvWire, wireError } from './kv-wire.ts';
+import { base64Bytes, KvWire, WireKv, wireError, type KvMethod } from './kv-wire.ts';
 
-export class HttpKv implements Pick<KV, 'range' | 'put' | 'deleteRange' | 'txn' | 'compact'> {
-  private readonly wire = new KvWire(base64Bytes);
+/** The gateway path of each KV method. */
+const PATHS: Record<KvMethod, string> = {
+  Range: '/v3/kv/range',
+  Put: '/v3/kv/put',
+  DeleteRange: '/v3/kv/deleterange',
+  Txn: '/v3/kv/txn',
+  Compact: '/v3/kv/compaction',
+};
 
+export class HttpKv extends WireKv {
   /** `url`: the server's base URL, e.g. http://127.0.0.1:2379. */
-  constructor(private readonly url: string) {}
+  constructor(private readonly url: string) {
+    super(new KvWire(base64Bytes));
+  }
 
-  private async call(path: string, body: object): Promise<any> {
+  protected async call(method: KvMethod, body: object): Promise<any> {
+    const path = PATHS[method];
     const { status, text } = await postOnce(new URL(path, this.url), JSON.stringify(body));
     let json: any;
     try {
@@ -26,27 +35,6 @@ export class HttpKv implements Pick<KV, 'range' | 'put' | 'deleteRange' | 'txn' 
     // Unary errors are grpc-gateway's {"error", "message", "code"} with the mapped HTTP status.
     if (typeof json?.message === 'string') throw wireError(Number(json.code), json.message, status);
     throw new Error(`POST ${path}: HTTP ${status}: ${text}`);
-  }
-
-  async range(req: RangeRequest): Promise<RangeResult> {
-    return this.wire.rangeResult(await this.call('/v3/kv/range', this.wire.range(req)));
-  }
-
-  async put(req: PutRequest): Promise<PutResult> {
-    return this.wire.putResult(await this.call('/v3/kv/put', this.wire.put(req)));
-  }
-
-  async deleteRange(req: DeleteRangeRequest): Promise<DeleteRangeResult> {
-    return this.wire.deleteResult(await this.call('/v3/kv/deleterange', this.wire.deleteRange(req)));
-  }
-
-  async txn(req: TxnRequest): Promise<TxnResult> {
-    return this.wire.txnResult(await this.call('/v3/kv/txn', this.wire.txn(req)));
-  }
-
-  async compact(revision: number, physical?: boolean): Promise<CompactResult> {
-    const res = await this.call('/v3/kv/compaction', { revision: String(revision), physical: physical === true });
-    return { revision: Number(res.header?.revision ?? 0) };
   }
 }
 

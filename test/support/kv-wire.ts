@@ -14,9 +14,11 @@ import { mapError } from '../../src/api/error-map.ts';
 import { ERROR_MESSAGES, kvError, type ErrorCode } from '../../src/errors.ts';
 import type {
   Compare,
+  CompactResult,
   DeleteRangeRequest,
   DeleteRangeResult,
   KeyValue,
+  KV,
   PutRequest,
   PutResult,
   RangeRequest,
@@ -159,4 +161,39 @@ export function wireError(grpcCode: number, message: string, httpStatus?: number
     if (want.grpcCode === grpcCode && (httpStatus === undefined || want.httpStatus === httpStatus)) return kvError(code, message);
   }
   return new Error(`unmapped wire error: grpc code ${grpcCode}${httpStatus === undefined ? '' : `, HTTP ${httpStatus}`}: ${message}`);
+}
+
+/** The etcd KV methods the contract calls, by their gRPC names. */
+export type KvMethod = 'Range' | 'Put' | 'DeleteRange' | 'Txn' | 'Compact';
+
+/**
+ * The contract's KV calls over one transport: a subclass sends one etcd KV request and returns
+ * the decoded response (or throws wireError); this turns requests and results into the store's
+ * shapes with KvWire, the same way for every transport.
+ */
+export abstract class WireKv implements Pick<KV, 'range' | 'put' | 'deleteRange' | 'txn' | 'compact'> {
+  constructor(private readonly wire: KvWire) {}
+
+  protected abstract call(method: KvMethod, req: object): Promise<any>;
+
+  async range(req: RangeRequest): Promise<RangeResult> {
+    return this.wire.rangeResult(await this.call('Range', this.wire.range(req)));
+  }
+
+  async put(req: PutRequest): Promise<PutResult> {
+    return this.wire.putResult(await this.call('Put', this.wire.put(req)));
+  }
+
+  async deleteRange(req: DeleteRangeRequest): Promise<DeleteRangeResult> {
+    return this.wire.deleteResult(await this.call('DeleteRange', this.wire.deleteRange(req)));
+  }
+
+  async txn(req: TxnRequest): Promise<TxnResult> {
+    return this.wire.txnResult(await this.call('Txn', this.wire.txn(req)));
+  }
+
+  async compact(revision: number, physical?: boolean): Promise<CompactResult> {
+    const res = await this.call('Compact', { revision: String(revision), physical: physical === true });
+    return { revision: Number(res.header?.revision ?? 0) };
+  }
 }
