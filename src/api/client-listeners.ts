@@ -18,6 +18,11 @@ export interface ClientListeners {
 
 /** `tls` is used by the https:// URLs (the flags' parser requires it when there is one). */
 export async function listenClientUrls(urls: readonly string[], targets: ListenTargets, tls: ListenTls | undefined): Promise<ClientListeners> {
+  // node:http starts tracking its connections on its own 'listening' event: the idle list that
+  // closeIdleConnections() (drainHttp) reads, and the headers/request timeouts that close a
+  // client trickling a request forever. A server fed through 'connection' never emits it, so
+  // without this an idle keep-alive client held every shutdown for the whole grace period.
+  targets.http.emit('listening');
   const bound: SharedListener[] = [];
   for (const u of urls) {
     const url = new URL(u);

@@ -1,6 +1,7 @@
 /**
- * The shared listener: how the first bytes of a connection are classified, and that a request
- * whose first bytes arrive one at a time still reaches the right server intact.
+ * The shared listener: how the first bytes of a connection are classified, that a request
+ * whose first bytes arrive one at a time still reaches the right server intact, and that an idle
+ * keep-alive client does not hold a shutdown.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -43,6 +44,21 @@ test('an HTTP/1.1 request trickling in byte by byte is served whole', async () =
   await new Promise((r) => sock.once('close', r));
   assert.match(reply, /^HTTP\/1\.1 200 /);
   assert.match(reply, /\{"health":"true"\}/);
+});
+
+test('an idle keep-alive HTTP/1.1 connection is closed at shutdown, not waited on for the grace period', async () => {
+  // A grace period far beyond the runner's patience: waiting it out would fail this test.
+  const own = await startTestServer({ shutdownGraceMs: 10 * 60_000 }, { memory: true });
+  const sock = net.connect(Number(new URL(own.url).port), '127.0.0.1');
+  let reply = '';
+  sock.on('data', (d) => (reply += d));
+  sock.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n'); // keep-alive: HTTP/1.1's default
+  while (!reply.includes('"health"')) await new Promise((r) => setTimeout(r, 5));
+  const closedByServer = new Promise((r) => sock.once('close', r));
+  const stuck = new Promise((_, reject) => setTimeout(() => reject(new Error('shutdown is waiting on an idle keep-alive connection')), 30_000).unref());
+  await Promise.race([own.stop().then(() => closedByServer), stuck]);
+  assert.match(reply, /^HTTP\/1\.1 200 /);
+  assert.not.match(reply, /connection: close/i);
 });
 
 test.run();
