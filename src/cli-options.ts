@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { bodyLimitBytes, DEFAULTS, type ServerConfig } from './config.ts';
 import { ConfigFileError, readConfigFile } from './config-file.ts';
+import { parseAuthToken, TokenConfigError } from './auth/token-config.ts';
 
 
 export class ConfigError extends Error {}
@@ -31,7 +32,9 @@ export const HELP = `Usage: watchkv [flags]   (each flag also reads the environm
   --sse-heartbeat-interval DUR    comment heartbeat on a silent SSE watch (WATCHKV_SSE_HEARTBEAT_INTERVAL)  default 15s
   --cors ORIGINS                  comma-separated origins whose pages may call the API, '*' = any;
                                   other Origins get 403, the server's own always works (WATCHKV_CORS)
-  --auth-token-ttl SECONDS        life of an auth token since its last use (WATCHKV_AUTH_TOKEN_TTL)  default ${DEFAULTS.authTokenTtlSeconds}
+  --auth-token TYPE               simple, or jwt,sign-method=RS256,priv-key=FILE[,pub-key=FILE][,ttl=5m]
+                                  (RS/PS/ES/HS 256/384/512; pub-key alone verifies only) (WATCHKV_AUTH_TOKEN)  default simple
+  --auth-token-ttl SECONDS        life of a simple token since its last use (WATCHKV_AUTH_TOKEN_TTL)  default ${DEFAULTS.authTokenTtlSeconds}
   --cert-file FILE                TLS certificate (PEM) for an https:// listen URL (WATCHKV_CERT_FILE)
   --key-file FILE                 TLS private key (PEM) (WATCHKV_KEY_FILE)
   --trusted-ca-file FILE          CA bundle (PEM) client certificates must chain to (WATCHKV_TRUSTED_CA_FILE)
@@ -65,6 +68,7 @@ const FLAGS = {
   'sse-progress-interval': { type: 'string' },
   'sse-heartbeat-interval': { type: 'string' },
   cors: { type: 'string' },
+  'auth-token': { type: 'string' },
   'auth-token-ttl': { type: 'string' },
   'cert-file': { type: 'string' },
   'key-file': { type: 'string' },
@@ -233,6 +237,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
     sseHeartbeatIntervalMs: interval('sse-heartbeat-interval', DEFAULTS.sseHeartbeatIntervalMs),
     cors: corsOrigins(get('cors') ?? ''),
     authTokenTtlSeconds: num('auth-token-ttl', DEFAULTS.authTokenTtlSeconds),
+    authToken: authToken(get('auth-token') ?? 'simple'),
     certFile,
     keyFile,
     trustedCaFile,
@@ -267,6 +272,15 @@ function clientUrls(flag: string, v: string): string[] {
   const dup = out.find((u, i) => out.indexOf(u) !== i && !u.endsWith(':0'));
   if (dup !== undefined) throw new ConfigError(`--${flag}: ${dup} is given twice`);
   return out;
+}
+
+function authToken(v: string): ServerConfig['authToken'] {
+  try {
+    return parseAuthToken(v);
+  } catch (err) {
+    if (err instanceof TokenConfigError) throw new ConfigError(`--auth-token: ${err.message}`);
+    throw err;
+  }
 }
 
 /** --upstream-endpoints: http:// member URLs (no path), or none. */

@@ -227,6 +227,8 @@ export const DEFAULTS = Object.freeze({
   // --- auth ---
   /** s: life of a simple token since its last use, etcd's --auth-token-ttl default. */
   authTokenTtlSeconds: 300,
+  /** ms: life of a JWT token from its signing when --auth-token gives no ttl (etcd's default). */
+  authJwtTtlMs: 300_000,
   /** scrypt N (CPU/memory cost, a power of 2): ~50 ms per hash on one core, off the event loop. */
   authScryptCost: 16384,
   /** hashes: most password hashes running at once (libuv's pool has 4 threads; the backend needs some). */
@@ -271,6 +273,8 @@ export interface ServerConfig {
   cors: string[];
   /** s: a simple token's life since its last use (etcd's --auth-token-ttl). */
   authTokenTtlSeconds: number;
+  /** etcd's --auth-token: in-memory simple tokens, or signed JWTs (src/auth/jwt-tokens.ts). */
+  authToken: AuthTokenConfig;
   /** TLS (https:// listen URL): PEM certificate chain and key files (etcd's --cert-file, --key-file). */
   certFile?: string;
   keyFile?: string;
@@ -286,3 +290,15 @@ export interface ServerConfig {
   /** Upstream mode: the key prefix mirrored ('' = the whole keyspace). */
   upstreamPrefix: string;
 }
+
+/** JWS algorithms etcd 3.4 accepts in --auth-token's sign-method. */
+export const JWT_SIGN_METHODS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'HS256', 'HS384', 'HS512'] as const;
+export type JwtSignMethod = (typeof JWT_SIGN_METHODS)[number];
+
+/**
+ * etcd's --auth-token, parsed (src/auth/token-config.ts): `simple`, or `jwt` with its key files
+ * (PEM; HS* take the priv-key file's bytes as the secret) and the tokens' life.
+ */
+export type AuthTokenConfig =
+  | { kind: 'simple' }
+  | { kind: 'jwt'; signMethod: JwtSignMethod; privateKeyFile?: string; publicKeyFile?: string; ttlMs: number };

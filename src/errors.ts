@@ -64,6 +64,8 @@ export const ERROR_MESSAGES = {
   ERR_AUTH_PERMISSION_NOT_GRANTED: 'etcdserver: permission is not granted to the role',
   ERR_AUTH_NOT_ENABLED: 'etcdserver: authentication is not enabled',
   ERR_AUTH_INVALID_TOKEN: 'etcdserver: invalid auth token',
+  ERR_AUTH_OLD_REVISION: 'etcdserver: revision of auth store is old',
+  ERR_AUTH_VERIFY_ONLY: 'auth: token signing attempted with verify-only key',
   ERR_AUTH_INVALID_MGMT: 'etcdserver: invalid auth management',
   ERR_AUTH_NO_PASSWORD_USER: 'auth: authentication failed, password was given for no password user',
   // Browser safety: a request whose Origin is neither the server's own nor in --cors

@@ -161,7 +161,7 @@ async function openLocal(config: ServerConfig, openLog: Logger, backend: Backend
   }
   let auth: AuthStore;
   try {
-    auth = await openAuthStore(kv, { tokenTtlSeconds: config.authTokenTtlSeconds });
+    auth = await openAuthStore(kv, { tokenTtlSeconds: config.authTokenTtlSeconds, token: config.authToken });
   } catch (err) {
     await lessor.close();
     await kv.close();
@@ -176,6 +176,7 @@ async function openUpstream(config: ServerConfig, openLog: Logger): Promise<Base
     endpoints: config.upstreamEndpoints,
     prefix: config.upstreamPrefix,
     authTokenTtlSeconds: config.authTokenTtlSeconds,
+    authToken: config.authToken,
     log: (level, fields, msg) => openLog[level](fields, msg),
   });
   return { kv: node.kv, lessor: node.lessor, auth: node.auth, upstream: node.monitor, close: () => node.close() };

@@ -52,9 +52,11 @@ const GRPC: Record<ErrorCode, number> = {
   ERR_AUTH_PERMISSION_NOT_GRANTED: 9,
   ERR_AUTH_NOT_ENABLED: 9,
   ERR_AUTH_INVALID_TOKEN: 16,
+  ERR_AUTH_OLD_REVISION: 3,
   ERR_AUTH_INVALID_MGMT: 3,
   // etcd 3.4 returns this one as a plain error: gRPC Unknown, HTTP 500.
   ERR_AUTH_NO_PASSWORD_USER: 2,
+  ERR_AUTH_VERIFY_ONLY: 2,
   ERR_ORIGIN_NOT_ALLOWED: 7,
 };
 
@@ -115,6 +117,19 @@ export interface GrpcStatus {
 export function grpcStatus(err: unknown): GrpcStatus {
   const m = mapError(err);
   return { code: m.grpcCode, details: m.message, unexpected: m.unexpected };
+}
+
+/** gRPC code names as grpc-go prints them (codes.Code.String()). */
+const GRPC_CODE_NAMES = ['OK', 'Canceled', 'Unknown', 'InvalidArgument', 'DeadlineExceeded', 'NotFound', 'AlreadyExists', 'PermissionDenied', 'ResourceExhausted', 'FailedPrecondition', 'Aborted', 'OutOfRange', 'Unimplemented', 'Internal', 'Unavailable', 'DataLoss', 'Unauthenticated'];
+
+/**
+ * An error as grpc-go's status error prints it, `rpc error: code = PermissionDenied desc = …`:
+ * etcd 3.4 puts that string in the cancel_reason of a watch it refuses to create, and etcdctl
+ * prints it as `watch was canceled (…)`.
+ */
+export function grpcErrorString(err: unknown): string {
+  const m = mapError(err);
+  return `rpc error: code = ${GRPC_CODE_NAMES[m.grpcCode] ?? `Code(${m.grpcCode})`} desc = ${m.message}`;
 }
 
 /** Unary error body: `{"error", "message", "code"}`. */

@@ -36,6 +36,8 @@ export function authorize(auth: AuthStore, info: AuthInfo | undefined, access: A
       if (access.req.prevKv) auth.checkRead(info, access.req.key, access.req.rangeEnd);
       return;
     case 'txn':
+      // Even a txn with no keys (etcd serves it as a read, which checks the token's revision).
+      auth.checkFresh(info);
       return checkTxn(auth, info, access.req);
     case 'watch':
       return auth.checkRead(info, access.key, access.rangeEnd);

@@ -1,6 +1,6 @@
 /**
  * The auth store: etcd 3.4's users, roles and key-range permissions, durable through the store's
- * write path (AuthHost), with simple tokens and the permission checks the transports call
+ * write path (AuthHost), with simple or JWT tokens and the permission checks the transports call
  * (auth-check.ts). It knows nothing of HTTP or gRPC.
  *
  * Invariants: `state` changes only inside an authWrite body (under the store's txn lock), so
@@ -15,7 +15,9 @@ import { DEFAULTS } from '../config.ts';
 import { decodeState, delRole, delUser, putMeta, putRole, putUser, type AuthState, type Role, type User } from './auth-records.ts';
 import { permSets, type IntervalSet, type Permission } from './permissions.ts';
 import { PasswordHasher } from './password.ts';
-import { SimpleTokens } from './tokens.ts';
+import { SimpleTokens, type TokenProvider } from './tokens.ts';
+import { JwtTokens, readJwtKeys } from './jwt-tokens.ts';
+import type { AuthTokenConfig } from '../config.ts';
 
 export const ROOT = 'root';
 
@@ -28,13 +30,19 @@ function goSortByKey(perms: Permission[]): Permission[] {
   return perms.sort((a, b) => Buffer.compare(a.key, b.key));
 }
 
-/** Who a request is, once its token was looked at; `user` '' = no token given. */
+/**
+ * Who a request is, once its token was looked at; `user` '' = no token given. `revision`: the
+ * auth revision a JWT was issued at; key access with an older one is refused, as in etcd.
+ */
 export interface AuthInfo {
   user: string;
+  revision?: number;
 }
 
 export interface AuthStoreOptions {
   tokenTtlSeconds: number;
+  /** --auth-token: simple (default) or jwt; JWT key files are read when the store opens. */
+  token: AuthTokenConfig;
   scryptCost: number;
   hashConcurrency: number;
 }
@@ -42,13 +50,14 @@ export interface AuthStoreOptions {
 export async function openAuthStore(host: AuthHost, options: Partial<AuthStoreOptions> = {}): Promise<AuthStore> {
   return new AuthStore(host, decodeState(await host.scanAuthRecords()), {
     tokenTtlSeconds: options.tokenTtlSeconds ?? DEFAULTS.authTokenTtlSeconds,
+    token: options.token ?? { kind: 'simple' },
     scryptCost: options.scryptCost ?? DEFAULTS.authScryptCost,
     hashConcurrency: options.hashConcurrency ?? DEFAULTS.authHashConcurrency,
   });
 }
 
 export class AuthStore {
-  readonly tokens: SimpleTokens;
+  readonly tokens: TokenProvider;
   private readonly hasher: PasswordHasher;
   private readonly cache = new Map<string, { revision: number; read: IntervalSet; write: IntervalSet }>();
   private readonly listeners = new Set<() => void>();
@@ -58,7 +67,8 @@ export class AuthStore {
     private readonly state: AuthState,
     options: AuthStoreOptions,
   ) {
-    this.tokens = new SimpleTokens(options.tokenTtlSeconds * 1000);
+    const t = options.token;
+    this.tokens = t.kind === 'jwt' ? new JwtTokens(readJwtKeys(t)) : new SimpleTokens(options.tokenTtlSeconds * 1000);
     this.hasher = new PasswordHasher(options.scryptCost, options.hashConcurrency);
   }
 
@@ -88,9 +98,9 @@ export class AuthStore {
    */
   infoFromToken(token: string | undefined): AuthInfo | undefined {
     if (token === undefined || token === '') return this.state.enabled ? { user: '' } : undefined;
-    const user = this.tokens.user(token);
-    if (user === undefined) throw kvError('ERR_AUTH_INVALID_TOKEN');
-    return this.state.enabled ? { user } : undefined;
+    const info = this.tokens.verify(token);
+    if (info === undefined) throw kvError('ERR_AUTH_INVALID_TOKEN');
+    return this.state.enabled ? info : undefined;
   }
 
   /** The user a verified client certificate names (--client-cert-auth: CN = user). */
@@ -101,10 +111,12 @@ export class AuthStore {
   // ---- checks (etcd's isOpPermitted / IsAdminPermitted) ----
 
   checkRead(info: AuthInfo | undefined, key: Buffer, rangeEnd?: Buffer): void {
+    this.checkFresh(info);
     this.check(info, (p) => p.read.covers(key, rangeEnd));
   }
 
   checkWrite(info: AuthInfo | undefined, key: Buffer, rangeEnd?: Buffer): void {
+    this.checkFresh(info);
     this.check(info, (p) => p.write.covers(key, rangeEnd));
   }
 
@@ -117,14 +129,27 @@ export class AuthStore {
     this.check(info, () => true);
   }
 
-  /** Like checkRead, as a boolean (open watches re-checking). */
+  /**
+   * Like checkRead, as a boolean, for open watches re-checking after an auth change. The token's
+   * revision is not looked at: every change makes a JWT old, but only lost permissions end a
+   * watch (etcd checks a watch once, at creation).
+   */
   mayRead(info: AuthInfo | undefined, key: Buffer, rangeEnd?: Buffer): boolean {
     try {
-      this.checkRead(info, key, rangeEnd);
+      this.check(info, (p) => p.read.covers(key, rangeEnd));
       return true;
     } catch {
       return false;
     }
+  }
+
+  /**
+   * etcd's isOpPermitted: key access with a JWT issued before the latest auth change is refused
+   * (clients re-authenticate). Admin checks do not look at it, as in etcd 3.4.
+   */
+  checkFresh(info: AuthInfo | undefined): void {
+    if (!this.state.enabled || info === undefined || info.user === '' || info.revision === undefined) return;
+    if (info.revision < this.state.revision) throw kvError('ERR_AUTH_OLD_REVISION');
   }
 
   private check(info: AuthInfo | undefined, allowed: (p: { read: IntervalSet; write: IntervalSet }) => boolean): void {
@@ -154,7 +179,7 @@ export class AuthStore {
     // Unknown users and users without a password cost the same hash as a wrong password.
     const ok = await this.hasher.verify(password, user?.password);
     if (!ok || !this.state.enabled || this.state.users.get(name) !== user) throw kvError('ERR_AUTH_FAILED');
-    return this.tokens.issue(name);
+    return this.tokens.issue(name, this.state.revision);
   }
 
   // ---- changes (each one authWrite: one atomic batch, revision + 1) ----

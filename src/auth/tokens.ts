@@ -1,3 +1,22 @@
+/** Who a token says it is; `revision` is the auth revision a JWT was signed at (simple tokens have none). */
+export interface TokenInfo {
+  user: string;
+  revision?: number;
+}
+
+/** What the auth store needs of a token kind (etcd's TokenProvider): simple here, JWT in jwt-tokens.ts. */
+export interface TokenProvider {
+  /** A new token for `user`, issued at auth revision `authRevision`. */
+  issue(user: string, authRevision: number): string;
+  /** Who a live token belongs to, or undefined for a dead, unknown or forged one. */
+  verify(token: string): TokenInfo | undefined;
+  /** The user's password changed or the user is gone. */
+  invalidateUser(user: string): void;
+  /** Auth was disabled. */
+  clear(): void;
+  close(): void;
+}
+
 /**
  * etcd's "simple" tokens: a random string plus "." and a counter, kept in memory with a TTL
  * (--auth-token-ttl). As in etcd, each use of a token restarts its TTL, changing a user's
@@ -13,7 +32,7 @@ interface Entry {
   expiresAtMs: number;
 }
 
-export class SimpleTokens {
+export class SimpleTokens implements TokenProvider {
   private readonly tokens = new Map<string, Entry>();
   private counter = 0;
   private readonly sweeper: NodeJS.Timeout;
@@ -37,7 +56,7 @@ export class SimpleTokens {
   }
 
   /** The user a live token belongs to (and its TTL restarts), or undefined. */
-  user(token: string): string | undefined {
+  verify(token: string): TokenInfo | undefined {
     const e = this.tokens.get(token);
     if (!e) return undefined;
     const now = this.now();
@@ -46,7 +65,7 @@ export class SimpleTokens {
       return undefined;
     }
     e.expiresAtMs = now + this.ttlMs;
-    return e.user;
+    return { user: e.user };
   }
 
   invalidateUser(user: string): void {

@@ -2,13 +2,13 @@
  * Auth for watches, on every transport at once: a WatchEngine wrapper made per connection for
  * the connection's user. Creating a watch needs read on the whole watched range; a denied create
  * is answered in-band as etcd does (`created` + `canceled`, watch_id -1, cancel_reason = the
- * error). After every auth change the connection's open watches are re-checked and those that
+ * error as the transport layer words it: etcd's grpc-go status string, api/error-map.ts). After every auth change the connection's open watches are re-checked and those that
  * lost read access are canceled with cancel_reason "etcdserver: permission denied".
  *
  * The engine assigns ids when watch_id is 0, so the wrapper learns each watch's id from its
  * `created` answer: every create produces exactly one `created` response, in request order.
  */
-import { ERROR_MESSAGES, isKvError } from '../errors.ts';
+import { ERROR_MESSAGES, isKvError, type WatchKvError } from '../errors.ts';
 import type { WatchCreateRequest, WatchEngine, WatchResponse, WatchSink, WatchStream } from '../watch/watch-api.ts';
 import { authorize } from './auth-check.ts';
 import type { AuthInfo, AuthStore } from './auth-store.ts';
@@ -19,7 +19,10 @@ interface Range {
   rangeEnd?: Buffer;
 }
 
-export function guardedEngine(engine: WatchEngine, auth: AuthStore, info: AuthInfo | undefined): WatchEngine {
+/** How a refused create's error reads in its cancel_reason. */
+export type DenyReason = (err: WatchKvError) => string;
+
+export function guardedEngine(engine: WatchEngine, auth: AuthStore, info: AuthInfo | undefined, denyReason: DenyReason): WatchEngine {
   if (info === undefined && !auth.enabled) {
     // Auth off when the connection opened: it stays the connection's identity (as etcd, whose
     // streams keep the auth info they were opened with).
@@ -27,7 +30,7 @@ export function guardedEngine(engine: WatchEngine, auth: AuthStore, info: AuthIn
   }
   return {
     currentRevision: () => engine.currentRevision(),
-    newStream: (sink) => new GuardedStream(engine, sink, auth, info),
+    newStream: (sink) => new GuardedStream(engine, sink, auth, info, denyReason),
   };
 }
 
@@ -44,6 +47,7 @@ class GuardedStream implements WatchStream {
     private readonly sink: WatchSink,
     private readonly auth: AuthStore,
     private readonly info: AuthInfo | undefined,
+    private readonly denyReason: DenyReason,
   ) {
     this.inner = engine.newStream({ send: (r) => this.onResponse(r) });
     this.stopListening = auth.onChange(() => this.recheck());
@@ -66,7 +70,7 @@ class GuardedStream implements WatchStream {
       authorize(this.auth, this.info, { kind: 'watch', ...range });
     } catch (err) {
       if (!isKvError(err)) throw err;
-      this.sink.send({ watchId: -1, revision: this.engine.currentRevision(), created: true, canceled: true, cancelReason: err.message, events: [], withPrevKv: false });
+      this.sink.send({ watchId: -1, revision: this.engine.currentRevision(), created: true, canceled: true, cancelReason: this.denyReason(err), events: [], withPrevKv: false });
       return;
     }
     this.pending.push(range);

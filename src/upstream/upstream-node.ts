@@ -4,7 +4,7 @@
  * store, and the monitor /readyz and /metrics read. Resolves once the range is listed, so the
  * watch engine built on the KV starts at the upstream's revision.
  */
-import { DEFAULTS } from '../config.ts';
+import { DEFAULTS, type AuthTokenConfig } from '../config.ts';
 import { openAuthStore, type AuthStore } from '../auth/auth-store.ts';
 import { EtcdClient } from './etcd-client.ts';
 import { MemoryAuthHost } from './memory-auth-host.ts';
@@ -17,6 +17,7 @@ export interface UpstreamNodeOptions {
   endpoints: string[];
   prefix: string;
   authTokenTtlSeconds: number;
+  authToken: AuthTokenConfig;
   requestTimeoutMs: number;
   retryMinMs: number;
   retryMaxMs: number;
@@ -48,6 +49,7 @@ export async function openUpstreamNode(partial: Partial<UpstreamNodeOptions> & {
   const o: UpstreamNodeOptions = {
     prefix: '',
     authTokenTtlSeconds: DEFAULTS.authTokenTtlSeconds,
+    authToken: { kind: 'simple' },
     requestTimeoutMs: DEFAULTS.upstreamRequestTimeoutMs,
     retryMinMs: DEFAULTS.upstreamRetryMinMs,
     retryMaxMs: DEFAULTS.upstreamRetryMaxMs,
@@ -70,7 +72,7 @@ export async function openUpstreamNode(partial: Partial<UpstreamNodeOptions> & {
   });
   await follower.start();
   const lessor = new UpstreamLessor(client);
-  const auth = await openAuthStore(new MemoryAuthHost(() => kv.currentRevision()), { tokenTtlSeconds: o.authTokenTtlSeconds });
+  const auth = await openAuthStore(new MemoryAuthHost(() => kv.currentRevision()), { tokenTtlSeconds: o.authTokenTtlSeconds, token: o.authToken });
   const monitor: UpstreamMonitor = {
     status: (): UpstreamStatus => follower.status(),
     ready: () => readiness(follower.status(), o.readyLagMs),

@@ -127,7 +127,7 @@ test('WebSocket: Bearer subprotocol; denied create; revoke cancels the open watc
   ws.send(JSON.stringify({ create_request: { key: b('z') } }));
   const denied = await next();
   assert.is(denied.canceled, true);
-  assert.is(denied.cancel_reason, 'etcdserver: permission denied');
+  assert.is(denied.cancel_reason, 'rpc error: code = PermissionDenied desc = etcdserver: permission denied');
   ws.send(JSON.stringify({ create_request: { key: b('a'), range_end: b('c') } }));
   const created = await next();
   assert.is(created.created, true);

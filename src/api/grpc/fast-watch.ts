@@ -28,7 +28,7 @@ import { decodeWatchRequest, type Msg } from './decode.ts';
 import { encodeWatchMessage, type GrpcWatchMessage } from './encode-watch.ts';
 import { guardedEngine } from '../../auth/watch-guard.ts';
 import { grpcTokenAuthInfo } from './grpc-auth.ts';
-import { grpcStatus } from '../error-map.ts';
+import { grpcErrorString, grpcStatus } from '../error-map.ts';
 import { GrpcCall } from './grpc-call.ts';
 import { DEFAULTS } from '../../config.ts';
 
@@ -46,7 +46,7 @@ export function serveWatchDirect(ctx: ApiContext, stream: http2.ServerHttp2Strea
   let engine;
   try {
     const token = headers.token;
-    engine = guardedEngine(ctx.engine, ctx.auth, grpcTokenAuthInfo(ctx, typeof token === 'string' ? token : undefined));
+    engine = guardedEngine(ctx.engine, ctx.auth, grpcTokenAuthInfo(ctx, typeof token === 'string' ? token : undefined), grpcErrorString);
   } catch (err) {
     const s = grpcStatus(err);
     return call.end(s.code, s.details);

@@ -23,7 +23,7 @@ import { decodeWatchRequest, type Msg } from './decode.ts';
 import { encodeWatchResponse } from './encode-watch.ts';
 import { guardedEngine } from '../../auth/watch-guard.ts';
 import { grpcAuthInfo } from './grpc-auth.ts';
-import { grpcStatus } from '../error-map.ts';
+import { grpcErrorString, grpcStatus } from '../error-map.ts';
 
 export const WATCH_RAW_METHODS = ['Watch'] as const;
 
@@ -40,7 +40,7 @@ function serveWatch(ctx: ApiContext, call: ServerDuplexStream<Msg, Buffer>): voi
   if (ctx.connections.size >= ctx.config.maxWatchStreams) return fail(call, status.RESOURCE_EXHAUSTED, ERROR_MESSAGES.ERR_TOO_MANY_STREAMS);
   let engine;
   try {
-    engine = guardedEngine(ctx.engine, ctx.auth, grpcAuthInfo(ctx, call));
+    engine = guardedEngine(ctx.engine, ctx.auth, grpcAuthInfo(ctx, call), grpcErrorString);
   } catch (err) {
     const s = grpcStatus(err);
     return fail(call, s.code, s.details);

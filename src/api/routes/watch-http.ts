@@ -20,7 +20,7 @@ import { WatchSession } from '../ws/watch-session.ts';
 import { JsonSplitter } from '../json-splitter.ts';
 import type { WatchFramePieces } from '../json.ts';
 import { parseJson } from '../json-read.ts';
-import { errorBody, mapError } from '../error-map.ts';
+import { errorBody, grpcErrorString, mapError } from '../error-map.ts';
 import { kvError } from '../../errors.ts';
 import { guardedEngine } from '../../auth/watch-guard.ts';
 import { authInfoOf } from '../security/request-auth.ts';
@@ -47,7 +47,7 @@ export async function httpWatchRoute(app: FastifyInstance, ctx: ApiContext): Pro
     let ended = false;
     let engine;
     try {
-      engine = guardedEngine(ctx.engine, ctx.auth, authInfoOf(ctx, req));
+      engine = guardedEngine(ctx.engine, ctx.auth, authInfoOf(ctx, req), grpcErrorString);
     } catch (err) {
       return fail(err);
     }

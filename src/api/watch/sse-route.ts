@@ -19,6 +19,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ApiContext, WatchConnection } from '../context.ts';
 import type { WatchCreateRequest } from '../../watch/watch-api.ts';
 import { kvError } from '../../errors.ts';
+import { grpcErrorString } from '../error-map.ts';
 import { keyFromUrl, prefixEnd } from '../rest/key-path.ts';
 import { count, flag, type Query } from '../rest/rest-query.ts';
 import { SseSession } from './sse-session.ts';
@@ -100,7 +101,7 @@ export async function sseWatchRoute(app: FastifyInstance, ctx: ApiContext, stats
     req.raw.socket.setNoDelay(true);
     const high = ctx.config.wsHighWaterBytes;
     const session = new SseSession(
-      guardedEngine(ctx.engine, ctx.auth, authInfoOf(ctx, req)),
+      guardedEngine(ctx.engine, ctx.auth, authInfoOf(ctx, req), grpcErrorString),
       request,
       {
         write: (chunk) => void res.write(chunk),

@@ -12,7 +12,7 @@ import type { ApiContext, WatchConnection } from '../context.ts';
 import { FrameBatcher } from './frame-batcher.ts';
 import { WatchSession } from './watch-session.ts';
 import { ERROR_MESSAGES } from '../../errors.ts';
-import { WS_CLOSE, wsCloseReason } from '../error-map.ts';
+import { grpcErrorString, WS_CLOSE, wsCloseReason } from '../error-map.ts';
 import { guardedEngine } from '../../auth/watch-guard.ts';
 import { authInfoOf } from '../security/request-auth.ts';
 
@@ -36,7 +36,7 @@ export function wsWatchRoute(app: FastifyInstance, ctx: ApiContext): void {
       socket.close(code, reason);
     };
     const session = new WatchSession(
-      guardedEngine(ctx.engine, ctx.auth, authInfoOf(ctx, req)),
+      guardedEngine(ctx.engine, ctx.auth, authInfoOf(ctx, req), grpcErrorString),
       ctx.identity,
       {
         write: (frame) => (typeof frame === 'string' ? frames.push(frame, null, '') : frames.push(frame.head, frame.events, frame.tail)),
