@@ -12,6 +12,8 @@ export interface GlobalOptions {
   endpoints: string;
   writeOut: OutputFormat;
   commandTimeout: string;
+  user?: string;
+  password?: string;
 }
 
 export const DEFAULT_ENDPOINT = 'http://127.0.0.1:2379';
@@ -34,10 +36,25 @@ export function clientOf(cmd: Command): WatchKvClient {
   const ms = Number(g.commandTimeout);
   if (!Number.isFinite(ms) || ms <= 0) throw new UsageError(`--command-timeout: "${g.commandTimeout}" is not a positive number of milliseconds`);
   try {
-    return new WatchKvClient({ endpoints: endpointsOf(g), requestTimeoutMs: ms });
+    return new WatchKvClient({ endpoints: endpointsOf(g), requestTimeoutMs: ms, auth: authOf(g) });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
+}
+
+/** --user name[:password] (etcdctl's form) and --password, or $WATCHKV_USER / $WATCHKV_PASSWORD. */
+export function authOf(g: GlobalOptions): { username: string; password: string } | undefined {
+  const user = g.user ?? process.env.WATCHKV_USER;
+  if (user === undefined || user === '') {
+    if (g.password !== undefined) throw new UsageError('--password needs --user');
+    return undefined;
+  }
+  const colon = user.indexOf(':');
+  const username = colon < 0 ? user : user.slice(0, colon);
+  const password = colon < 0 ? (g.password ?? (process.env.WATCHKV_PASSWORD || undefined)) : user.slice(colon + 1);
+  if (username === '') throw new UsageError('--user: the user name is empty');
+  if (password === undefined) throw new UsageError(`--user ${username}: no password (give --user ${username}:PASSWORD, --password, or $WATCHKV_PASSWORD)`);
+  return { username, password };
 }
 
 export function formatOf(cmd: Command): OutputFormat {

@@ -40,6 +40,8 @@ export function buildProgram(): Command {
     .option('--endpoints <urls>', `comma-separated server URLs (default: $WATCHKV_ENDPOINTS or ${DEFAULT_ENDPOINT})`)
     .addOption(new Option('-w, --write-out <format>', 'output format').choices(['simple', 'json', 'table']).default('simple'))
     .option('--command-timeout <ms>', 'one request\'s time limit in ms', '30000')
+    .option('--user <name[:password]>', 'sign in as this user, for a server with auth on (default: $WATCHKV_USER)')
+    .option('--password <password>', 'the password, when --user has none (default: $WATCHKV_PASSWORD)')
     .version(`watchkv ${watchkvVersion()}`, '--version')
     .showHelpAfterError('(add --help for usage)')
     .configureOutput({ outputError: (text, write) => write(text.startsWith('error:') ? `watchkv: ${text}` : text) })

@@ -10,6 +10,7 @@
 import type { BackoffOptions } from './backoff.ts';
 import { toBytes, type BytesLike } from './bytes.ts';
 import { ClosedError } from './errors.ts';
+import { Credentials, type AuthOptions } from './credentials.ts';
 import { HttpTransport } from './http-transport.ts';
 import { Informer, type InformerOptions } from './informer.ts';
 import { KvApi, type DeleteResult, type PutResult, type RangeResult } from './kv.ts';
@@ -34,6 +35,14 @@ export interface ClientOptions {
   WebSocket?: WebSocketConstructor;
   /** The fetch function; defaults to the global one. */
   fetch?: typeof fetch;
+  /**
+   * For a server with auth on: sign in as this user when first needed, and again whenever the
+   * server says the token went stale (expired, forgotten by a restart, or older than a user or
+   * role change), as etcd's own clients do.
+   */
+  auth?: AuthOptions;
+  /** Or a token got elsewhere (it cannot be renewed). */
+  token?: string;
 }
 
 export interface StatusResult {
@@ -78,7 +87,10 @@ export class WatchKvClient {
   private closed = false;
 
   constructor(private readonly options: ClientOptions) {
-    this.http = new HttpTransport(options);
+    if (options.auth && options.token !== undefined) throw new TypeError('give auth or token, not both');
+    const auth = options.auth;
+    const signIn = auth && (() => this.authenticate(auth.username, auth.password));
+    this.http = new HttpTransport({ ...options, credentials: new Credentials(signIn, options.token) });
     this.kv = new KvApi(this.http);
     this.lease = new LeaseApi(this.http);
   }
@@ -105,6 +117,12 @@ export class WatchKvClient {
   }
   txn(): TxnBuilder {
     return new TxnBuilder(this.http);
+  }
+
+  /** Signs in (POST /v3/auth/authenticate) and returns the token; `auth` does this by itself. */
+  async authenticate(username: string, password: string): Promise<string> {
+    const text = await this.http.postText('/v3/auth/authenticate', JSON.stringify({ name: username, password }), { anonymous: true });
+    return (JSON.parse(text) as { token: string }).token;
   }
 
   async status(): Promise<StatusResult> {
@@ -177,6 +195,7 @@ export class WatchKvClient {
         WebSocket: WS,
         backoff: this.options.backoff,
         heartbeatMs: this.options.heartbeatMs,
+        credentials: this.http.credentials,
       });
     }
     return this.connection;

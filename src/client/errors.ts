@@ -12,6 +12,7 @@ export const GrpcCode = {
   DeadlineExceeded: 4,
   NotFound: 5,
   AlreadyExists: 6,
+  PermissionDenied: 7,
   ResourceExhausted: 8,
   FailedPrecondition: 9,
   OutOfRange: 11,
@@ -19,6 +20,7 @@ export const GrpcCode = {
   Unavailable: 14,
   /** The server's CORRUPT alarm is raised: writes are refused until it is disarmed. */
   DataLoss: 15,
+  Unauthenticated: 16,
 } as const;
 
 export class WatchKvClientError extends Error {
@@ -60,6 +62,10 @@ export class CompactedError extends OutOfRangeError {
 export class FutureRevisionError extends OutOfRangeError {}
 /** 14 (or 13): the server is stopping or its storage failed; retry later. */
 export class UnavailableError extends WatchKvClientError {}
+/** 7: auth is on and the user may not do this (`etcdserver: permission denied`). */
+export class PermissionDeniedError extends WatchKvClientError {}
+/** 16: the token is not (or no longer) valid; with `auth` the client signs in again by itself. */
+export class UnauthenticatedError extends WatchKvClientError {}
 /** No endpoint answered (refused, reset, timed out). */
 export class ConnectionError extends WatchKvClientError {}
 /** The server canceled a watch for a reason other than compaction (cancel_reason says why). */
@@ -82,6 +88,10 @@ export function errorFromServer(grpcCode: number, message: string, httpStatus: n
       if (message.includes('compacted')) return new CompactedError(message, 0, httpStatus);
       if (message.includes('future')) return new FutureRevisionError(message, grpcCode, httpStatus);
       return new OutOfRangeError(message, grpcCode, httpStatus);
+    case GrpcCode.PermissionDenied:
+      return new PermissionDeniedError(message, grpcCode, httpStatus);
+    case GrpcCode.Unauthenticated:
+      return new UnauthenticatedError(message, grpcCode, httpStatus);
     case GrpcCode.Unavailable:
     case GrpcCode.Internal:
       return new UnavailableError(message, grpcCode, httpStatus);

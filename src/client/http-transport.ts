@@ -2,8 +2,10 @@
  * Unary calls to the gateway over the global `fetch`: POST a JSON body, parse a JSON answer, turn
  * an error answer into its typed error. Several endpoints may be given: a call that cannot reach
  * one (refused, reset, timed out) moves to the next, and the client sticks to the one that
- * answered. An answer with an error status is final: the server saw the request.
+ * answered. An answer with an error status is final: the server saw the request — except a
+ * stale auth token, which is renewed once (credentials.ts) and the call repeated.
  */
+import { Credentials, isStaleToken } from './credentials.ts';
 import { ConnectionError, errorFromServer, type WatchKvClientError } from './errors.ts';
 
 export interface HttpTransportOptions {
@@ -12,6 +14,8 @@ export interface HttpTransportOptions {
   requestTimeoutMs?: number;
   /** Another fetch (tests, proxies); defaults to the global one. */
   fetch?: typeof fetch;
+  /** The auth token to send, if any (`Authorization: <token>`, as etcd's gateway takes it). */
+  credentials?: Credentials;
 }
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
@@ -30,8 +34,10 @@ export class HttpTransport {
   private current = 0;
   private readonly timeoutMs: number;
   private readonly fetchFn: typeof fetch;
+  readonly credentials: Credentials;
 
   constructor(o: HttpTransportOptions) {
+    this.credentials = o.credentials ?? new Credentials(undefined);
     if (o.endpoints.length === 0) throw new TypeError('at least one endpoint is needed');
     this.endpoints = o.endpoints.map(normaliseEndpoint);
     this.timeoutMs = o.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
@@ -49,8 +55,24 @@ export class HttpTransport {
     return JSON.parse(text) as T;
   }
 
-  /** Same, with the raw answer text (streaming endpoints answer NDJSON). */
-  async postText(path: string, body: string): Promise<string> {
+  /**
+   * Same, with the raw answer text (streaming endpoints answer NDJSON). `anonymous`: send no
+   * token (signing in).
+   */
+  async postText(path: string, body: string, o: { anonymous?: boolean } = {}): Promise<string> {
+    const token = o.anonymous ? undefined : await this.credentials.token();
+    try {
+      return await this.send(path, body, token);
+    } catch (err) {
+      if (o.anonymous || !this.credentials.renewable || !isStaleToken(err)) throw err;
+      this.credentials.invalidate(token);
+      return this.send(path, body, await this.credentials.token());
+    }
+  }
+
+  private async send(path: string, body: string, token: string | undefined): Promise<string> {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (token !== undefined) headers.authorization = token;
     let lastErr: unknown;
     for (let i = 0; i < this.endpoints.length; i++) {
       const idx = (this.current + i) % this.endpoints.length;
@@ -59,7 +81,7 @@ export class HttpTransport {
       try {
         res = await this.fetchFn(this.endpoints[idx] + path, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers,
           body,
           signal: AbortSignal.timeout(this.timeoutMs),
         });

@@ -14,4 +14,5 @@ export { KeyValue, type WatchEvent, type ResponseHeader } from './types.ts';
 export { Backoff, type BackoffOptions } from './backoff.ts';
 export { toBase64, fromBase64, toBytes, utf8, prefixRangeEnd, type BytesLike } from './bytes.ts';
 export type { WebSocketLike, WebSocketConstructor } from './websocket.ts';
+export type { AuthOptions } from './credentials.ts';
 export * from './errors.ts';

@@ -16,9 +16,9 @@ let ws: WebSocketConstructor | undefined;
  * `ws` is loaded on the first socket, not at import: it is ~45 ms of a CLI command's start-up,
  * and most commands (get, put, lease, ...) never open a WebSocket.
  */
-const LazyWs = function (url: string) {
+const LazyWs = function (url: string, protocols?: string[]) {
   ws ??= require('ws') as WebSocketConstructor;
-  return new ws(url);
+  return protocols ? new ws(url, protocols) : new ws(url);
 } as unknown as WebSocketConstructor;
 
 const NodeWebSocket: WebSocketConstructor = globalWebSocket() ?? LazyWs;

@@ -10,8 +10,12 @@
  *   created again at its resume point (Watch.nextRevision). Backoff is reset once the server
  *   confirms a watch, so a server that accepts and drops at once is not hammered.
  * - With no watch left, the socket is closed (a Node process can then exit).
+ * - With auth, the socket carries the token it was opened with. A socket refused before it
+ *   opened, or a create canceled because that token went stale (credentials.ts), renews the token
+ *   and reconnects; the watch is created again there, not failed.
  */
 import { Backoff, type BackoffOptions } from './backoff.ts';
+import { Credentials, isStaleToken } from './credentials.ts';
 import { CompactedError, errorFromServer, WatchCanceledError } from './errors.ts';
 import { decodeEvent, type RawEvent, type RawHeader } from './types.ts';
 import type { Watch, WatchHost } from './watch.ts';
@@ -28,6 +32,8 @@ export interface WatchConnectionOptions {
    * for two periods is taken as dead (a half-open TCP connection) and replaced (default 30,000).
    */
   heartbeatMs?: number;
+  /** The auth token each socket opens with (none: the server's auth is off). */
+  credentials?: Credentials;
 }
 
 interface RawWatchResponse {
@@ -51,6 +57,9 @@ export class WatchConnection implements WatchHost {
   private heardSinceBeat = true;
   private endpointIndex = 0;
   private closed = false;
+  private connecting = false;
+  /** The token the current socket was opened with. */
+  private token: string | undefined;
   /** How many sockets this connection has opened (tests and stats). */
   connects = 0;
 
@@ -63,7 +72,7 @@ export class WatchConnection implements WatchHost {
     w.id = this.nextId++;
     this.watches.set(w.id, w);
     if (this.open) this.sendCreate(w);
-    else if (!this.ws && !this.reconnectTimer) this.connect();
+    else if (!this.ws && !this.reconnectTimer && !this.connecting) void this.connect();
   }
 
   cancel(w: Watch): void {
@@ -106,18 +115,32 @@ export class WatchConnection implements WatchHost {
     ws?.close(1000, 'done');
   }
 
-  private connect(): void {
+  private async connect(): Promise<void> {
     this.reconnectTimer = undefined;
     if (this.closed || this.watches.size === 0) return;
+    let token: string | undefined;
+    this.connecting = true;
+    try {
+      token = await this.o.credentials?.token();
+    } catch {
+      // Signing in failed (unreachable, or refused): try again after the backoff.
+      this.scheduleReconnect();
+      return;
+    } finally {
+      this.connecting = false;
+    }
+    if (this.closed || this.watches.size === 0 || this.ws) return;
     const endpoints = this.o.endpoints();
     const endpoint = endpoints[this.endpointIndex % endpoints.length]!;
     let ws: WebSocketLike;
     try {
-      ws = new this.o.WebSocket(wsUrl(endpoint, '/v3/watch'));
+      const url = wsUrl(endpoint, '/v3/watch');
+      ws = token === undefined ? new this.o.WebSocket(url) : new this.o.WebSocket(url, ['Bearer', token]);
     } catch {
       this.scheduleReconnect();
       return;
     }
+    this.token = token;
     this.ws = ws;
     this.connects++;
     const connectTimer = setTimeout(() => {
@@ -138,7 +161,10 @@ export class WatchConnection implements WatchHost {
     };
     ws.onclose = (ev) => {
       clearTimeout(connectTimer);
-      if (this.ws === ws) this.detach(`socket closed (${ev.code}${ev.reason ? ` ${ev.reason}` : ''})`);
+      if (this.ws !== ws) return;
+      // Refused at the upgrade (a token the server no longer knows, say): sign in again.
+      if (!this.open) this.o.credentials?.invalidate(token);
+      this.detach(`socket closed (${ev.code}${ev.reason ? ` ${ev.reason}` : ''})`);
     };
     ws.onerror = () => {
       /* a close event follows */
@@ -163,7 +189,7 @@ export class WatchConnection implements WatchHost {
 
   private scheduleReconnect(): void {
     if (this.reconnectTimer) return;
-    this.reconnectTimer = setTimeout(() => this.connect(), this.backoff.next());
+    this.reconnectTimer = setTimeout(() => void this.connect(), this.backoff.next());
   }
 
   private startHeartbeat(): void {
@@ -210,6 +236,7 @@ export class WatchConnection implements WatchHost {
       for (const w of this.watches.values()) if (w.live) w.onProgress(revision);
       return;
     }
+    if (id === -1 && r.created && r.canceled) return this.refused(r.cancel_reason ?? 'watch refused by the server');
     const w = this.watches.get(id);
     if (!w) return; // a watch canceled while answers were in flight
     if (r.canceled) {
@@ -230,6 +257,21 @@ export class WatchConnection implements WatchHost {
       return w.onEvents(events);
     }
     w.onProgress(revision);
+  }
+
+  /**
+   * A create the server refused before it existed (auth: etcd answers watch_id -1). Answers come
+   * in request order, so it is the oldest watch not yet confirmed on this socket.
+   */
+  private refused(reason: string): void {
+    const w = [...this.watches.values()].find((x) => !x.live);
+    if (!w) return;
+    if (isStaleToken(reason) && this.o.credentials?.renewable) {
+      // Not the watch's fault: renew the token and open a new socket (it re-creates every watch).
+      this.o.credentials.invalidate(this.token);
+      return this.drop('auth token went stale');
+    }
+    this.end(w, new WatchCanceledError(reason, 0, 0));
   }
 
   private end(w: Watch, err: CompactedError | WatchCanceledError | ReturnType<typeof errorFromServer>): void {

@@ -12,7 +12,8 @@ export interface WebSocketLike {
   onerror: ((ev: unknown) => void) | null;
 }
 
-export type WebSocketConstructor = new (url: string) => WebSocketLike;
+/** `protocols`: the token travels as the subprotocols `Bearer, <token>` (browsers cannot set headers). */
+export type WebSocketConstructor = new (url: string, protocols?: string[]) => WebSocketLike;
 
 export const WS_OPEN = 1;
 
