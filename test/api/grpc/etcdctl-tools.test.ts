@@ -3,7 +3,9 @@
  * against watchkv as a user would: `lock` (concurrency.Mutex: a txn on create revisions, a lease
  * kept alive, a watch for the previous holder's delete), `elect` (concurrency.Election: campaign,
  * resign on exit, `--listen` observing leaders), and `make-mirror` in both directions between
- * watchkv and a real etcd 3.4 (a paged Get at one revision, then a watch from the next).
+ * watchkv and a real etcd 3.4 (a paged Get at one revision, then a watch from the next), and
+ * `check datascale` (10,000 puts from 50 clients, memory read from /metrics, then compaction and
+ * defragmentation through the Maintenance API).
  * Waits are for what the processes print or what the other server holds, never fixed sleeps.
  */
 import { test } from 'uvu';
@@ -105,6 +107,15 @@ async function mirrored(from: Target, to: Target, prefix: string): Promise<void>
 test('etcdctl make-mirror: watchkv to etcd and etcd to watchkv, the copy and then live changes', async () => {
   await mirrored(pair.wk, pair.etcd, 'tools/to-etcd/');
   await mirrored(pair.etcd, pair.wk, 'tools/from-etcd/');
+});
+
+test('etcdctl check datascale: 10,000 puts from 50 clients, then auto-compact and auto-defrag; the same verdict as etcd', async () => {
+  const args = ['check', 'datascale', '--load=s', '--auto-compact', '--auto-defrag'];
+  const [e, w] = await Promise.all([pair.etcd, pair.wk].map((t) => ctl(t, args)));
+  const verdict = (out: string): string[] => out.split(/[\r\n]+/).filter((l) => /^(PASS|FAIL|Compact|Defrag|Start)/.test(l)).map((l) => l.replace(/revision \d+/, 'revision N').replace(/"[^"]+"/, 'ENDPOINT').replace(/: [0-9.]+ MB\./, ': M MB.'));
+  assert.is(w!.code, 0, w!.stderr);
+  assert.equal(verdict(w!.stdout + w!.stderr), verdict(e!.stdout + e!.stderr));
+  assert.ok(verdict(w!.stdout).some((l) => l.startsWith('PASS: Approximate system memory used')), w!.stdout);
 });
 
 test.run();
