@@ -36,10 +36,20 @@ export function clientOf(cmd: Command): WatchKvClient {
   const ms = Number(g.commandTimeout);
   if (!Number.isFinite(ms) || ms <= 0) throw new UsageError(`--command-timeout: "${g.commandTimeout}" is not a positive number of milliseconds`);
   try {
-    return new WatchKvClient({ endpoints: endpointsOf(g), requestTimeoutMs: ms, auth: authOf(g) });
+    return new WatchKvClient({ endpoints: endpointsOf(g), requestTimeoutMs: ms, auth: authOf(rootOf(cmd).opts() as GlobalOptions) });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
+}
+
+/**
+ * The program itself: --user and --password are read from it alone, since `user add` has an
+ * option of its own named `password` (etcdctl's --no-password) that optsWithGlobals would mix in.
+ */
+function rootOf(cmd: Command): Command {
+  let c = cmd;
+  while (c.parent) c = c.parent;
+  return c;
 }
 
 /** --user name[:password] (etcdctl's form) and --password, or $WATCHKV_USER / $WATCHKV_PASSWORD. */

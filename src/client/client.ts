@@ -16,6 +16,7 @@ import { Informer, type InformerOptions } from './informer.ts';
 import { KvApi, type DeleteResult, type PutResult, type RangeResult } from './kv.ts';
 import { keyRange, type DeleteOptions, type PutOptions, type RangeOptions } from './kv-request.ts';
 import { LeaseApi } from './lease.ts';
+import { AuthApi } from './auth.ts';
 import { TxnBuilder } from './txn.ts';
 import { decodeHeader, type KeyValue, type RawHeader, type ResponseHeader } from './types.ts';
 import { Watch, type WatchOptions } from './watch.ts';
@@ -82,6 +83,8 @@ const alarmsOf = (r: RawAlarms): Alarm[] => (r.alarms ?? []).map((a) => ({ membe
 export class WatchKvClient {
   readonly kv: KvApi;
   readonly lease: LeaseApi;
+  /** Users, roles, permissions, auth enable/disable (etcdctl's user/role/auth commands). */
+  readonly auth: AuthApi;
   private readonly http: HttpTransport;
   private connection: WatchConnection | undefined;
   private closed = false;
@@ -93,6 +96,7 @@ export class WatchKvClient {
     this.http = new HttpTransport({ ...options, credentials: new Credentials(signIn, options.token) });
     this.kv = new KvApi(this.http);
     this.lease = new LeaseApi(this.http);
+    this.auth = new AuthApi(this.http);
   }
 
   get endpoints(): string[] {

@@ -15,4 +15,5 @@ export { Backoff, type BackoffOptions } from './backoff.ts';
 export { toBase64, fromBase64, toBytes, utf8, prefixRangeEnd, type BytesLike } from './bytes.ts';
 export type { WebSocketLike, WebSocketConstructor } from './websocket.ts';
 export type { AuthOptions } from './credentials.ts';
+export { AuthApi, type Permission, type PermissionType, type KeySpan } from './auth.ts';
 export * from './errors.ts';

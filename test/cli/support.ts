@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const CLI = ['--import', 'tsx', 'src/cli.ts'];
+/** The built CLI (npm run build): ~0.15 s a run instead of ~1 s through tsx, for long scripts. */
+export const BUILT_CLI = ['dist/cli.js'];
 
 export interface CliResult {
   code: number | null;
@@ -11,9 +13,9 @@ export interface CliResult {
   stderr: string;
 }
 
-export function cli(args: string[], o: { input?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
+export function cli(args: string[], o: { input?: string; env?: Record<string, string>; built?: boolean } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...CLI, ...args], { cwd: ROOT, env: { ...process.env, ...o.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...(o.built ? BUILT_CLI : CLI), ...args], { cwd: ROOT, env: { ...process.env, ...o.env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
