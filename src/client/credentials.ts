@@ -7,6 +7,9 @@
  * before a user or role change), or `user name is empty` (auth was enabled since) — the client
  * signs in again once and repeats the call. A fixed token cannot be renewed: the error stands.
  *
+ * A server whose auth is off answers sign-in with `authentication is not enabled`: then, as
+ * clientv3, calls go without a token until the server asks for one (`user name is empty`).
+ *
  * Invariant: at most one sign-in is in flight; callers that need a token meanwhile share it.
  */
 import { WatchKvClientError } from './errors.ts';
@@ -24,9 +27,13 @@ export function isStaleToken(err: unknown): boolean {
   return STALE_TOKEN.some((m) => message.endsWith(m));
 }
 
+const AUTH_NOT_ENABLED = 'etcdserver: authentication is not enabled';
+
 export class Credentials {
   private current: string | undefined;
-  private signingIn: Promise<string> | undefined;
+  private signingIn: Promise<string | undefined> | undefined;
+  /** Sign-in said auth is off: send no token until a call says otherwise. */
+  private authOff = false;
 
   constructor(
     private readonly signIn: (() => Promise<string>) | undefined,
@@ -42,14 +49,23 @@ export class Credentials {
 
   /** The token to send, signing in first if needed; undefined when the client has no credentials. */
   async token(): Promise<string | undefined> {
-    if (this.current !== undefined || !this.signIn) return this.current;
-    this.signingIn ??= this.signIn().finally(() => (this.signingIn = undefined));
+    const signIn = this.signIn;
+    if (this.current !== undefined || !signIn || this.authOff) return this.current;
+    this.signingIn ??= signIn()
+      .catch((err: unknown) => {
+        if (!(err instanceof WatchKvClientError) || !err.message.endsWith(AUTH_NOT_ENABLED)) throw err;
+        this.authOff = true;
+        return undefined;
+      })
+      .finally(() => (this.signingIn = undefined));
     this.current = await this.signingIn;
     return this.current;
   }
 
-  /** `token` was refused: forget it (unless a newer one already replaced it). */
+  /** `token` was refused (undefined: a call without one): forget it, unless a newer one replaced it. */
   invalidate(token: string | undefined): void {
-    if (this.renewable && token !== undefined && this.current === token) this.current = undefined;
+    if (!this.renewable) return;
+    if (token === undefined) this.authOff = false;
+    else if (this.current === token) this.current = undefined;
   }
 }

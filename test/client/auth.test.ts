@@ -96,6 +96,24 @@ test('signed in: calls and a watch over the Bearer subprotocol; a denied watch f
   }
 });
 
+test('credentials given while auth is still off: calls go without a token, then sign in once auth is on', async () => {
+  const s = await startTestServer({}, { memory: true });
+  const counter = countingFetch();
+  const c = new WatchKvClient({ endpoints: [s.url], auth: { username: 'root', password: 'rootpw' }, fetch: counter.fetch });
+  try {
+    await c.auth.userAdd('root', 'rootpw'); // sign-in answered "authentication is not enabled"
+    await c.auth.userGrantRole('root', 'root');
+    assert.is(counter.signIns(), 1, 'not retried on every call while auth is off');
+    await c.auth.enable();
+    await c.put('/k', 'v'); // "user name is empty": signs in now
+    assert.is(counter.signIns(), 2);
+    assert.equal(await c.auth.userList(), ['root']);
+  } finally {
+    c.close();
+    await s.stop();
+  }
+});
+
 test('a simple token that expired is renewed by signing in again', async () => {
   const s = await authServer({ authTokenTtlSeconds: 1 });
   const counter = countingFetch();
