@@ -21,6 +21,13 @@ export function table(head: string[], rows: Array<Array<string | number>>): stri
   return t.toString();
 }
 
+/** A list of names (users, roles): one per line, `{"<field>":[…]}` in json, a one-column table. */
+export function printNames(format: string, field: string, names: string[]): void {
+  if (format === 'json') return out(JSON.stringify({ [field]: names }));
+  if (format === 'table') return out(table([field.replace(/s$/, '').toUpperCase()], names.map((n) => [n])));
+  for (const n of names) out(n);
+}
+
 export function printKvs(format: string, kvs: KeyValue[], o: { keysOnly?: boolean; printValueOnly?: boolean; revision: number; count: number; more: boolean }): void {
   if (format === 'json') return out(JSON.stringify({ revision: o.revision, count: o.count, more: o.more, kvs: kvs.map(kvJson) }));
   if (format === 'table') {

@@ -55,6 +55,15 @@ function countingFetch(): { fetch: typeof fetch; signIns: () => number } {
   };
 }
 
+/** A created prefix watch and the events it has delivered so far. */
+async function watchCollecting(c: WatchKvClient, prefix: string): Promise<{ w: ReturnType<WatchKvClient['watch']>; got: WatchEvent[] }> {
+  const w = c.watch(prefix, { prefix: true });
+  await w.created();
+  const got: WatchEvent[] = [];
+  w.on('events', (batch) => got.push(...batch.events));
+  return { w, got };
+}
+
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('no credentials, or a wrong password: typed errors that say why', async () => {
@@ -78,10 +87,7 @@ test('signed in: calls and a watch over the Bearer subprotocol; a denied watch f
   const s = await authServer({});
   const c = new WatchKvClient({ endpoints: [s.url], auth: { username: 'alice', password: 'alicepw' } });
   try {
-    const w = c.watch('/app/', { prefix: true });
-    await w.created();
-    const got: WatchEvent[] = [];
-    w.on('events', (batch) => got.push(...batch.events));
+    const { w, got } = await watchCollecting(c, '/app/');
     await c.put('/app/a', '1');
     assert.is((await c.get('/app/a'))?.value.toString(), '1');
     await until(() => got.length === 1, 'the put reaches the watch');
@@ -136,10 +142,7 @@ test('JWT: after a role change the next call and a new watch renew the token; th
   const counter = countingFetch();
   const c = new WatchKvClient({ endpoints: [s.url], auth: { username: 'alice', password: 'alicepw' }, fetch: counter.fetch, backoff: { initialMs: 20, maxMs: 200 } });
   try {
-    const w = c.watch('/app/', { prefix: true });
-    await w.created();
-    const got: WatchEvent[] = [];
-    w.on('events', (batch) => got.push(...batch.events));
+    const { w, got } = await watchCollecting(c, '/app/');
     await c.put('/app/a', '1');
     assert.is(counter.signIns(), 1);
     // Any user or role change makes earlier JWTs old.

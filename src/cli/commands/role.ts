@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { clientOf, formatOf } from '../context.ts';
 import { UsageError } from '../exit-codes.ts';
-import { out, table } from '../output.ts';
+import { out, printNames, table } from '../output.ts';
 import { prefixRangeEnd, utf8, type KeySpan, type Permission, type PermissionType } from '../../client/node.ts';
 
 /** One permission line of `role get`: the key, or [key, end) with "(prefix key)" when it is one. */
@@ -64,11 +64,7 @@ export function roleCommands(program: Command): void {
     .description('every role, sorted')
     .addHelpText('after', '\nExamples:\n  $ watchkv role list')
     .action(async (_o, cmd: Command) => {
-      const roles = await clientOf(cmd).auth.roleList();
-      const format = formatOf(cmd);
-      if (format === 'json') return out(JSON.stringify({ roles }));
-      if (format === 'table') return out(table(['ROLE'], roles.map((r) => [r])));
-      for (const r of roles) out(r);
+      printNames(formatOf(cmd), 'roles', await clientOf(cmd).auth.roleList());
     });
 
   role

@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import { clientOf, formatOf } from '../context.ts';
 import { UsageError } from '../exit-codes.ts';
-import { out, table } from '../output.ts';
+import { out, printNames, table } from '../output.ts';
 import { readStdin } from '../stdin.ts';
 import { printRole } from './role.ts';
 
@@ -66,11 +66,7 @@ export function userCommands(program: Command): void {
     .description('every user, sorted')
     .addHelpText('after', '\nExamples:\n  $ watchkv user list')
     .action(async (_o, cmd: Command) => {
-      const users = await clientOf(cmd).auth.userList();
-      const format = formatOf(cmd);
-      if (format === 'json') return out(JSON.stringify({ users }));
-      if (format === 'table') return out(table(['USER'], users.map((u) => [u])));
-      for (const u of users) out(u);
+      printNames(formatOf(cmd), 'users', await clientOf(cmd).auth.userList());
     });
 
   user
