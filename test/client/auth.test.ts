@@ -142,7 +142,7 @@ test('JWT: after a role change the next call and a new watch renew the token; th
   const counter = countingFetch();
   const c = new WatchKvClient({ endpoints: [s.url], auth: { username: 'alice', password: 'alicepw' }, fetch: counter.fetch, backoff: { initialMs: 20, maxMs: 200 } });
   try {
-    const { w, got } = await watchCollecting(c, '/app/');
+    const { got } = await watchCollecting(c, '/app/');
     await c.put('/app/a', '1');
     assert.is(counter.signIns(), 1);
     // Any user or role change makes earlier JWTs old.
