@@ -11,13 +11,12 @@
 import type { AuthHost } from '../mvcc/auth-host.ts';
 import type { BatchOp } from '../backend/backend.ts';
 import { kvError } from '../errors.ts';
-import { DEFAULTS } from '../config.ts';
+import { DEFAULTS, type AuthTokenConfig } from '../config.ts';
 import { decodeState, delRole, delUser, putMeta, putRole, putUser, type AuthState, type Role, type User } from './auth-records.ts';
 import { permSets, type IntervalSet, type Permission } from './permissions.ts';
 import { PasswordHasher } from './password.ts';
 import { SimpleTokens, type TokenProvider } from './tokens.ts';
 import { JwtTokens, readJwtKeys } from './jwt-tokens.ts';
-import type { AuthTokenConfig } from '../config.ts';
 
 export const ROOT = 'root';
 

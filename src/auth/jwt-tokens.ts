@@ -15,7 +15,7 @@
  */
 import { constants, createHmac, createPrivateKey, createPublicKey, sign, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { JwtSignMethod } from '../config.ts';
+import type { AuthTokenConfig, JwtSignMethod } from '../config.ts';
 import { kvError } from '../errors.ts';
 import type { TokenInfo, TokenProvider } from './tokens.ts';
 
@@ -36,7 +36,7 @@ const EC_CURVES: Record<string, { curve: string; half: number }> = {
 };
 
 /** Reads --auth-token's key files; the error names the option and the file. */
-export function readJwtKeys(c: { signMethod: JwtSignMethod; privateKeyFile?: string; publicKeyFile?: string; ttlMs: number }): JwtKeys {
+export function readJwtKeys(c: Extract<AuthTokenConfig, { kind: 'jwt' }>): JwtKeys {
   const read = (opt: string, file: string | undefined): Buffer | undefined => {
     if (file === undefined) return undefined;
     try {

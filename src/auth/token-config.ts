@@ -49,6 +49,7 @@ const GO_UNITS_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms:
 
 /** Go's time.ParseDuration syntax (etcd parses ttl with it): "90s", "1h30m", "1.5h", "300ms". */
 export function goDurationMs(v: string): number {
+  if (v.length === 0) throw new TokenConfigError('ttl is empty');
   const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/y;
   let ms = 0;
   let at = 0;
@@ -59,6 +60,5 @@ export function goDurationMs(v: string): number {
     ms += Number(m[1]) * GO_UNITS_MS[m[2]!]!;
     at = re.lastIndex;
   }
-  if (v.length === 0) throw new TokenConfigError('ttl is empty');
   return ms;
 }
