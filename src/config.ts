@@ -229,6 +229,8 @@ export const DEFAULTS = Object.freeze({
   authTokenTtlSeconds: 300,
   /** ms: life of a JWT token from its signing when --auth-token gives no ttl (etcd's default). */
   authJwtTtlMs: 300_000,
+  /** tokens: JWTs whose signature check is remembered (dropped all at once when full). */
+  authJwtVerifiedTokens: 4096,
   /** scrypt N (CPU/memory cost, a power of 2): ~50 ms per hash on one core, off the event loop. */
   authScryptCost: 16384,
   /** hashes: most password hashes running at once (libuv's pool has 4 threads; the backend needs some). */

@@ -15,7 +15,7 @@
  */
 import { constants, createHmac, createPrivateKey, createPublicKey, sign, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { AuthTokenConfig, JwtSignMethod } from '../config.ts';
+import { DEFAULTS, type AuthTokenConfig, type JwtSignMethod } from '../config.ts';
 import { kvError } from '../errors.ts';
 import type { TokenInfo, TokenProvider } from './tokens.ts';
 
@@ -26,6 +26,13 @@ export interface JwtKeys {
   /** PEM public key (verify-only when there is no private key). */
   publicKey?: Buffer;
   ttlMs: number;
+}
+
+/** A token whose signature and claims passed: who it is, and its time bounds (s since the epoch). */
+interface Verified {
+  info: TokenInfo;
+  exp?: number;
+  notBefore?: number;
 }
 
 /** ES* signatures are r‖s with each half this many bytes (RFC 7518 §3.4). */
@@ -54,6 +61,8 @@ export class JwtTokens implements TokenProvider {
   private readonly signKey: KeyObject | Buffer | undefined;
   private readonly verifyKey: KeyObject | Buffer;
   private readonly header: string;
+  /** Tokens whose signature and claims passed, by token (see check()). */
+  private readonly verified = new Map<string, Verified>();
 
   /** Throws an Error naming the problem when a key is unreadable, of the wrong kind, or the pair do not match. */
   constructor(
@@ -87,6 +96,25 @@ export class JwtTokens implements TokenProvider {
   }
 
   verify(token: string): TokenInfo | undefined {
+    let v = this.verified.get(token);
+    if (v === undefined) {
+      const checked = this.check(token);
+      if (checked === undefined) return undefined;
+      // Bounded: a flood of distinct tokens costs their checks, never unbounded memory.
+      if (this.verified.size >= DEFAULTS.authJwtVerifiedTokens) this.verified.clear();
+      this.verified.set(token, (v = checked));
+    }
+    const nowS = this.nowMs() / 1000;
+    if ((v.exp !== undefined && nowS > v.exp) || (v.notBefore !== undefined && nowS < v.notBefore)) return undefined;
+    return v.info;
+  }
+
+  /**
+   * The signature and the claims' shape: the same for every use of a token, so verify() keeps the
+   * answer (a request with a token would otherwise pay a signature check each time). Only the
+   * clock checks are redone on each use.
+   */
+  private check(token: string): Verified | undefined {
     const parts = token.split('.');
     if (parts.length !== 3 || !parts.every((p) => /^[A-Za-z0-9_-]*$/.test(p))) return undefined;
     const header = json(parts[0]!);
@@ -95,12 +123,12 @@ export class JwtTokens implements TokenProvider {
     if (!this.signatureOk(body, Buffer.from(parts[2]!, 'base64url'))) return undefined;
     const claims = json(parts[1]!);
     if (!claims || typeof claims.username !== 'string' || !isCount(claims.revision)) return undefined;
-    const nowS = this.nowMs() / 1000;
     const num = (k: string): number | undefined | null => (claims[k] === undefined ? undefined : typeof claims[k] === 'number' ? claims[k] : null);
     const [exp, nbf, iat] = [num('exp'), num('nbf'), num('iat')];
     if (exp === null || nbf === null || iat === null) return undefined;
-    if ((exp !== undefined && nowS > exp) || (nbf !== undefined && nowS < nbf) || (iat !== undefined && nowS < iat)) return undefined;
-    return { user: claims.username, revision: claims.revision as number };
+    // Neither nbf nor iat may lie in the future: the later of the two is when the token starts.
+    const notBefore = nbf === undefined ? iat : iat === undefined ? nbf : Math.max(nbf, iat);
+    return { info: { user: claims.username, revision: claims.revision as number }, exp, notBefore };
   }
 
   /** Nothing to forget: a stale token is refused by its revision (a user change bumps it). */
