@@ -46,15 +46,18 @@ export function clientOf(cmd: Command): WatchKvClient {
  * The program itself: --user and --password are read from it alone, since `user add` has an
  * option of its own named `password` (etcdctl's --no-password) that optsWithGlobals would mix in.
  */
-function rootOf(cmd: Command): Command {
+export function rootOf(cmd: Command): Command {
   let c = cmd;
   while (c.parent) c = c.parent;
   return c;
 }
 
-/** --user name[:password] (etcdctl's form) and --password, or $WATCHKV_USER / $WATCHKV_PASSWORD. */
+/**
+ * --user name[:password] (etcdctl's form) and --password, or $WATCHKV_USER / $WATCHKV_PASSWORD.
+ * On a terminal, a --user without a password was already answered at a prompt (program.ts).
+ */
 export function authOf(g: GlobalOptions): { username: string; password: string } | undefined {
-  const user = g.user ?? process.env.WATCHKV_USER;
+  const user = userOf(g);
   if (user === undefined || user === '') {
     if (g.password !== undefined) throw new UsageError('--password needs --user');
     return undefined;
@@ -65,6 +68,18 @@ export function authOf(g: GlobalOptions): { username: string; password: string }
   if (username === '') throw new UsageError('--user: the user name is empty');
   if (password === undefined) throw new UsageError(`--user ${username}: no password (give --user ${username}:PASSWORD, --password, or $WATCHKV_PASSWORD)`);
   return { username, password };
+}
+
+/** The --user flag or $WATCHKV_USER, as given (name or name:password). */
+export function userOf(g: GlobalOptions): string | undefined {
+  return g.user ?? process.env.WATCHKV_USER;
+}
+
+/** The user name when --user names a user with no password anywhere, so one must be asked for. */
+export function userWithoutPassword(g: GlobalOptions): string | undefined {
+  const user = userOf(g);
+  if (user === undefined || user === '' || user.includes(':')) return undefined;
+  return g.password ?? (process.env.WATCHKV_PASSWORD || undefined) ? undefined : user;
 }
 
 export function formatOf(cmd: Command): OutputFormat {

@@ -14,15 +14,19 @@ export const EXIT = {
   UNREACHABLE: 3,
   /** A watch ended because its revision was compacted (or the server canceled it). */
   WATCH_ENDED: 4,
-  /** Interrupted (Ctrl-C) during an import or export: the output is incomplete. */
+  /** Interrupted (Ctrl-C) during an import or export (the output is incomplete) or at a password prompt. */
   INTERRUPTED: 130,
 } as const;
 
 /** Bad user input found after parsing (a malformed txn line, NDJSON record, lease ID, ...). */
 export class UsageError extends Error {}
 
+/** The person pressed Ctrl-C at a prompt. */
+export class InterruptedError extends Error {}
+
 export function exitCodeOf(err: unknown): number {
   if (err instanceof UsageError) return EXIT.USAGE;
+  if (err instanceof InterruptedError) return EXIT.INTERRUPTED;
   if (err instanceof ConnectionError) return EXIT.UNREACHABLE;
   if (err instanceof ClosedError) return EXIT.OK;
   if (err instanceof WatchKvClientError) return EXIT.SERVER_ERROR;

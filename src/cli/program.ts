@@ -22,7 +22,17 @@ import { transferCommands } from './commands/transfer.ts';
 import { serveCommand } from './commands/serve.ts';
 import { snapshotCommands } from './snapshot-commands.ts';
 import { watchkvVersion } from '../version.ts';
-import { DEFAULT_ENDPOINT } from './context.ts';
+import { DEFAULT_ENDPOINT, userWithoutPassword, type GlobalOptions } from './context.ts';
+import { canPrompt, promptSecret } from './prompt.ts';
+
+/** Commands that never reach a server, so never sign in. */
+const OFFLINE_COMMANDS = new Set(['serve', 'snapshot restore', 'snapshot status']);
+
+function commandPath(c: Command): string {
+  const names: string[] = [];
+  for (let at: Command | null = c; at?.parent; at = at.parent) names.unshift(at.name());
+  return names.join(' ');
+}
 
 export const EXIT_CODES_HELP = `
 Exit codes:
@@ -31,10 +41,13 @@ Exit codes:
   2    bad command line or bad input (flags, txn lines, NDJSON)
   3    no endpoint could be reached
   4    a watch ended by the server (its revision was compacted)
-  130  import/export interrupted by Ctrl-C
+  130  interrupted by Ctrl-C (import/export, a password prompt)
 
 Environment:
   WATCHKV_ENDPOINTS   the default for --endpoints
+  WATCHKV_USER        the default for --user (on a terminal, a user without a
+                      password is asked for it)
+  WATCHKV_PASSWORD    the default for --password
 `;
 
 export function buildProgram(): Command {
@@ -78,6 +91,13 @@ ${EXIT_CODES_HELP}`,
       if (action === root || root.getOptionValueSource(name) !== 'cli' || action.getOptionValueSource(name) === 'cli') continue;
       action.setOptionValueWithSource(name, root.getOptionValue(name), 'cli');
     }
+  });
+  program.hook('preAction', async (root, action) => {
+    // etcdctl asks for the password of a --user given without one; so do we, on a terminal, and
+    // only for commands that talk to a server.
+    const name = userWithoutPassword(root.opts() as GlobalOptions);
+    if (name === undefined || !canPrompt() || OFFLINE_COMMANDS.has(commandPath(action))) return;
+    root.setOptionValueWithSource('password', await promptSecret('Password: '), 'cli');
   });
   return program;
 }

@@ -5,29 +5,16 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
 import { WatchKvClient } from '../../src/client/node.ts';
-import { CLI, ROOT } from './support.ts';
+import { inPty } from './support.ts';
 
 let s: TestServer;
 let c: WatchKvClient;
 const tmp = mkdtempSync(join(tmpdir(), 'watchkv-tty-'));
-
-/** Runs the CLI under `script` (a pty for stdin, stdout and stderr); returns the terminal's output. */
-function inPty(args: string[]): { output(): string; type(text: string): void; exited: Promise<number | null> } {
-  // `exec`: script runs the command through $SHELL -c; dash (CI's /bin/sh) would otherwise stay
-  // in the foreground process group, take the SIGINT too and exit 130 whatever the CLI does.
-  const quoted = [process.execPath, ...CLI, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ');
-  const child = spawn('script', ['-qfec', `exec ${quoted}`, '/dev/null'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, COLUMNS: '120', TERM: 'xterm' } });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
-  return { output: () => out, type: (t) => child.stdin.write(t), exited: new Promise((r) => child.on('close', (code) => r(code))) };
-}
 
 test.before(async () => {
   s = await startTestServer({}, { memory: true });

@@ -36,3 +36,18 @@ export function cliProcess(args: string[], env: Record<string, string> = {}): { 
   const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
   return { child, output: () => stdout, errors: () => stderr, exited };
 }
+
+/**
+ * Runs the CLI under util-linux `script` (a pty for stdin, stdout and stderr); `output()` is
+ * everything the terminal showed, `type()` is typing at it.
+ */
+export function inPty(args: string[], env: Record<string, string> = {}): { output(): string; type(text: string): void; exited: Promise<number | null> } {
+  // `exec`: script runs the command through $SHELL -c; dash (CI's /bin/sh) would otherwise stay
+  // in the foreground process group, take the SIGINT too and exit 130 whatever the CLI does.
+  const quoted = [process.execPath, ...CLI, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ');
+  const child = spawn('script', ['-qfec', `exec ${quoted}`, '/dev/null'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, COLUMNS: '120', TERM: 'xterm', ...env } });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  return { output: () => out, type: (t) => child.stdin.write(t), exited: new Promise((r) => child.on('close', (code) => r(code))) };
+}

@@ -1,19 +1,20 @@
 /**
  * user add | get | list | delete | passwd | grant-role | revoke-role, printed as etcdctl prints
  * them ("User alice created", "Role app is granted to user alice", ...). A password comes from
- * NAME:PASSWORD, --new-user-password, or the first line of stdin when it is not a terminal
- * (etcdctl's --interactive=false); a terminal gets a usage error rather than an echoed prompt.
+ * NAME:PASSWORD, --new-user-password, a prompt on a terminal (asked twice, not echoed, as
+ * etcdctl asks), or else the first line of stdin (etcdctl's --interactive=false).
  */
 import type { Command } from 'commander';
 import { clientOf, formatOf } from '../context.ts';
 import { UsageError } from '../exit-codes.ts';
 import { out, printNames, table } from '../output.ts';
 import { readStdin } from '../stdin.ts';
+import { canPrompt, promptNewPassword } from '../prompt.ts';
 import { printRole } from './role.ts';
 
 async function passwordOf(given: string | undefined, name: string): Promise<string> {
   if (given !== undefined) return given;
-  if (process.stdin.isTTY) throw new UsageError(`no password for ${name}: give ${name}:PASSWORD, --new-user-password, or pipe it on stdin`);
+  if (canPrompt()) return promptNewPassword(name);
   const line = (await readStdin()).split(/\r?\n/)[0] ?? '';
   if (line === '') throw new UsageError(`no password for ${name} on stdin`);
   return line;
@@ -80,7 +81,7 @@ export function userCommands(program: Command): void {
 
   user
     .command('passwd <name>')
-    .description("change the user's password (from --new-user-password or stdin)")
+    .description("change the user's password (from --new-user-password, a prompt, or stdin)")
     .option('--new-user-password <password>', 'the new password')
     .addHelpText('after', '\nExamples:\n  $ echo n3w | watchkv user passwd alice\n  Password updated')
     .action(async (name: string, o: { newUserPassword?: string }, cmd: Command) => {
