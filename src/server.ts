@@ -20,7 +20,7 @@ import { ConfigError, HELP, defaultConfig, loadConfig } from './cli-options.ts';
 import { loadIdentity, randomIdentity } from './api/identity.ts';
 import type { ListenTargets, ListenTls } from './api/listener.ts';
 import { isWildcardUrl, listenClientUrls, type ClientListeners } from './api/client-listeners.ts';
-import { readFileSync } from 'node:fs';
+import { TlsFiles } from './api/security/tls-files.ts';
 import { watchkvVersion } from './version.ts';
 import { DEFAULTS, type ServerConfig } from './config.ts';
 import { startCompactor } from './compactor/compactor.ts';
@@ -78,7 +78,7 @@ export async function startServer(partial: Partial<ServerConfig>, backend?: Back
     // Each port serves both: HTTP/1.1 (gateway, WebSocket) to fastify, HTTP/2 prefaces to gRPC.
     const grpc = app.grpc;
     const targets: ListenTargets = { http: app.fastify.server, grpc: (s) => grpc.injector.injectConnection(s) };
-    listener = await listenClientUrls(config.listenClientUrls.split(','), targets, listenTls(config));
+    listener = await listenClientUrls(config.listenClientUrls.split(','), targets, listenTls(config, app.fastify.log));
   } catch (err) {
     auth.close();
     await lessor.close();
@@ -182,22 +182,14 @@ async function openUpstream(config: ServerConfig, openLog: Logger): Promise<Base
   return { kv: node.kv, lessor: node.lessor, auth: node.auth, upstream: node.monitor, close: () => node.close() };
 }
 
-/** TLS files of an https:// listen URL, read once at start (a bad path fails the start, with the path). */
-function listenTls(config: ServerConfig): ListenTls | undefined {
+/**
+ * TLS files of an https:// listen URL: read at start (a bad path or a key that is not the
+ * certificate's fails the start, naming it), then again whenever they change (tls-files.ts).
+ */
+function listenTls(config: ServerConfig, log: FastifyBaseLogger): ListenTls | undefined {
   if (!config.listenClientUrls.split(',').some((u) => u.startsWith('https:'))) return undefined;
-  const read = (flag: string, path: string | undefined): Buffer => {
-    try {
-      return readFileSync(path!);
-    } catch (err) {
-      throw new Error(`--${flag} ${path}: ${(err as Error).message}`);
-    }
-  };
-  return {
-    cert: read('cert-file', config.certFile),
-    key: read('key-file', config.keyFile),
-    ca: config.trustedCaFile === undefined ? undefined : read('trusted-ca-file', config.trustedCaFile),
-    clientCertAuth: config.clientCertAuth,
-  };
+  const paths = { certFile: config.certFile!, keyFile: config.keyFile!, trustedCaFile: config.trustedCaFile };
+  return { source: TlsFiles.load(paths, (level, fields, msg) => log[level](fields, msg)), clientCertAuth: config.clientCertAuth };
 }
 
 /**

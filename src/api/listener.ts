@@ -22,6 +22,7 @@ import tls from 'node:tls';
 import type { Server as HttpServer } from 'node:http';
 import { DEFAULTS } from '../config.ts';
 import { holdFirstRequest } from './h2-first-request.ts';
+import type { TlsMaterial, TlsSource } from './security/tls-files.ts';
 
 /** ms: how often a draining listener closes the HTTP/1.1 connections that became idle. */
 const DRAIN_POLL_MS = 20;
@@ -34,13 +35,11 @@ export interface ListenTargets {
   grpc(socket: net.Socket): void;
 }
 
-/** TLS for the shared port (PEM contents, not paths). */
+/** TLS for the shared port. */
 export interface ListenTls {
-  cert: Buffer;
-  key: Buffer;
-  /** CA bundle client certificates must chain to. */
-  ca?: Buffer;
-  /** Require (and verify) a client certificate. */
+  /** Certificate, key and CA bundle; asked again before each handshake (rotated files apply to new connections). */
+  source: TlsSource;
+  /** Require (and verify) a client certificate chaining to the CA bundle. */
   clientCertAuth: boolean;
 }
 
@@ -111,14 +110,18 @@ export function listenShared(
     socket.on('data', onData);
     socket.on('error', onError);
   };
-  const secure = tlsOptions && tlsServer(tlsOptions, prefaceTimeoutMs, (s) => {
-    if (s.alpnProtocol === 'h2') holdFirstRequest(s, Buffer.alloc(0), firstRequest, targets.grpc);
-    else dispatch(s);
-  });
-  const server = net.createServer({ noDelay: true }, (socket) => {
+  const secure =
+    tlsOptions &&
+    tlsServer(tlsOptions, prefaceTimeoutMs, (s) => {
+      if (s.alpnProtocol === 'h2') holdFirstRequest(s, Buffer.alloc(0), firstRequest, targets.grpc);
+      else dispatch(s);
+    });
+  // With TLS a connection waits, unread (pauseOnConnect), until the certificate files have been
+  // looked at, so the handshake uses what is on disk now; tlsServer builds the context.
+  const server = net.createServer({ noDelay: true, pauseOnConnect: secure !== undefined }, (socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
-    if (secure) secure.emit('connection', socket);
+    if (secure) void secure.handshake(socket);
     else dispatch(socket);
   });
   return new Promise((resolve, reject) => {
@@ -147,12 +150,13 @@ export function listenShared(
   });
 }
 
-/** A TLS server that never listens: the shared listener hands it raw connections. */
-function tlsServer(o: ListenTls, handshakeTimeoutMs: number, onSecure: (s: tls.TLSSocket) => void): tls.Server {
+/**
+ * A TLS server that never listens: the shared listener hands it raw connections through
+ * `handshake`, which first brings its context up to date with the certificate files.
+ */
+function tlsServer(o: ListenTls, handshakeTimeoutMs: number, onSecure: (s: tls.TLSSocket) => void): { handshake(socket: net.Socket): Promise<void> } {
+  let applied: TlsMaterial | undefined;
   const server = tls.createServer({
-    cert: o.cert,
-    key: o.key,
-    ca: o.ca,
     requestCert: o.clientCertAuth,
     rejectUnauthorized: o.clientCertAuth,
     ALPNProtocols: ['h2', 'http/1.1'],
@@ -171,5 +175,21 @@ function tlsServer(o: ListenTls, handshakeTimeoutMs: number, onSecure: (s: tls.T
     }
     s.destroy();
   });
-  return server;
+  return {
+    handshake: async (socket) => {
+      let material: TlsMaterial;
+      try {
+        material = await o.source.fresh();
+      } catch {
+        socket.destroy();
+        return;
+      }
+      if (socket.destroyed) return;
+      if (material !== applied) {
+        server.setSecureContext({ cert: material.cert, key: material.key, ca: material.ca });
+        applied = material;
+      }
+      server.emit('connection', socket);
+    },
+  };
 }
