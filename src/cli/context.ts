@@ -3,7 +3,8 @@
  * built from them, and the lease ID notation (hex, as etcdctl prints and reads it).
  */
 import type { Command } from 'commander';
-import { WatchKvClient } from '../client/node.ts';
+import { readFileSync } from 'node:fs';
+import { WatchKvClient, type ClientTlsOptions } from '../client/node.ts';
 import { UsageError } from './exit-codes.ts';
 
 export type OutputFormat = 'simple' | 'json' | 'table';
@@ -14,6 +15,10 @@ export interface GlobalOptions {
   commandTimeout: string;
   user?: string;
   password?: string;
+  cacert?: string;
+  cert?: string;
+  key?: string;
+  insecureSkipTlsVerify?: boolean;
 }
 
 export const DEFAULT_ENDPOINT = 'http://127.0.0.1:2379';
@@ -36,7 +41,8 @@ export function clientOf(cmd: Command): WatchKvClient {
   const ms = Number(g.commandTimeout);
   if (!Number.isFinite(ms) || ms <= 0) throw new UsageError(`--command-timeout: "${g.commandTimeout}" is not a positive number of milliseconds`);
   try {
-    return new WatchKvClient({ endpoints: endpointsOf(g), requestTimeoutMs: ms, auth: authOf(rootOf(cmd).opts() as GlobalOptions) });
+    const root = rootOf(cmd).opts() as GlobalOptions;
+    return new WatchKvClient({ endpoints: endpointsOf(g), requestTimeoutMs: ms, auth: authOf(root), tls: tlsOf(root) });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
@@ -80,6 +86,28 @@ export function userWithoutPassword(g: GlobalOptions): string | undefined {
   const user = userOf(g);
   if (user === undefined || user === '' || user.includes(':')) return undefined;
   return g.password ?? (process.env.WATCHKV_PASSWORD || undefined) ? undefined : user;
+}
+
+/**
+ * --cacert, --cert, --key and --insecure-skip-tls-verify (etcdctl's flags), or $WATCHKV_CACERT,
+ * $WATCHKV_CERT, $WATCHKV_KEY; undefined when none is given (the system's CAs then apply).
+ */
+export function tlsOf(g: GlobalOptions): ClientTlsOptions | undefined {
+  const files = { cacert: g.cacert ?? process.env.WATCHKV_CACERT, cert: g.cert ?? process.env.WATCHKV_CERT, key: g.key ?? process.env.WATCHKV_KEY };
+  if ((files.cert === undefined) !== (files.key === undefined)) throw new UsageError('--cert and --key go together: give both or neither');
+  if (files.cacert === undefined && files.cert === undefined && !g.insecureSkipTlsVerify) return undefined;
+  const read = (flag: keyof typeof files): Buffer | undefined => {
+    const path = files[flag];
+    if (path === undefined || path === '') return undefined;
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      throw new UsageError(`--${flag} ${path}: ${(err as Error).message}`);
+    }
+  };
+  const tls: ClientTlsOptions = { ca: read('cacert'), cert: read('cert'), key: read('key') };
+  if (g.insecureSkipTlsVerify) tls.rejectUnauthorized = false;
+  return tls;
 }
 
 export function formatOf(cmd: Command): OutputFormat {

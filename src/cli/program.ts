@@ -48,6 +48,8 @@ Environment:
   WATCHKV_USER        the default for --user (on a terminal, a user without a
                       password is asked for it)
   WATCHKV_PASSWORD    the default for --password
+  WATCHKV_CACERT, WATCHKV_CERT, WATCHKV_KEY
+                      the defaults for --cacert, --cert and --key
 `;
 
 export function buildProgram(): Command {
@@ -58,6 +60,10 @@ export function buildProgram(): Command {
     .option('--command-timeout <ms>', 'one request\'s time limit in ms', '30000')
     .option('--user <name[:password]>', 'sign in as this user, for a server with auth on (default: $WATCHKV_USER)')
     .option('--password <password>', 'the password, when --user has none (default: $WATCHKV_PASSWORD)')
+    .option('--cacert <file>', "CA bundle (PEM) an https:// server's certificate must chain to (default: $WATCHKV_CACERT; else the system's)")
+    .option('--cert <file>', 'client certificate (PEM), for a server with --client-cert-auth (default: $WATCHKV_CERT)')
+    .option('--key <file>', "the client certificate's key (PEM) (default: $WATCHKV_KEY)")
+    .option('--insecure-skip-tls-verify', "accept any server certificate (testing only)")
     .version(`watchkv ${watchkvVersion()}`, '--version')
     .showHelpAfterError('(add --help for usage)')
     .configureOutput({ outputError: (text, write) => write(text.startsWith('error:') ? `watchkv: ${text}` : text) })

@@ -9,6 +9,7 @@ import { decodeRecord, RECORD_PREFIX } from '../mvcc/kv-codec.ts';
 import { readSnapshot, type SnapshotSummary } from '../snapshot/snapshot-reader.ts';
 import { REVISION_BYTES } from '../mvcc/revision.ts';
 import { downloadSnapshot } from './snapshot-download.ts';
+import { authOf, clientOf, rootOf, tlsOf, type GlobalOptions } from './context.ts';
 
 export interface SnapshotStatus extends SnapshotSummary {
   /** Live keys at the snapshot's revision. */
@@ -59,12 +60,16 @@ export function snapshotCommands(program: Command): void {
     .argument('<file>', 'where to write the snapshot (must not exist)')
     .option('--endpoints <urls>', 'the server to copy (first URL of a comma-separated list)', 'http://127.0.0.1:2379')
     .description('copy a running server into FILE (consistent, point in time; writes go on)')
-    .action(async (file: string, opts: { endpoints: string }) => {
+    .action(async (file: string, opts: { endpoints: string }, cmd: Command) => {
       const endpoint = opts.endpoints.split(',')[0]!.trim();
       if (existsSync(file)) throw new Error(`${file} already exists; snapshot save does not overwrite`);
+      const root = rootOf(cmd).opts() as GlobalOptions;
+      const tls = tlsOf(root);
+      // With --user, sign in through the SDK (root's token: snapshots need the root role).
+      const token = authOf(root) ? await clientOf(cmd).authToken() : undefined;
       const part = `${file}.part`;
       try {
-        await downloadSnapshot(endpoint, part);
+        await downloadSnapshot(endpoint, part, { token, tls });
         const s = await snapshotStatus(part);
         await rename(part, file);
         process.stdout.write(`Snapshot saved at ${file} (revision ${s.revision}, ${s.keys} keys, ${s.bytes} bytes, sha256 ${s.sha256})\n`);

@@ -4,13 +4,24 @@
  * line or an HTTP error status is thrown with the server's message.
  */
 import http from 'node:http';
+import https from 'node:https';
+import type { ClientTlsOptions } from '../client/node.ts';
 import { open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 
-export async function downloadSnapshot(endpoint: string, file: string): Promise<number> {
+export interface DownloadOptions {
+  /** The auth token (a server with auth on gives snapshots to the root role only, as etcd). */
+  token?: string;
+  /** For an https:// endpoint: CA, client certificate, verification (the CLI's TLS flags). */
+  tls?: ClientTlsOptions;
+}
+
+export async function downloadSnapshot(endpoint: string, file: string, o: DownloadOptions = {}): Promise<number> {
   const url = new URL('/v3/maintenance/snapshot', endpoint);
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (o.token !== undefined) headers.authorization = o.token;
   const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
-    const req = http.request(url, { method: 'POST', headers: { 'content-type': 'application/json' } }, resolve);
+    const req = url.protocol === 'https:' ? https.request(url, { method: 'POST', headers, ...o.tls }, resolve) : http.request(url, { method: 'POST', headers }, resolve);
     req.on('error', (err) => reject(new Error(`cannot reach ${endpoint}: ${err.message}`)));
     req.end('{}');
   });

@@ -205,6 +205,15 @@ export class WatchKvClient {
     return this.connection;
   }
 
+  /**
+   * The token this client sends now (signing in first when `auth` was given and no token is
+   * held); undefined without auth. For requests made outside the SDK, e.g. a snapshot download
+   * streamed with your own HTTP client.
+   */
+  authToken(): Promise<string | undefined> {
+    return this.http.credentials.token();
+  }
+
   /** Closes every watch and the socket. Leases handles must be closed by their owners. */
   close(): void {
     this.closed = true;
