@@ -159,7 +159,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(docsRoutes);
   healthRoutes(app, ctx);
   clientBundleRoute(app);
-  return { fastify: app, grpc: buildGrpcServer(ctx, app.log), ctx };
+  // HTTP/2 requests that are not gRPC (a browser or curl over TLS, where ALPN picks h2) reach the
+  // same routes as HTTP/1.1 ones.
+  const http = (req: unknown, res: unknown): boolean => app.server.emit('request', req, res);
+  return { fastify: app, grpc: buildGrpcServer(ctx, app.log, http), ctx };
 }
 
 /**

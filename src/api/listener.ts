@@ -3,7 +3,8 @@
  * server reads the first bytes of each connection and hands the connection on.
  *
  * - The HTTP/2 client connection preface (RFC 9113 §3.4: `PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n`,
- *   which no HTTP/1.x request can start with) → gRPC, through grpc-js's connection injector.
+ *   which no HTTP/1.x request can start with) → gRPC, through grpc-js's connection injector;
+ *   its requests that are not gRPC come back to the HTTP routes (grpc/fast-unary.ts `plain`).
  * - Anything else → the HTTP/1.1 server (fastify's node:http server, WebSocket upgrades
  *   included), by emitting 'connection' on it as its own listener would.
  *

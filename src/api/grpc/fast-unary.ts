@@ -44,6 +44,12 @@ export interface FastUnaryOptions {
   streams?: ReadonlyMap<string, (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => void>;
   /** Counts streams served by those (tests read it). */
   streamsServed?: { count: number };
+  /**
+   * Requests on the HTTP/2 connection that are not gRPC (their content-type is not
+   * application/grpc*): the JSON gateway, REST, SSE and the explorer, which a browser or curl
+   * reaches over HTTP/2 once TLS's ALPN offers `h2` (etcd routes them the same way).
+   */
+  plain?: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]) => void;
 }
 
 
@@ -56,7 +62,8 @@ export function attachFastUnary(server: Server, opts: FastUnaryOptions): boolean
   if (grpcListeners.length !== 1) return false;
   const grpcHandler = grpcListeners[0]!;
   h2.removeAllListeners('stream');
-  h2.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => {
+  h2.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]) => {
+    if (opts.plain && !isGrpc(headers)) return opts.plain(stream, headers, flags, rawHeaders);
     const path = headers[':path'] as string;
     const m = opts.methods.get(path);
     const direct = opts.streams?.get(path);
@@ -69,6 +76,11 @@ export function attachFastUnary(server: Server, opts: FastUnaryOptions): boolean
     direct!(stream, headers);
   });
   return true;
+}
+
+function isGrpc(h: http2.IncomingHttpHeaders): boolean {
+  const ct = h['content-type'];
+  return typeof ct === 'string' && ct.startsWith('application/grpc');
 }
 
 function servable(h: http2.IncomingHttpHeaders): boolean {

@@ -6,6 +6,7 @@
  * (config.maxBodyBytes, the same headroom the HTTP body limit keeps); responses are unbounded
  * (etcd sends up to MaxInt32), so a range may return more than a put may carry.
  */
+import http2 from 'node:http2';
 import { Server, ServerCredentials, type ConnectionInjector } from '@grpc/grpc-js';
 import type { ApiContext } from '../context.ts';
 import { healthServiceDefinition, serviceDefinition, withRawResponses } from './proto.ts';
@@ -50,7 +51,11 @@ function fastMethods(ctx: ApiContext, kv: ReturnType<typeof kvHandlers>): Map<st
   return out;
 }
 
-export function buildGrpcServer(ctx: ApiContext, log: GrpcLog): GrpcApi {
+/**
+ * `http` takes the HTTP/2 requests that are not gRPC, as node:http2's compatibility request and
+ * response (the HTTP app's request listener: fastify accepts them).
+ */
+export function buildGrpcServer(ctx: ApiContext, log: GrpcLog, http?: (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void): GrpcApi {
   const server = new Server({
     'grpc.max_receive_message_length': ctx.config.maxBodyBytes,
     'grpc.max_send_message_length': -1,
@@ -84,6 +89,13 @@ export function buildGrpcServer(ctx: ApiContext, log: GrpcLog): GrpcApi {
       ],
     ]),
     streamsServed: watchStreams,
+    plain:
+      http &&
+      ((stream, headers, _flags, rawHeaders) => {
+        // HTTP/2 names the host in :authority; the routes (same-origin checks, redirects) read Host.
+        if (headers.host === undefined && typeof headers[':authority'] === 'string') headers.host = headers[':authority'];
+        http(new http2.Http2ServerRequest(stream, headers, {}, rawHeaders), new http2.Http2ServerResponse(stream));
+      }),
   });
   let closing: Promise<void> | undefined;
   const close = (graceMs: number): Promise<void> =>
