@@ -9,7 +9,7 @@ import { decodeRecord, RECORD_PREFIX } from '../mvcc/kv-codec.ts';
 import { readSnapshot, type SnapshotSummary } from '../snapshot/snapshot-reader.ts';
 import { REVISION_BYTES } from '../mvcc/revision.ts';
 import { downloadSnapshot } from './snapshot-download.ts';
-import { authOf, clientOf, rootOf, tlsOf, type GlobalOptions } from './context.ts';
+import { authOf, clientOf, DEFAULT_ENDPOINT, endpointsOf, rootOf, tlsOf, type GlobalOptions } from './context.ts';
 
 export interface SnapshotStatus extends SnapshotSummary {
   /** Live keys at the snapshot's revision. */
@@ -58,10 +58,10 @@ export function snapshotCommands(program: Command): void {
   snapshot
     .command('save')
     .argument('<file>', 'where to write the snapshot (must not exist)')
-    .option('--endpoints <urls>', 'the server to copy (first URL of a comma-separated list)', 'http://127.0.0.1:2379')
+    .option('--endpoints <urls>', `the server to copy (first URL of a comma-separated list; default: $WATCHKV_ENDPOINTS or ${DEFAULT_ENDPOINT})`)
     .description('copy a running server into FILE (consistent, point in time; writes go on)')
-    .action(async (file: string, opts: { endpoints: string }, cmd: Command) => {
-      const endpoint = opts.endpoints.split(',')[0]!.trim();
+    .action(async (file: string, opts: { endpoints?: string }, cmd: Command) => {
+      const endpoint = endpointsOf({ endpoints: opts.endpoints } as GlobalOptions)[0]!;
       if (existsSync(file)) throw new Error(`${file} already exists; snapshot save does not overwrite`);
       const root = rootOf(cmd).opts() as GlobalOptions;
       const tls = tlsOf(root);

@@ -85,7 +85,7 @@ test('--cacert: put, get and a wss:// watch; without it the server is not truste
 
 test('snapshot save over https, signed in as root; refused without credentials', async () => {
   const out = f('s.wkv');
-  const denied = await cli(['snapshot', 'save', out, '--endpoints', s.url, ...CA()]);
+  const denied = await cli(['snapshot', 'save', out, ...CA()], { env: { WATCHKV_ENDPOINTS: s.url } });
   assert.is(denied.code, 1, denied.stderr);
   assert.match(denied.stderr, /user name is empty/);
   assert.not.ok(existsSync(out));
