@@ -1,5 +1,5 @@
 /**
- * TLS on the shared port with certificates made here (openssl CLI): HTTP, WebSocket, SSE and
+ * TLS on the shared port with certificates made here (openssl CLI, test/support/test-pki.ts): HTTP, WebSocket, SSE and
  * gRPC (etcdctl over ALPN h2) on one https:// port; client-certificate auth with the CN as the
  * user; wrong TLS (untrusted server cert, no client cert) and plain HTTP on the TLS port get
  * clear errors and the server keeps serving.
@@ -8,27 +8,20 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import https from 'node:https';
 import http from 'node:http';
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
+import { TestPki } from '../support/test-pki.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'watchkv-tls-'));
-const f = (n: string): string => join(dir, n);
-const ssl = (...args: string[]): void => void execFileSync('openssl', args, { stdio: 'ignore' });
+const pki = new TestPki('watchkv-tls-');
+const f = (n: string): string => pki.path(n);
 
 function makeCerts(): void {
-  ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('ca.key'), '-out', f('ca.crt'), '-days', '2', '-subj', '/CN=watchkv test CA');
-  const leaf = (name: string, cn: string, ext: string): void => {
-    ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f(`${name}.key`), '-out', f(`${name}.csr`), '-subj', `/CN=${cn}`);
-    execFileSync('sh', ['-c', `printf '%s' '${ext}' > ${f(`${name}.ext`)}`]);
-    ssl('x509', '-req', '-in', f(`${name}.csr`), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f(`${name}.crt`), '-days', '2', '-extfile', f(`${name}.ext`));
-  };
-  leaf('server', 'localhost', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
-  leaf('root', 'root', 'extendedKeyUsage=clientAuth\n');
-  leaf('alice', 'alice', 'extendedKeyUsage=clientAuth\n');
+  pki.ca();
+  pki.leaf('server', { usage: 'server' });
+  pki.leaf('root', { usage: 'client' });
+  pki.leaf('alice', { usage: 'client' });
 }
 
 let s: TestServer;
@@ -63,7 +56,7 @@ test.before(async () => {
 });
 test.after(async () => {
   await s?.stop();
-  rmSync(dir, { recursive: true, force: true });
+  pki.remove();
 });
 
 test('one https:// port: gateway, REST, SSE, WebSocket and gRPC (etcdctl)', async () => {

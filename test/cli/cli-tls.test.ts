@@ -7,27 +7,20 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
 import { cli, cliProcess } from './support.ts';
+import { TestPki } from '../support/test-pki.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'watchkv-cli-tls-'));
-const f = (n: string): string => join(dir, n);
-const ssl = (...args: string[]): void => void execFileSync('openssl', args, { stdio: 'ignore' });
+const pki = new TestPki('watchkv-cli-tls-');
+const f = (n: string): string => pki.path(n);
 
 function makeCerts(): void {
-  ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('ca.key'), '-out', f('ca.crt'), '-days', '2', '-subj', '/CN=cli test CA');
-  const leaf = (name: string, cn: string, ext: string): void => {
-    ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f(`${name}.key`), '-out', f(`${name}.csr`), '-subj', `/CN=${cn}`);
-    writeFileSync(f(`${name}.ext`), ext);
-    ssl('x509', '-req', '-in', f(`${name}.csr`), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f(`${name}.crt`), '-days', '2', '-extfile', f(`${name}.ext`));
-  };
-  leaf('server', 'localhost', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
-  leaf('root', 'root', 'extendedKeyUsage=clientAuth\n');
+  pki.ca();
+  pki.leaf('server', { usage: 'server' });
+  pki.leaf('root', { usage: 'client' });
 }
 
 let s: TestServer;
@@ -58,7 +51,7 @@ test.before(async () => {
 test.after(async () => {
   await s?.stop();
   await cca?.stop();
-  rmSync(dir, { recursive: true, force: true });
+  pki.remove();
 });
 
 test('--cacert: put, get and a wss:// watch; without it the server is not trusted (exit 3)', async () => {

@@ -8,33 +8,29 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import http2 from 'node:http2';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 import { startTestServer, type TestServer } from '../../support/test-server.ts';
+import { TestPki } from '../../support/test-pki.ts';
 
 const CHROMIUM = process.env.WATCHKV_CHROMIUM ?? '/usr/bin/chromium';
-const dir = mkdtempSync(join(tmpdir(), 'watchkv-h2-plain-'));
-const f = (n: string): string => join(dir, n);
-const ssl = (...args: string[]): void => void execFileSync('openssl', args, { stdio: 'ignore' });
+const pki = new TestPki('watchkv-h2-plain-');
+const f = (n: string): string => pki.path(n);
 const run = promisify(execFile);
 const b = (x: string): string => Buffer.from(x).toString('base64');
 
 let s: TestServer;
 
 test.before(async () => {
-  ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('ca.key'), '-out', f('ca.crt'), '-days', '2', '-subj', '/CN=h2 test CA');
-  ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('server.key'), '-out', f('server.csr'), '-subj', '/CN=localhost');
-  writeFileSync(f('server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
-  ssl('x509', '-req', '-in', f('server.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f('server.crt'), '-days', '2', '-extfile', f('server.ext'));
+  pki.ca();
+  pki.leaf('server', { usage: 'server' });
   s = await startTestServer({ listenClientUrls: 'https://127.0.0.1:0', certFile: f('server.crt'), keyFile: f('server.key') }, { memory: true });
 });
 test.after(async () => {
   await s?.stop();
-  rmSync(dir, { recursive: true, force: true });
+  pki.remove();
 });
 
 /** One request on an HTTP/2 session; the status, headers and body. */

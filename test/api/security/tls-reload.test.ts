@@ -9,28 +9,15 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync, copyFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync, copyFileSync } from 'node:fs';
 import tls from 'node:tls';
 import WebSocket from 'ws';
 import { ensureBuilt, spawnProc, type Proc } from '../../support/built-server.ts';
+import { TestPki } from '../../support/test-pki.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'watchkv-tls-reload-'));
-const f = (n: string): string => join(dir, n);
-const ssl = (...args: string[]): void => void execFileSync('openssl', args, { stdio: 'ignore' });
-
-function ca(name: string): void {
-  ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', f(`${name}.key`), '-out', f(`${name}.crt`), '-days', '2', '-subj', `/CN=${name}`);
-}
-/** A leaf signed by `by`, with a serial to tell it apart. */
-function leaf(name: string, by: string, serial: string, cn: string, usage: 'serverAuth' | 'clientAuth'): void {
-  ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f(`${name}.key`), '-out', f(`${name}.csr`), '-subj', `/CN=${cn}`);
-  const san = usage === 'serverAuth' ? 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' : '';
-  writeFileSync(f(`${name}.ext`), `${san}extendedKeyUsage=${usage}\n`);
-  ssl('x509', '-req', '-in', f(`${name}.csr`), '-CA', f(`${by}.crt`), '-CAkey', f(`${by}.key`), '-set_serial', serial, '-out', f(`${name}.crt`), '-days', '2', '-extfile', f(`${name}.ext`));
-}
+const pki = new TestPki('watchkv-tls-reload-');
+const f = (n: string): string => pki.path(n);
 
 /** Replaces `to` at once, as `mv` does: a reader sees the old file or the new one, never half. */
 function replace(from: string, to: string): void {
@@ -71,13 +58,13 @@ function etcdctl(args: string[]): Promise<{ code: number | null; out: string }> 
 }
 
 test.before(() => {
-  ca('ca');
-  ca('other-ca');
-  leaf('untrusted', 'other-ca', '0x0bad', 'localhost', 'serverAuth');
-  leaf('s1', 'ca', '0x1001', 'localhost', 'serverAuth');
-  leaf('s2', 'ca', '0x1002', 'localhost', 'serverAuth');
-  leaf('alice', 'ca', '0x2001', 'alice', 'clientAuth');
-  leaf('bob', 'other-ca', '0x2002', 'bob', 'clientAuth');
+  pki.ca('ca');
+  pki.ca('other-ca');
+  pki.leaf('untrusted', { usage: 'server', by: 'other-ca', serial: '0x0bad' });
+  pki.leaf('s1', { usage: 'server', serial: '0x1001' });
+  pki.leaf('s2', { usage: 'server', serial: '0x1002' });
+  pki.leaf('alice', { usage: 'client', serial: '0x2001' });
+  pki.leaf('bob', { usage: 'client', by: 'other-ca', serial: '0x2002' });
 });
 test.after.each(async () => {
   await proc?.destroy();
@@ -85,7 +72,7 @@ test.after.each(async () => {
   rmSync(f('data'), { recursive: true, force: true });
 });
 test.after(() => {
-  rmSync(dir, { recursive: true, force: true });
+  pki.remove();
 });
 
 test('a rotated server certificate applies to new connections, without a restart', async () => {
