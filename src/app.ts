@@ -11,6 +11,7 @@
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import websocket from '@fastify/websocket';
+import { etcdMethodNotAllowed } from './api/ws/not-an-upgrade.ts';
 import type { KV } from './mvcc/kv.ts';
 import { DEFAULTS } from './config.ts';
 import type { WatchEngine } from './watch/watch-api.ts';
@@ -129,8 +130,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split('?')[0]!;
-    if (postPaths.has(path) && req.method !== 'POST') return reply.code(405).type('text/plain; charset=utf-8').send('Method Not Allowed');
-    return reply.code(404).type('text/plain; charset=utf-8').send('Not Found');
+    // etcd's gateway's plain-text answers, byte for byte (newline included).
+    if (postPaths.has(path) && req.method !== 'POST') return etcdMethodNotAllowed(req, reply);
+    return reply.code(404).type('text/plain; charset=utf-8').send('Not Found\n');
   });
 
   // Before the plugins: its request-counting hooks must reach every route.

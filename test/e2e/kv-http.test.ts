@@ -79,7 +79,7 @@ test('input errors: exact etcd messages and statuses', async () => {
   assert.is(r2.status, 400);
   const bogus = await call('/v3/kv/bogus', '{}');
   assert.is(bogus.status, 404);
-  assert.is(bogus.text, 'Not Found');
+  assert.is(bogus.text, 'Not Found\n'); // etcd's body, byte for byte
   const get = await call('/v3/kv/range', '', 'GET');
   assert.is(get.status, 405);
 });

@@ -25,62 +25,68 @@ import type { AckResult, Consumer } from '../../queue/queue-api.ts';
 import { allowQueue } from './queue-auth.ts';
 import { deliveryJson } from './queue-json.ts';
 import { intField, parseIds, queryInt } from './queue-input.ts';
+import { webSocketRequired } from '../ws/not-an-upgrade.ts';
 
 export function queueConsumeRoute(app: FastifyInstance, ctx: ApiContext): void {
-  app.get('/v1/queues/:name/consume', { websocket: true }, (socket, req) => {
-    if (!ctx.serving) return socket.close(WS_CLOSE.goingAway.code, WS_CLOSE.goingAway.reason);
-    let name: string;
-    let visibilityMs: number | undefined;
-    try {
-      name = (req.params as { name: string }).name;
-      checkQueueName(name);
-      allowQueue(ctx, req, name, 'readwrite');
-      const q = req.query as Record<string, unknown>;
-      visibilityMs = q.visibility_ms === undefined ? undefined : queryInt(q, 'visibility_ms', 1, DEFAULTS.queueMaxVisibilityMs, 0);
-    } catch (err) {
-      socket.send(errorFrame(err));
-      return socket.close(WS_CLOSE.policyViolation, wsCloseReason(mapError(err).message));
-    }
-    // The frames of one turn (a write batch's deliveries, a burst of ack answers) leave in one
-    // write: the socket is corked at the first frame and uncorked after the turn.
-    const net = req.raw.socket;
-    net.setNoDelay(true);
-    let corked = false;
-    const send = (text: string): void => {
-      if (socket.readyState !== socket.OPEN) return;
-      if (!corked) {
-        corked = true;
-        net.cork();
-        setImmediate(() => {
-          corked = false;
-          net.uncork();
-        });
+  app.route({
+    method: 'GET',
+    url: '/v1/queues/:name/consume',
+    handler: webSocketRequired,
+    wsHandler: (socket, req) => {
+      if (!ctx.serving) return socket.close(WS_CLOSE.goingAway.code, WS_CLOSE.goingAway.reason);
+      let name: string;
+      let visibilityMs: number | undefined;
+      try {
+        name = (req.params as { name: string }).name;
+        checkQueueName(name);
+        allowQueue(ctx, req, name, 'readwrite');
+        const q = req.query as Record<string, unknown>;
+        visibilityMs = q.visibility_ms === undefined ? undefined : queryInt(q, 'visibility_ms', 1, DEFAULTS.queueMaxVisibilityMs, 0);
+      } catch (err) {
+        socket.send(errorFrame(err));
+        return socket.close(WS_CLOSE.policyViolation, wsCloseReason(mapError(err).message));
       }
-      socket.send(text);
-    };
-    const answers = new Answers(send);
-    let consumer: Consumer;
-    try {
-      consumer = ctx.queues.consume(
-        name,
-        { deliver: (d) => send(`{"deliver":${deliveryJson(d)}}`), expired: (id) => send(`{"expired":"${id}"}`) },
-        { kind: 'ws', visibilityMs },
-      );
-    } catch (err) {
-      socket.send(errorFrame(err));
-      return socket.close(WS_CLOSE.goingAway.code, WS_CLOSE.goingAway.reason);
-    }
-    const conn: WatchConnection = { shutdown: (code, reason) => socket.close(code, reason) };
-    ctx.connections.add(conn);
-    socket.on('message', (data) => {
-      const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
-      handleFrame(ctx, name, consumer, text, send, answers).catch((err) => send(errorFrame(err)));
-    });
-    socket.on('close', () => {
-      ctx.connections.delete(conn);
-      consumer.close(true);
-    });
-    socket.on('error', () => (socket as WebSocket).terminate());
+      // The frames of one turn (a write batch's deliveries, a burst of ack answers) leave in one
+      // write: the socket is corked at the first frame and uncorked after the turn.
+      const net = req.raw.socket;
+      net.setNoDelay(true);
+      let corked = false;
+      const send = (text: string): void => {
+        if (socket.readyState !== socket.OPEN) return;
+        if (!corked) {
+          corked = true;
+          net.cork();
+          setImmediate(() => {
+            corked = false;
+            net.uncork();
+          });
+        }
+        socket.send(text);
+      };
+      const answers = new Answers(send);
+      let consumer: Consumer;
+      try {
+        consumer = ctx.queues.consume(
+          name,
+          { deliver: (d) => send(`{"deliver":${deliveryJson(d)}}`), expired: (id) => send(`{"expired":"${id}"}`) },
+          { kind: 'ws', visibilityMs },
+        );
+      } catch (err) {
+        socket.send(errorFrame(err));
+        return socket.close(WS_CLOSE.goingAway.code, WS_CLOSE.goingAway.reason);
+      }
+      const conn: WatchConnection = { shutdown: (code, reason) => socket.close(code, reason) };
+      ctx.connections.add(conn);
+      socket.on('message', (data) => {
+        const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
+        handleFrame(ctx, name, consumer, text, send, answers).catch((err) => send(errorFrame(err)));
+      });
+      socket.on('close', () => {
+        ctx.connections.delete(conn);
+        consumer.close(true);
+      });
+      socket.on('error', () => (socket as WebSocket).terminate());
+    },
   });
 }
 

@@ -20,6 +20,7 @@ import { JsonSplitter } from '../json-splitter.ts';
 import { errorBody, mapError, WS_CLOSE } from '../error-map.ts';
 import { kvError } from '../../errors.ts';
 import { KeepAliveSession } from './lease-keepalive-session.ts';
+import { etcdMethodNotAllowed } from '../ws/not-an-upgrade.ts';
 
 export async function leaseKeepAliveRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
   // In this plugin's scope only: hand the body stream through untouched.
@@ -116,41 +117,46 @@ export async function leaseKeepAliveRoutes(app: FastifyInstance, ctx: ApiContext
     });
   });
 
-  app.get('/v3/lease/keepalive', { websocket: true }, (socket, req) => {
-    if (!ctx.serving) {
-      socket.close(WS_CLOSE.goingAway.code, WS_CLOSE.goingAway.reason);
-      return;
-    }
-    let paused = false;
-    const session = new KeepAliveSession({
-      lessor: ctx.lessor,
-      identity: ctx.identity,
-      currentRevision: () => ctx.kv.currentRevision(),
-      write: (message) => {
-        if (socket.readyState !== socket.OPEN) return;
-        socket.send(message);
-        // A client that sends without reading: stop reading its frames until it catches up.
-        if (!paused && socket.bufferedAmount > ctx.config.wsHighWaterBytes) {
-          paused = true;
-          socket.pause();
-          req.raw.socket.once('drain', () => {
-            paused = false;
-            socket.resume();
-          });
-        }
-      },
-      maxFrameBytes: ctx.config.maxBodyBytes,
-    });
-    const conn: WatchConnection = { shutdown: (code, reason) => socket.close(code, reason) };
-    ctx.connections.add(conn);
-    socket.on('message', (data) => {
-      const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
-      session.handleText(text);
-    });
-    socket.on('close', () => {
-      ctx.connections.delete(conn);
-      session.close();
-    });
-    socket.on('error', () => socket.terminate());
+  app.route({
+    method: 'GET',
+    url: '/v3/lease/keepalive',
+    handler: etcdMethodNotAllowed,
+    wsHandler: (socket, req) => {
+      if (!ctx.serving) {
+        socket.close(WS_CLOSE.goingAway.code, WS_CLOSE.goingAway.reason);
+        return;
+      }
+      let paused = false;
+      const session = new KeepAliveSession({
+        lessor: ctx.lessor,
+        identity: ctx.identity,
+        currentRevision: () => ctx.kv.currentRevision(),
+        write: (message) => {
+          if (socket.readyState !== socket.OPEN) return;
+          socket.send(message);
+          // A client that sends without reading: stop reading its frames until it catches up.
+          if (!paused && socket.bufferedAmount > ctx.config.wsHighWaterBytes) {
+            paused = true;
+            socket.pause();
+            req.raw.socket.once('drain', () => {
+              paused = false;
+              socket.resume();
+            });
+          }
+        },
+        maxFrameBytes: ctx.config.maxBodyBytes,
+      });
+      const conn: WatchConnection = { shutdown: (code, reason) => socket.close(code, reason) };
+      ctx.connections.add(conn);
+      socket.on('message', (data) => {
+        const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
+        session.handleText(text);
+      });
+      socket.on('close', () => {
+        ctx.connections.delete(conn);
+        session.close();
+      });
+      socket.on('error', () => socket.terminate());
+    },
   });
 }

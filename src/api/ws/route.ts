@@ -15,53 +15,59 @@ import { ERROR_MESSAGES } from '../../errors.ts';
 import { grpcErrorString, WS_CLOSE, wsCloseReason } from '../error-map.ts';
 import { guardedEngine } from '../../auth/watch-guard.ts';
 import { authInfoOf } from '../security/request-auth.ts';
+import { etcdMethodNotAllowed } from './not-an-upgrade.ts';
 
 export function wsWatchRoute(app: FastifyInstance, ctx: ApiContext): void {
-  app.get('/v3/watch', { websocket: true }, (socket, req) => {
-    if (!ctx.serving) {
-      socket.close(WS_CLOSE.goingAway.code, WS_CLOSE.goingAway.reason);
-      return;
-    }
-    if (ctx.connections.size >= ctx.config.maxWatchStreams) {
-      socket.close(WS_CLOSE.tryAgainLater, ERROR_MESSAGES.ERR_TOO_MANY_STREAMS);
-      return;
-    }
-    const net = req.raw.socket;
-    net.setNoDelay(true); // each tick's frames are one write: send it now, do not wait for ACKs
-    const high = ctx.config.wsHighWaterBytes;
-    // Frames of one tick leave in one write (see FrameBatcher); ws keeps reading, pings and close.
-    const frames = new FrameBatcher({ open: () => socket.readyState === socket.OPEN, write: (chunk) => net.write(chunk) });
-    const close = (code: number, reason: string): void => {
-      frames.flush();
-      socket.close(code, reason);
-    };
-    const session = new WatchSession(
-      guardedEngine(ctx.engine, ctx.auth, authInfoOf(ctx, req), grpcErrorString),
-      ctx.identity,
-      {
-        write: (frame) => (typeof frame === 'string' ? frames.push(frame, null, '') : frames.push(frame.head, frame.events, frame.tail)),
-        full: () => socket.bufferedAmount + frames.pending > high,
-        kill: (reason) => {
-          close(WS_CLOSE.policyViolation, wsCloseReason(reason));
-          // The close frame may never get through a full buffer: cut the socket shortly after.
-          setTimeout(() => socket.terminate(), 5000).unref();
+  app.route({
+    method: 'GET',
+    url: '/v3/watch',
+    handler: etcdMethodNotAllowed,
+    wsHandler: (socket, req) => {
+      if (!ctx.serving) {
+        socket.close(WS_CLOSE.goingAway.code, WS_CLOSE.goingAway.reason);
+        return;
+      }
+      if (ctx.connections.size >= ctx.config.maxWatchStreams) {
+        socket.close(WS_CLOSE.tryAgainLater, ERROR_MESSAGES.ERR_TOO_MANY_STREAMS);
+        return;
+      }
+      const net = req.raw.socket;
+      net.setNoDelay(true); // each tick's frames are one write: send it now, do not wait for ACKs
+      const high = ctx.config.wsHighWaterBytes;
+      // Frames of one tick leave in one write (see FrameBatcher); ws keeps reading, pings and close.
+      const frames = new FrameBatcher({ open: () => socket.readyState === socket.OPEN, write: (chunk) => net.write(chunk) });
+      const close = (code: number, reason: string): void => {
+        frames.flush();
+        socket.close(code, reason);
+      };
+      const session = new WatchSession(
+        guardedEngine(ctx.engine, ctx.auth, authInfoOf(ctx, req), grpcErrorString),
+        ctx.identity,
+        {
+          write: (frame) => (typeof frame === 'string' ? frames.push(frame, null, '') : frames.push(frame.head, frame.events, frame.tail)),
+          full: () => socket.bufferedAmount + frames.pending > high,
+          kill: (reason) => {
+            close(WS_CLOSE.policyViolation, wsCloseReason(reason));
+            // The close frame may never get through a full buffer: cut the socket shortly after.
+            setTimeout(() => socket.terminate(), 5000).unref();
+          },
         },
-      },
-      { maxUnreadableMs: ctx.config.wsMaxUnreadableMs, maxFrameBytes: ctx.config.maxBodyBytes, counters: ctx.streamStats.websocket },
-    );
-    const conn: WatchConnection = { shutdown: close };
-    ctx.connections.add(conn);
-    const onDrain = (): void => session.resume();
-    net.on('drain', onDrain);
-    socket.on('message', (data) => {
-      const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
-      session.handleText(text);
-    });
-    socket.on('close', () => {
-      net.off('drain', onDrain);
-      ctx.connections.delete(conn);
-      session.close();
-    });
-    socket.on('error', () => socket.terminate());
+        { maxUnreadableMs: ctx.config.wsMaxUnreadableMs, maxFrameBytes: ctx.config.maxBodyBytes, counters: ctx.streamStats.websocket },
+      );
+      const conn: WatchConnection = { shutdown: close };
+      ctx.connections.add(conn);
+      const onDrain = (): void => session.resume();
+      net.on('drain', onDrain);
+      socket.on('message', (data) => {
+        const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
+        session.handleText(text);
+      });
+      socket.on('close', () => {
+        net.off('drain', onDrain);
+        ctx.connections.delete(conn);
+        session.close();
+      });
+      socket.on('error', () => socket.terminate());
+    },
   });
 }
