@@ -78,7 +78,9 @@ export async function startServer(partial: Partial<ServerConfig>, backend?: Back
     // Each port serves both: HTTP/1.1 (gateway, WebSocket) to fastify, HTTP/2 prefaces to gRPC.
     const grpc = app.grpc;
     const targets: ListenTargets = { http: app.fastify.server, grpc: (s) => grpc.injector.injectConnection(s) };
-    listener = await listenClientUrls(config.listenClientUrls.split(','), targets, listenTls(config, app.fastify.log));
+    const tls = listenTls(config, app.fastify.log);
+    listener = await listenClientUrls(config.listenClientUrls.split(','), targets, tls);
+    app.ctx.tls = tls?.files;
   } catch (err) {
     auth.close();
     await lessor.close();
@@ -186,10 +188,11 @@ async function openUpstream(config: ServerConfig, openLog: Logger): Promise<Base
  * TLS files of an https:// listen URL: read at start (a bad path or a key that is not the
  * certificate's fails the start, naming it), then again whenever they change (tls-files.ts).
  */
-function listenTls(config: ServerConfig, log: FastifyBaseLogger): ListenTls | undefined {
+function listenTls(config: ServerConfig, log: FastifyBaseLogger): (ListenTls & { files: TlsFiles }) | undefined {
   if (!config.listenClientUrls.split(',').some((u) => u.startsWith('https:'))) return undefined;
   const paths = { certFile: config.certFile!, keyFile: config.keyFile!, trustedCaFile: config.trustedCaFile };
-  return { source: TlsFiles.load(paths, (level, fields, msg) => log[level](fields, msg)), clientCertAuth: config.clientCertAuth };
+  const files = TlsFiles.load(paths, (level, fields, msg) => log[level](fields, msg));
+  return { source: files, files, clientCertAuth: config.clientCertAuth };
 }
 
 /**

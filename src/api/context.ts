@@ -12,6 +12,7 @@ import type { SnapshotSource } from '../snapshot/snapshot-writer.ts';
 import type { WatchStreamStats } from './watch/stream-stats.ts';
 import type { QueueService } from '../queue/queue-api.ts';
 import type { UpstreamMonitor } from '../upstream/upstream-api.ts';
+import type { TlsStatus } from './security/tls-files.ts';
 
 export interface WatchConnection {
   /** Ends the connection with a close frame (WebSocket) or the end of the stream (HTTP). */
@@ -43,4 +44,6 @@ export interface ApiContext {
    * listeners' own URLs. Empty until the server listens (an app never listening reports its config).
    */
   advertised: { clientUrls: string[] };
+  /** The https:// listeners' certificate, for /metrics (set once they listen; absent without TLS). */
+  tls?: { status(): TlsStatus };
 }

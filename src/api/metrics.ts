@@ -128,6 +128,31 @@ export function metricsRoutes(app: FastifyInstance, ctx: ApiContext): void {
   perTransport('watchkv_watch_messages_sent_total', 'Watch messages written (events, progress, control answers), by transport.', (t) => ctx.streamStats[t].messages, 'counter');
   perTransport('watchkv_watch_events_sent_total', 'Watch events written, by transport.', (t) => ctx.streamStats[t].events, 'counter');
   perTransport('watchkv_watch_bytes_sent_total', 'Bytes of watch messages written, by transport (JSON text or protobuf).', (t) => ctx.streamStats[t].bytes, 'counter');
+  // TLS (src/api/security/tls-files.ts): when the served certificate expires, and rotations.
+  new Gauge({
+    name: 'watchkv_tls_certificate_not_after_seconds',
+    help: "Expiry (notAfter, Unix seconds) of the certificate the https:// listeners serve; alert well before it.",
+    labelNames: ['cert_file'],
+    registers,
+    collect() {
+      this.reset();
+      const t = ctx.tls?.status();
+      if (t) this.set({ cert_file: t.certFile }, Math.floor(t.notAfterMs / 1000));
+    },
+  });
+  new Counter({
+    name: 'watchkv_tls_file_changes_total',
+    help: 'Changes of the TLS files: applied (new connections use them) or refused (unusable; the previous pair stayed).',
+    labelNames: ['result'],
+    registers,
+    collect() {
+      this.reset();
+      const t = ctx.tls?.status();
+      if (!t) return;
+      this.inc({ result: 'applied' }, t.applied);
+      this.inc({ result: 'refused' }, t.refused);
+    },
+  });
   // Work queues (src/queue/): one series per queue in use and state.
   new Gauge({
     name: 'watchkv_queue_items',

@@ -15,6 +15,7 @@
 import { readFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import tls from 'node:tls';
+import { X509Certificate } from 'node:crypto';
 
 export interface TlsPaths {
   certFile: string;
@@ -34,6 +35,16 @@ export interface TlsSource {
   fresh(): Promise<TlsMaterial>;
 }
 
+/** For /metrics: what is served, and how rotations went. */
+export interface TlsStatus {
+  certFile: string;
+  /** ms since the epoch: the served certificate's notAfter (its expiry). */
+  notAfterMs: number;
+  /** File changes taken into use, and changes refused (unusable files; the previous pair stayed). */
+  applied: number;
+  refused: number;
+}
+
 export type TlsLog = (level: 'info' | 'warn', fields: Record<string, unknown>, msg: string) => void;
 
 const FLAGS = { certFile: 'cert-file', keyFile: 'key-file', trustedCaFile: 'trusted-ca-file' } as const;
@@ -43,6 +54,8 @@ export class TlsFiles implements TlsSource {
   /** The files' identities when last read (or last refused). */
   private seen: string;
   private looking: Promise<TlsMaterial> | null = null;
+  private applied = 0;
+  private refused = 0;
 
   private constructor(
     private readonly paths: TlsPaths,
@@ -69,6 +82,10 @@ export class TlsFiles implements TlsSource {
     // The identities are taken on the first look; until then any change is caught by comparing
     // contents, so a file replaced between this read and the first look is not missed.
     return new TlsFiles(paths, log, material, '');
+  }
+
+  status(): TlsStatus {
+    return { certFile: this.paths.certFile, notAfterMs: notAfterMs(this.material.cert), applied: this.applied, refused: this.refused };
   }
 
   /** The material for a connection starting now: the files' current contents if they changed. */
@@ -102,12 +119,14 @@ export class TlsFiles implements TlsSource {
     if (problem) return this.keep(problem, seen);
     this.seen = seen;
     this.material = next;
+    this.applied++;
     this.log('info', { certFile: this.paths.certFile }, 'TLS certificate files changed: new connections use them');
     return next;
   }
 
   /** Keeps the previous material; warns once per state of the files. */
   private keep(reason: string, seen: string): TlsMaterial {
+    if (seen !== this.seen) this.refused++;
     if (seen !== this.seen) this.log('warn', { certFile: this.paths.certFile, keyFile: this.paths.keyFile, reason }, 'TLS certificate files changed but cannot be used: keeping the previous ones');
     this.seen = seen;
     return this.material;
@@ -117,6 +136,11 @@ export class TlsFiles implements TlsSource {
     const { certFile, keyFile, trustedCaFile } = this.paths;
     return trustedCaFile === undefined ? [certFile, keyFile] : [certFile, keyFile, trustedCaFile];
   }
+}
+
+function notAfterMs(cert: Buffer): number {
+  // The first certificate in the file is the server's own (the rest, if any, its chain).
+  return Date.parse(new X509Certificate(cert).validTo);
 }
 
 function identity(s: { ino: number; size: number; mtimeMs: number }): string {

@@ -5,13 +5,16 @@
  * rename of each file, so for a moment a new certificate sits beside the old key; a Kubernetes
  * style symlink swap; a truncated file). Each new connection gets the files as they are; a
  * half-rotated or broken pair is never served (the previous one stays, a warning says why);
- * connections already open go on; with --client-cert-auth a rotated CA bundle applies too.
+ * connections already open go on; with --client-cert-auth a rotated CA bundle applies too;
+ * /metrics shows the served certificate's expiry and the rotations.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync, copyFileSync } from 'node:fs';
 import tls from 'node:tls';
+import https from 'node:https';
+import { X509Certificate } from 'node:crypto';
 import WebSocket from 'ws';
 import { ensureBuilt, spawnProc, type Proc } from '../../support/built-server.ts';
 import { TestPki } from '../../support/test-pki.ts';
@@ -44,6 +47,19 @@ function servedSerial(): Promise<string> {
       s.end();
     });
     s.on('error', reject);
+  });
+}
+
+function httpsGet(u: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    https
+      .get(u, { ca: readFileSync(f('ca.crt')) }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve(body));
+      })
+      .on('error', reject);
   });
 }
 
@@ -129,6 +145,13 @@ test('a rotated server certificate applies to new connections, without a restart
   replace(f('s2.crt'), f('v2/tls.crt'));
   assert.is(await servedSerial(), '1002');
   assert.is((await etcdctl([cacert, 'endpoint', 'health'])).code, 0);
+
+  // /metrics: the served certificate's expiry, and the rotations (two taken, two refused).
+  const metrics = await httpsGet(`${url}/metrics`);
+  const notAfter = Math.floor(Date.parse(new X509Certificate(readFileSync(f('s2.crt'))).validTo) / 1000);
+  assert.ok(metrics.includes(`watchkv_tls_certificate_not_after_seconds{cert_file="${f('live/tls.crt')}"} ${notAfter}\n`), metrics);
+  assert.match(metrics, /watchkv_tls_file_changes_total\{result="applied"\} 2\n/);
+  assert.match(metrics, /watchkv_tls_file_changes_total\{result="refused"\} 2\n/);
 });
 
 test('--client-cert-auth: a rotated CA bundle decides which client certificates pass', async () => {
