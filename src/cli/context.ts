@@ -70,7 +70,7 @@ export function authOf(g: GlobalOptions): { username: string; password: string }
   }
   const colon = user.indexOf(':');
   const username = colon < 0 ? user : user.slice(0, colon);
-  const password = colon < 0 ? (g.password ?? (process.env.WATCHKV_PASSWORD || undefined)) : user.slice(colon + 1);
+  const password = colon < 0 ? passwordOf(g) : user.slice(colon + 1);
   if (username === '') throw new UsageError('--user: the user name is empty');
   if (password === undefined) throw new UsageError(`--user ${username}: no password (give --user ${username}:PASSWORD, --password, or $WATCHKV_PASSWORD)`);
   return { username, password };
@@ -85,7 +85,12 @@ export function userOf(g: GlobalOptions): string | undefined {
 export function userWithoutPassword(g: GlobalOptions): string | undefined {
   const user = userOf(g);
   if (user === undefined || user === '' || user.includes(':')) return undefined;
-  return g.password ?? (process.env.WATCHKV_PASSWORD || undefined) ? undefined : user;
+  return passwordOf(g) === undefined ? user : undefined;
+}
+
+/** --password or $WATCHKV_PASSWORD (an empty variable counts as none). */
+function passwordOf(g: GlobalOptions): string | undefined {
+  return g.password ?? (process.env.WATCHKV_PASSWORD || undefined);
 }
 
 /**

@@ -15,15 +15,18 @@ const require = createRequire(import.meta.url);
 let ws: WebSocketConstructor | undefined;
 
 /**
- * `ws` is loaded on the first socket, not at import: it is ~45 ms of a CLI command's start-up,
- * and most commands (get, put, lease, ...) never open a WebSocket.
+ * `ws`, loaded on the first socket, not at import: it is ~45 ms of a CLI command's start-up,
+ * and most commands (get, put, lease, ...) never open a WebSocket. `tls` goes to each socket.
  */
-const LazyWs = function (url: string, protocols?: string[]) {
-  ws ??= require('ws') as WebSocketConstructor;
-  return protocols ? new ws(url, protocols) : new ws(url);
-} as unknown as WebSocketConstructor;
+function lazyWs(tls?: ClientTlsOptions): WebSocketConstructor {
+  return function (url: string, protocols?: string[]) {
+    ws ??= require('ws') as WebSocketConstructor;
+    const Ws = ws as unknown as new (url: string, protocols?: string[], options?: ClientTlsOptions) => unknown;
+    return new Ws(url, protocols ?? [], tls && { ...tls });
+  } as unknown as WebSocketConstructor;
+}
 
-const NodeWebSocket: WebSocketConstructor = globalWebSocket() ?? LazyWs;
+const NodeWebSocket: WebSocketConstructor = globalWebSocket() ?? lazyWs();
 
 /** TLS settings for https:// and wss:// endpoints (PEM contents, as node:tls takes them). */
 export interface ClientTlsOptions {
@@ -44,22 +47,14 @@ export interface NodeClientOptions extends ClientOptions {
 export class WatchKvClient extends UniversalClient {
   constructor(options: NodeClientOptions) {
     const { tls, ...rest } = options;
-    super(tls ? { WebSocket: tlsWebSocket(tls), fetch: tlsFetch(tls), ...rest } : { WebSocket: NodeWebSocket, ...rest });
+    super(tls ? { WebSocket: lazyWs(tls), fetch: tlsFetch(tls), ...rest } : { WebSocket: NodeWebSocket, ...rest });
   }
 }
 
 /** A fetch over an undici Agent holding the TLS settings (the global fetch takes none). */
-export function tlsFetch(tls: ClientTlsOptions): typeof fetch {
+function tlsFetch(tls: ClientTlsOptions): typeof fetch {
   // Loaded only for a client given `tls`: most uses never need it.
   const undici = require('undici') as typeof import('undici');
   const dispatcher = new undici.Agent({ connect: { ...tls } });
   return ((input: string | URL, init?: RequestInit) => undici.fetch(input, { ...(init as object), dispatcher })) as unknown as typeof fetch;
-}
-
-function tlsWebSocket(tls: ClientTlsOptions): WebSocketConstructor {
-  return function (url: string, protocols?: string[]) {
-    ws ??= require('ws') as WebSocketConstructor;
-    const Ws = ws as unknown as new (url: string, protocols: string[], options: ClientTlsOptions) => unknown;
-    return new Ws(url, protocols ?? [], { ...tls });
-  } as unknown as WebSocketConstructor;
 }

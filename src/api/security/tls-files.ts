@@ -51,8 +51,10 @@ const FLAGS = { certFile: 'cert-file', keyFile: 'key-file', trustedCaFile: 'trus
 
 export class TlsFiles implements TlsSource {
   private material: TlsMaterial;
-  /** The files' identities when last read (or last refused). */
-  private seen: string;
+  /** The served certificate's notAfter, ms since the epoch (parsed once per material). */
+  private notAfterMs: number;
+  /** The files' identities when last read (or last refused); '' until the first look. */
+  private seen = '';
   private looking: Promise<TlsMaterial> | null = null;
   private applied = 0;
   private refused = 0;
@@ -61,10 +63,9 @@ export class TlsFiles implements TlsSource {
     private readonly paths: TlsPaths,
     private readonly log: TlsLog,
     material: TlsMaterial,
-    seen: string,
   ) {
     this.material = material;
-    this.seen = seen;
+    this.notAfterMs = notAfterMs(material.cert);
   }
 
   /** Reads the files at start; an unreadable file or an unusable pair stops the start, naming it. */
@@ -81,11 +82,11 @@ export class TlsFiles implements TlsSource {
     if (problem) throw new Error(`--cert-file ${paths.certFile} / --key-file ${paths.keyFile}: ${problem}`);
     // The identities are taken on the first look; until then any change is caught by comparing
     // contents, so a file replaced between this read and the first look is not missed.
-    return new TlsFiles(paths, log, material, '');
+    return new TlsFiles(paths, log, material);
   }
 
   status(): TlsStatus {
-    return { certFile: this.paths.certFile, notAfterMs: notAfterMs(this.material.cert), applied: this.applied, refused: this.refused };
+    return { certFile: this.paths.certFile, notAfterMs: this.notAfterMs, applied: this.applied, refused: this.refused };
   }
 
   /** The material for a connection starting now: the files' current contents if they changed. */
@@ -119,6 +120,7 @@ export class TlsFiles implements TlsSource {
     if (problem) return this.keep(problem, seen);
     this.seen = seen;
     this.material = next;
+    this.notAfterMs = notAfterMs(next.cert);
     this.applied++;
     this.log('info', { certFile: this.paths.certFile }, 'TLS certificate files changed: new connections use them');
     return next;
@@ -126,9 +128,11 @@ export class TlsFiles implements TlsSource {
 
   /** Keeps the previous material; warns once per state of the files. */
   private keep(reason: string, seen: string): TlsMaterial {
-    if (seen !== this.seen) this.refused++;
-    if (seen !== this.seen) this.log('warn', { certFile: this.paths.certFile, keyFile: this.paths.keyFile, reason }, 'TLS certificate files changed but cannot be used: keeping the previous ones');
-    this.seen = seen;
+    if (seen !== this.seen) {
+      this.refused++;
+      this.log('warn', { certFile: this.paths.certFile, keyFile: this.paths.keyFile, reason }, 'TLS certificate files changed but cannot be used: keeping the previous ones');
+      this.seen = seen;
+    }
     return this.material;
   }
 
