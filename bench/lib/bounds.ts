@@ -117,6 +117,21 @@ one alike (it took 100-165 ms on 2026-11-30).
   idle box (fdatasync 0.4-0.6 ms): contention and the main thread's lateness, not the disk. Sending
   the next batch before publishing the last (8.5-12.0k vs 8.1-11.4k puts/s over 6 alternating
   rounds) and 2-3 batches in flight (slower: LevelDB serialises them) did not help; not kept.
+  Measured again 2026-12-03 (\`BENCH_ONLY=grpc-put BENCH_REPEAT=3\`: 9,667 ±23% vs 11,104 ±16%,
+  0.87x), with the commit batches timed from inside the server (a preload wrapping LevelDB's
+  chained-batch write): ~850 batches/s of ~16 puts, each 0.55 ms at the median and 1.3 ms at p90,
+  against 0.26 ms for the same batch on the idle box; the main thread was 47% idle, the server
+  process (all threads) at ~83% of a core and the harness at 66-75%, about 150% of the 2 cores.
+  etcd, alone in its run, used ~80% with the harness at ~75%. Neither server is CPU-bound at
+  50 in flight; the rate is the commit pipeline's latency, which the harness and LevelDB's
+  write thread stretch by competing for the cores. The native hand-off of a batch to LevelDB's
+  thread costs the main thread 9 us at the median and ~50 us at p90 (a futex wake-up on this VM).
+  Tried 2026-12-03 (later): the fsync on the main thread instead of LevelDB's write thread (a
+  log file appended and fdatasynced synchronously, then the LevelDB batch unsynced), to drop the
+  two thread hand-offs per batch: 8.7k vs etcd's 14.4k puts/s when the LevelDB write was still
+  awaited, 3.3k vs 14.0k when it was not (the blocked loop reads nothing during the fsync, so
+  batches shrink and the fsyncs multiply), against 12.6k and 9.5k vs 11.8k and 11.0k for the
+  code as it is in the same series: much worse; not kept.
 - **grpc-fanout-sat (target >= 5x etcd): MISSED, 1.78x in the full run of 10:23; the writer
   sets a ceiling below 5x.** At HTTP/2's default 64 KiB window the ten client streams capped both
   servers near 1.3M events/s; with a 4 MiB window (what grpc-go reaches by BDP estimation) both
