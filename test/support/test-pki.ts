@@ -26,14 +26,18 @@ export class TestPki {
 
   /**
    * NAME.crt / NAME.key signed by `by`: a server certificate (127.0.0.1 and localhost) or a
-   * client one with CN `cn`; `serial` (hex, 0x...) tells certificates apart.
+   * client one with CN `cn`; `serial` (hex, 0x...) tells certificates apart. `server+client` is a
+   * server certificate that may also act as a client: etcd 3.4's JSON gateway dials its own gRPC
+   * port with the server's certificate, so with --client-cert-auth it needs one.
    */
-  leaf(name: string, o: { usage: 'server' | 'client'; cn?: string; by?: string; serial?: string }): void {
+  leaf(name: string, o: { usage: 'server' | 'client' | 'server+client'; cn?: string; by?: string; serial?: string }): void {
     const by = o.by ?? 'ca';
-    const cn = o.cn ?? (o.usage === 'server' ? 'localhost' : name);
+    const server = o.usage !== 'client';
+    const cn = o.cn ?? (server ? 'localhost' : name);
     this.ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', this.path(`${name}.key`), '-out', this.path(`${name}.csr`), '-subj', `/CN=${cn}`);
-    const san = o.usage === 'server' ? 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' : '';
-    writeFileSync(this.path(`${name}.ext`), `${san}extendedKeyUsage=${o.usage === 'server' ? 'serverAuth' : 'clientAuth'}\n`);
+    const san = server ? 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' : '';
+    const usage = { server: 'serverAuth', client: 'clientAuth', 'server+client': 'serverAuth,clientAuth' }[o.usage];
+    writeFileSync(this.path(`${name}.ext`), `${san}extendedKeyUsage=${usage}\n`);
     const serial = o.serial ? ['-set_serial', o.serial] : ['-CAcreateserial'];
     this.ssl('x509', '-req', '-in', this.path(`${name}.csr`), '-CA', this.path(`${by}.crt`), '-CAkey', this.path(`${by}.key`), ...serial, '-out', this.path(`${name}.crt`), '-days', '2', '-extfile', this.path(`${name}.ext`));
   }
