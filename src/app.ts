@@ -130,9 +130,11 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split('?')[0]!;
-    // etcd's gateway's plain-text answers, byte for byte (newline included).
+    // etcd's plain-text answers, byte for byte (newline included): its JSON gateway owns /v3/
+    // (and /v3beta/, rewritten to /v3/ before routing); every other path is Go's http.NotFound.
     if (postPaths.has(path) && req.method !== 'POST') return etcdMethodNotAllowed(req, reply);
-    return reply.code(404).type('text/plain; charset=utf-8').send('Not Found\n');
+    const body = path.startsWith('/v3/') ? 'Not Found\n' : '404 page not found\n';
+    return reply.code(404).type('text/plain; charset=utf-8').send(body);
   });
 
   // Before the plugins: its request-counting hooks must reach every route.

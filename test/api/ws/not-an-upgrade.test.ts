@@ -2,6 +2,7 @@
  * A GET without `Upgrade: websocket` on a WebSocket route: on etcd's paths the same answer as a
  * real etcd 3.4 (405 "Method Not Allowed", its gateway seeing a GET on a POST endpoint); on
  * watchkv's own queue consumer a 400 that says what is needed. Upgrades still work on each.
+ * Unknown paths: etcd's 404 bodies.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -20,6 +21,19 @@ test('GET /v3/watch and /v3/lease/keepalive without an upgrade answer as etcd do
     const [etcd, wk] = await Promise.all([get(pair.etcd.url + path), get(pair.wk.url + path)]);
     assert.is(etcd.status, 405, path);
     assert.equal({ ...wk, type: wk.type.split(';')[0] }, { ...etcd, type: etcd.type.split(';')[0] }, path);
+  }
+});
+
+test('unknown paths: 404 with etcd\'s body, the gateway\'s under /v3/ and /v3beta/, Go\'s elsewhere', async () => {
+  for (const path of ['/v3/kv/nope', '/v3/', '/v3beta/nope', '/v3alpha/kv/range', '/v3x/a', '/v2/keys/a', '/health/x', '/nope']) {
+    for (const method of ['GET', 'POST']) {
+      const [etcd, wk] = await Promise.all([pair.etcd.url, pair.wk.url].map(async (u) => {
+        const r = await fetch(u + path, { method, ...(method === 'POST' ? { body: '{}' } : {}) });
+        return { status: r.status, type: (r.headers.get('content-type') ?? '').split(';')[0], body: await r.text() };
+      }));
+      assert.is(etcd.status, 404, `${method} ${path}`);
+      assert.equal(wk, etcd, `${method} ${path}`);
+    }
   }
 });
 
