@@ -132,6 +132,11 @@ one alike (it took 100-165 ms on 2026-11-30).
   awaited, 3.3k vs 14.0k when it was not (the blocked loop reads nothing during the fsync, so
   batches shrink and the fsyncs multiply), against 12.6k and 9.5k vs 11.8k and 11.0k for the
   code as it is in the same series: much worse; not kept.
+  A log of its own in front of LevelDB, as etcd's WAL (2026-12-03): overwriting a pre-zeroed
+  file opened O_DSYNC takes 105-115 us a record on this disk against 170-250 us for LevelDB's
+  append plus fdatasync (ext4 journals the growing size); with each batch written there and to
+  LevelDB unsynced, side by side, it gave 8.7k and 9.7k puts/s against 8.8k and 10.4k for the code
+  as it is (etcd 9.7-15.0k in the same series): the disk is not what paces the pipeline; not kept.
 - **grpc-fanout-sat (target >= 5x etcd): MISSED, 1.78x in the full run of 10:23; the writer
   sets a ceiling below 5x.** At HTTP/2's default 64 KiB window the ten client streams capped both
   servers near 1.3M events/s; with a 4 MiB window (what grpc-go reaches by BDP estimation) both
