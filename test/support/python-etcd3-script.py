@@ -1,5 +1,6 @@
 """The same script against etcd and watchkv through python-etcd3 (Debian python3-etcd3, grpcio's
 C-core gRPC stack): it prints what a user of the library sees; the test compares the two runs.
+Arguments: host port [ca.crt client.crt client.key] (the last three for TLS).
 Ids differ between servers and are printed only as facts about them (non-zero, equal to ...)."""
 import sys
 import threading
@@ -7,7 +8,9 @@ import threading
 import etcd3
 
 host, port = sys.argv[1], int(sys.argv[2])
-c = etcd3.client(host=host, port=port, timeout=10)
+# Optional: CA, client certificate and key files, for a server with TLS and --client-cert-auth.
+tls = dict(zip(('ca_cert', 'cert_cert', 'cert_key'), sys.argv[3:6]))
+c = etcd3.client(host=host, port=port, timeout=10, **tls)
 out = print
 
 st = c.status()

@@ -8,23 +8,19 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { Etcd3, type IOptions } from 'etcd3';
-import { startEtcd, type EtcdHandle } from '../../../scripts/etcd-server.ts';
-import { startServer, type RunningServer } from '../../../src/server.ts';
-import { watchkvConfig } from '../../support/etcd-pair.ts';
-import { TestPki } from '../../support/test-pki.ts';
+import { tlsPairForSuite } from '../../support/tls-pair.ts';
 import { until } from '../../support/watch-harness.ts';
 
-const pki = new TestPki('watchkv-etcd3-tls-');
-const f = (n: string): string => pki.path(n);
-const dataDir = mkdtempSync(join(tmpdir(), 'watchkv-etcd3-tls-data-'));
-let etcd: EtcdHandle;
-let wk: RunningServer;
 const clients: Etcd3[] = [];
-const urls = (): string[] => [etcd.url, wk.address];
+// Registered before the pair's, so the clients close before the servers stop.
+test.after(() => {
+  for (const c of clients) c.close();
+});
+const pair = tlsPairForSuite(test);
+const f = (n: string): string => pair.pki.path(n);
+const urls = (): string[] => [pair.etcd.url, pair.wk.url];
 
 /** A client of `url` that trusts `ca` and, given a user, presents that user's certificate. */
 function client(url: string, o: { user?: string; ca?: string } = {}): Etcd3 {
@@ -55,23 +51,8 @@ async function same(what: string, call: (c: Etcd3) => Promise<unknown>, o: { use
 }
 
 test.before(async () => {
-  pki.ca();
-  pki.ca('other');
-  pki.leaf('server', { usage: 'server+client' });
-  pki.leaf('root', { usage: 'client' });
-  pki.leaf('alice', { usage: 'client' });
-  const tls = { cert: f('server.crt'), key: f('server.key'), ca: f('ca.crt') };
-  [etcd, wk] = await Promise.all([
-    startEtcd({ tls: { ...tls, clientCertAuth: true, probeCert: f('root.crt'), probeKey: f('root.key') } }),
-    startServer(watchkvConfig(dataDir, ['--listen-client-urls', 'https://127.0.0.1:0', '--cert-file', tls.cert, '--key-file', tls.key, '--trusted-ca-file', tls.ca, '--client-cert-auth'])),
-  ]);
-});
-
-test.after(async () => {
-  for (const c of clients) c.close();
-  await Promise.all([etcd?.stop(), wk?.close()]);
-  rmSync(dataDir, { recursive: true, force: true });
-  pki.remove();
+  pair.pki.ca('other');
+  pair.pki.leaf('alice', { usage: 'client' });
 });
 
 test('mutual TLS, auth off: put, get, a watch and a lease work alike', async () => {
