@@ -9,6 +9,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Etcd3 } from 'etcd3';
 import { startEtcdTarget, startWatchkvTarget, type Target } from '../../support/etcd-pair.ts';
+import { callOutcome } from '../../support/call-outcome.ts';
+import { enableAuthWithAlice } from '../../support/etcd3-auth-setup.ts';
 import { until } from '../../support/watch-harness.ts';
 
 const FLAGS = ['--auth-token-ttl', '1'];
@@ -22,18 +24,9 @@ function client(t: Target, auth?: { username: string; password: string }): Etcd3
   return c;
 }
 
-/** What a call ended with: its value, or its error's class and message. */
-async function outcome(p: Promise<unknown>): Promise<string> {
-  try {
-    return `ok ${JSON.stringify(await p)}`;
-  } catch (err) {
-    return `${(err as Error).constructor.name}: ${(err as Error).message}`;
-  }
-}
-
 /** The same call on both servers: the outcomes must be equal. */
 async function same(what: string, call: (t: Target) => Promise<unknown>): Promise<string> {
-  const [e, w] = await Promise.all([outcome(call(etcd)), outcome(call(wk))]);
+  const [e, w] = await Promise.all([callOutcome(call(etcd)), callOutcome(call(wk))]);
   assert.is(w, e, what);
   return w;
 }
@@ -41,13 +34,7 @@ async function same(what: string, call: (t: Target) => Promise<unknown>): Promis
 test.before(async () => {
   [etcd, wk] = await Promise.all([startEtcdTarget(FLAGS), startWatchkvTarget(FLAGS)]);
   for (const t of [etcd, wk]) {
-    const admin = client(t);
-    const root = await admin.user('root').create('rootpw');
-    await root.addRole('root');
-    const app = await admin.role('app').create();
-    await app.grant({ permission: 'Readwrite', range: admin.range({ prefix: '/app/' }) });
-    await (await admin.user('alice').create('alicepw')).addRole('app');
-    await admin.auth.authEnable({});
+    await enableAuthWithAlice(client(t));
   }
 });
 

@@ -11,6 +11,8 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { Etcd3, type IOptions } from 'etcd3';
 import { tlsPairForSuite } from '../../support/tls-pair.ts';
+import { callOutcome } from '../../support/call-outcome.ts';
+import { enableAuthWithAlice } from '../../support/etcd3-auth-setup.ts';
 import { until } from '../../support/watch-harness.ts';
 
 const clients: Etcd3[] = [];
@@ -34,18 +36,9 @@ function client(url: string, o: { user?: string; ca?: string } = {}): Etcd3 {
   return c;
 }
 
-/** What a call ended with: its value, or its error's class and message. */
-async function outcome(p: Promise<unknown>): Promise<string> {
-  try {
-    return `ok ${JSON.stringify(await p)}`;
-  } catch (err) {
-    return `${(err as Error).constructor.name}: ${(err as Error).message}`;
-  }
-}
-
 /** The same call on both servers, each with its own client: the outcomes must be equal. */
 async function same(what: string, call: (c: Etcd3) => Promise<unknown>, o: { user?: string; ca?: string } = {}): Promise<string> {
-  const [e, w] = await Promise.all(urls().map((u) => outcome(call(client(u, o)))));
+  const [e, w] = await Promise.all(urls().map((u) => callOutcome(call(client(u, o)))));
   assert.is(w, e, what);
   return w;
 }
@@ -80,7 +73,7 @@ test('mutual TLS, auth off: put, get, a watch and a lease work alike', async () 
 
 test('a client without a certificate, or one that does not trust the server, fails on both', async () => {
   for (const o of [{}, { user: 'root', ca: 'other' }]) {
-    const outcomes = await Promise.all(urls().map((u) => outcome(client(u, o).get('/app/a').string())));
+    const outcomes = await Promise.all(urls().map((u) => callOutcome(client(u, o).get('/app/a').string())));
     for (const [i, out] of outcomes.entries()) assert.not.ok(out.startsWith('ok'), `${urls()[i]} ${JSON.stringify(o)}: ${out}`);
     // The TLS stacks word their alerts differently (Go and OpenSSL); the class must agree.
     assert.is(outcomes[1]!.split(':')[0], outcomes[0]!.split(':')[0], JSON.stringify(o));
@@ -89,13 +82,7 @@ test('a client without a certificate, or one that does not trust the server, fai
 
 test('auth on: the certificate CN is the user, and its role bounds what it may read and write', async () => {
   for (const url of urls()) {
-    const admin = client(url, { user: 'root' });
-    const root = await admin.user('root').create('rootpw');
-    await root.addRole('root');
-    const app = await admin.role('app').create();
-    await app.grant({ permission: 'Readwrite', range: admin.range({ prefix: '/app/' }) });
-    await (await admin.user('alice').create('alicepw')).addRole('app');
-    await admin.auth.authEnable({});
+    await enableAuthWithAlice(client(url, { user: 'root' }));
   }
   const alice = { user: 'alice' };
   assert.is(await same('alice writes in her range', (c) => c.put('/app/c').value('3').then(() => 'put'), alice), 'ok "put"');
