@@ -5,6 +5,11 @@
  * error as the transport layer words it: etcd's grpc-go status string, api/error-map.ts). After every auth change the connection's open watches are re-checked and those that
  * lost read access are canceled with cancel_reason "etcdserver: permission denied".
  *
+ * The credential is checked again at each create, as etcd does on its watch streams: a stream
+ * opened with a token that has since expired (simple token ttl, JWT exp) or gone old (an auth
+ * change) has its next creates refused with that error (`etcdserver: invalid auth token`, ...),
+ * while the watches it already holds keep delivering.
+ *
  * The engine assigns ids when watch_id is 0, so the wrapper learns each watch's id from its
  * `created` answer: every create produces exactly one `created` response, in request order.
  */
@@ -22,7 +27,14 @@ interface Range {
 /** How a refused create's error reads in its cancel_reason. */
 export type DenyReason = (err: WatchKvError) => string;
 
-export function guardedEngine(engine: WatchEngine, auth: AuthStore, info: AuthInfo | undefined, denyReason: DenyReason): WatchEngine {
+/** The stream's user now, from the credential it was opened with; throws when that is no longer valid. */
+export type Reidentify = () => AuthInfo | undefined;
+
+/**
+ * `info`: the user the stream was opened as; `reidentify`: how to read its credential again at a
+ * create (without it, `info` stands for the stream's life, as for an SSE watch that is one create).
+ */
+export function guardedEngine(engine: WatchEngine, auth: AuthStore, info: AuthInfo | undefined, denyReason: DenyReason, reidentify?: Reidentify): WatchEngine {
   if (info === undefined && !auth.enabled) {
     // Auth off when the connection opened: it stays the connection's identity (as etcd, whose
     // streams keep the auth info they were opened with).
@@ -30,7 +42,7 @@ export function guardedEngine(engine: WatchEngine, auth: AuthStore, info: AuthIn
   }
   return {
     currentRevision: () => engine.currentRevision(),
-    newStream: (sink) => new GuardedStream(engine, sink, auth, info, denyReason),
+    newStream: (sink) => new GuardedStream(engine, sink, auth, info, denyReason, reidentify),
   };
 }
 
@@ -46,8 +58,10 @@ class GuardedStream implements WatchStream {
     private readonly engine: WatchEngine,
     private readonly sink: WatchSink,
     private readonly auth: AuthStore,
-    private readonly info: AuthInfo | undefined,
+    /** The user as last identified: at the open, then at each create that was let through. */
+    private info: AuthInfo | undefined,
     private readonly denyReason: DenyReason,
+    private readonly reidentify: Reidentify | undefined,
   ) {
     this.inner = engine.newStream({ send: (r) => this.onResponse(r) });
     this.stopListening = auth.onChange(() => this.recheck());
@@ -67,7 +81,9 @@ class GuardedStream implements WatchStream {
   create(request: WatchCreateRequest): void {
     const range: Range = { key: request.key, rangeEnd: request.rangeEnd };
     try {
-      authorize(this.auth, this.info, { kind: 'watch', ...range });
+      const info = this.reidentify ? this.reidentify() : this.info;
+      authorize(this.auth, info, { kind: 'watch', ...range });
+      this.info = info;
     } catch (err) {
       if (!isKvError(err)) throw err;
       this.sink.send({ watchId: -1, revision: this.engine.currentRevision(), created: true, canceled: true, cancelReason: this.denyReason(err), events: [], withPrevKv: false });

@@ -45,8 +45,8 @@ export function serveWatchDirect(ctx: ApiContext, stream: http2.ServerHttp2Strea
   if (ctx.connections.size >= ctx.config.maxWatchStreams) return call.end(status.RESOURCE_EXHAUSTED, ERROR_MESSAGES.ERR_TOO_MANY_STREAMS);
   let engine;
   try {
-    const token = headers.token;
-    engine = guardedEngine(ctx.engine, ctx.auth, grpcTokenAuthInfo(ctx, typeof token === 'string' ? token : undefined), grpcErrorString);
+    const token = typeof headers.token === 'string' ? headers.token : undefined;
+    engine = guardedEngine(ctx.engine, ctx.auth, grpcTokenAuthInfo(ctx, token), grpcErrorString, () => grpcTokenAuthInfo(ctx, token));
   } catch (err) {
     const s = grpcStatus(err);
     return call.end(s.code, s.details);

@@ -40,7 +40,7 @@ function serveWatch(ctx: ApiContext, call: ServerDuplexStream<Msg, Buffer>): voi
   if (ctx.connections.size >= ctx.config.maxWatchStreams) return fail(call, status.RESOURCE_EXHAUSTED, ERROR_MESSAGES.ERR_TOO_MANY_STREAMS);
   let engine;
   try {
-    engine = guardedEngine(ctx.engine, ctx.auth, grpcAuthInfo(ctx, call), grpcErrorString);
+    engine = guardedEngine(ctx.engine, ctx.auth, grpcAuthInfo(ctx, call), grpcErrorString, () => grpcAuthInfo(ctx, call));
   } catch (err) {
     const s = grpcStatus(err);
     return fail(call, s.code, s.details);

@@ -23,7 +23,7 @@ import { parseJson } from '../json-read.ts';
 import { errorBody, grpcErrorString, mapError } from '../error-map.ts';
 import { kvError } from '../../errors.ts';
 import { guardedEngine } from '../../auth/watch-guard.ts';
-import { authInfoOf } from '../security/request-auth.ts';
+import { authInfoOf, identify } from '../security/request-auth.ts';
 
 export async function httpWatchRoute(app: FastifyInstance, ctx: ApiContext): Promise<void> {
   // In this plugin's scope only: hand the body stream through untouched.
@@ -47,7 +47,7 @@ export async function httpWatchRoute(app: FastifyInstance, ctx: ApiContext): Pro
     let ended = false;
     let engine;
     try {
-      engine = guardedEngine(ctx.engine, ctx.auth, authInfoOf(ctx, req), grpcErrorString);
+      engine = guardedEngine(ctx.engine, ctx.auth, authInfoOf(ctx, req), grpcErrorString, () => identify(ctx, req));
     } catch (err) {
       return fail(err);
     }

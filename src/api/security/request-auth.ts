@@ -56,15 +56,23 @@ export function tokenOf(req: FastifyRequest): string | undefined {
 export function authInfoOf(ctx: ApiContext, req: FastifyRequest): AuthInfo | undefined {
   const r = req as WithInfo;
   if (INFO in r) return r[INFO];
+  const info = identify(ctx, req);
+  r[INFO] = info;
+  return info;
+}
+
+/**
+ * The request's user from its credential, read afresh (not the answer authInfoOf keeps): a watch
+ * stream asks again at each create, so a token that expired since the open no longer counts.
+ */
+export function identify(ctx: ApiContext, req: FastifyRequest): AuthInfo | undefined {
   const token = tokenOf(req);
-  let info: AuthInfo | undefined;
   if (token === undefined && ctx.config.clientCertAuth) {
     const sock = req.raw.socket as TLSSocket;
     const cn = sock.encrypted && sock.authorized ? sock.getPeerCertificate()?.subject?.CN : undefined;
-    info = typeof cn === 'string' && cn !== '' ? ctx.auth.infoFromCommonName(cn) : ctx.auth.infoFromToken(undefined);
-  } else info = ctx.auth.infoFromToken(token);
-  r[INFO] = info;
-  return info;
+    return typeof cn === 'string' && cn !== '' ? ctx.auth.infoFromCommonName(cn) : ctx.auth.infoFromToken(undefined);
+  }
+  return ctx.auth.infoFromToken(token);
 }
 
 /** The check a CHECKED route's handler makes on its decoded request. */

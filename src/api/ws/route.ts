@@ -14,7 +14,7 @@ import { WatchSession } from './watch-session.ts';
 import { ERROR_MESSAGES } from '../../errors.ts';
 import { grpcErrorString, WS_CLOSE, wsCloseReason } from '../error-map.ts';
 import { guardedEngine } from '../../auth/watch-guard.ts';
-import { authInfoOf } from '../security/request-auth.ts';
+import { authInfoOf, identify } from '../security/request-auth.ts';
 import { etcdMethodNotAllowed } from './not-an-upgrade.ts';
 
 export function wsWatchRoute(app: FastifyInstance, ctx: ApiContext): void {
@@ -41,7 +41,7 @@ export function wsWatchRoute(app: FastifyInstance, ctx: ApiContext): void {
         socket.close(code, reason);
       };
       const session = new WatchSession(
-        guardedEngine(ctx.engine, ctx.auth, authInfoOf(ctx, req), grpcErrorString),
+        guardedEngine(ctx.engine, ctx.auth, authInfoOf(ctx, req), grpcErrorString, () => identify(ctx, req)),
         ctx.identity,
         {
           write: (frame) => (typeof frame === 'string' ? frames.push(frame, null, '') : frames.push(frame.head, frame.events, frame.tail)),

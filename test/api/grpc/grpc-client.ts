@@ -36,16 +36,19 @@ export class EtcdGrpc {
     }
   }
 
-  call(service: Service, method: string, req: object = {}): Promise<any> {
+  /** A unary call, with `metadata` (a token) if given. */
+  call(service: Service, method: string, req: object = {}, metadata?: grpc.Metadata): Promise<any> {
     const c = this.clients.get(service);
     return new Promise((resolve, reject) => {
-      c[method](req, (err: GrpcError | null, res: any) => (err ? reject(err) : resolve(res)));
+      const done = (err: GrpcError | null, res: any): void => (err ? reject(err) : resolve(res));
+      if (metadata) c[method](req, metadata, done);
+      else c[method](req, done);
     });
   }
 
-  /** A bidirectional stream (Watch.Watch, Lease.LeaseKeepAlive). */
-  stream(service: Service, method: string): grpc.ClientDuplexStream<object, any> {
-    return this.clients.get(service)[method]();
+  /** A bidirectional stream (Watch.Watch, Lease.LeaseKeepAlive), with `metadata` (a token) if given. */
+  stream(service: Service, method: string, metadata?: grpc.Metadata): grpc.ClientDuplexStream<object, any> {
+    return metadata ? this.clients.get(service)[method](metadata) : this.clients.get(service)[method]();
   }
 
   /** Turns auth on the way etcdctl users do: a root user with the root role, then AuthEnable. */
