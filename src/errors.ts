@@ -68,6 +68,9 @@ export const ERROR_MESSAGES = {
   ERR_AUTH_VERIFY_ONLY: 'auth: token signing attempted with verify-only key',
   ERR_AUTH_INVALID_MGMT: 'etcdserver: invalid auth management',
   ERR_AUTH_NO_PASSWORD_USER: 'auth: authentication failed, password was given for no password user',
+  // etcd 3.4's Maintenance server (Snapshot, Defragment, Hash, HashKV) checks for root itself and
+  // returns its auth package's error unconverted (`auth: permission denied`, ...); the message varies.
+  ERR_AUTH_MAINTENANCE: 'auth: permission denied',
   // Browser safety: a request whose Origin is neither the server's own nor in --cors
   ERR_ORIGIN_NOT_ALLOWED: 'origin not allowed',
 } as const;

@@ -57,6 +57,7 @@ const GRPC: Record<ErrorCode, number> = {
   // etcd 3.4 returns this one as a plain error: gRPC Unknown, HTTP 500.
   ERR_AUTH_NO_PASSWORD_USER: 2,
   ERR_AUTH_VERIFY_ONLY: 2,
+  ERR_AUTH_MAINTENANCE: 2,
   ERR_ORIGIN_NOT_ALLOWED: 7,
 };
 

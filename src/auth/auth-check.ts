@@ -4,6 +4,7 @@
  * request in its apply path (checkRangeRequest, checkPutRequest, checkTxnReqsPermission, ...).
  * Each throws the typed auth error; error-map.ts turns it into the transport's answer.
  */
+import { isKvError, kvError, type ErrorCode } from '../errors.ts';
 import type { DeleteRangeRequest, PutRequest, RangeRequest, RequestOp, TxnRequest } from '../mvcc/kv.ts';
 import type { AuthInfo, AuthStore } from './auth-store.ts';
 
@@ -65,4 +66,29 @@ function checkTxn(auth: AuthStore, info: AuthInfo | undefined, txn: TxnRequest):
   };
   ops(txn.success);
   ops(txn.failure);
+}
+
+/** etcd's auth package's own words for what a root check can fail with (auth/store.go). */
+const AUTH_PACKAGE_WORDS: Partial<Record<ErrorCode, string>> = {
+  ERR_AUTH_USER_EMPTY: 'auth: user name is empty',
+  ERR_AUTH_USER_NOT_FOUND: 'auth: user not found',
+  ERR_PERMISSION_DENIED: 'auth: permission denied',
+  ERR_AUTH_INVALID_TOKEN: 'auth: invalid auth token',
+};
+
+/**
+ * The root check of etcd 3.4's Maintenance server (Snapshot, Defragment, Hash, HashKV), which
+ * returns its auth package's errors as they are: gRPC Unknown (HTTP 500), worded `auth: ...`
+ * where the other services say `etcdserver: ...` with their own codes. Runs `check` (resolving
+ * the caller's credential and authorizing) and rewords what it throws accordingly, so clients see
+ * exactly what etcd sends (etcdctl prints `Error: auth: permission denied`).
+ */
+export function maintenanceAuth(check: () => void): void {
+  try {
+    check();
+  } catch (err) {
+    const words = isKvError(err) ? AUTH_PACKAGE_WORDS[err.code] : undefined;
+    if (words === undefined) throw err;
+    throw kvError('ERR_AUTH_MAINTENANCE', words, err);
+  }
 }

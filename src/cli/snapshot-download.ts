@@ -30,7 +30,9 @@ export async function downloadSnapshot(endpoint: string, file: string, o: Downlo
     for await (const c of res) text += c;
     let message = text;
     try {
-      message = JSON.parse(text).message ?? text;
+      // A unary error `{"message"}`, or a refusal in the stream's error shape `{"error":{"message"}}`.
+      const parsed = JSON.parse(text) as { message?: string; error?: { message?: string } };
+      message = parsed.message ?? parsed.error?.message ?? text;
     } catch {
       // not JSON: show it as it came
     }

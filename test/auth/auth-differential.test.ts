@@ -105,6 +105,13 @@ test('admin endpoints: every answer and error as etcd 3.4', async () => {
   await p.both('/v3/kv/put', { key: b('w'), value: b('1'), prev_kv: true }, 'u1');
   await p.both('/v3/kv/put', { key: b('a'), value: b('1') }, 'u1');
   await p.both('/v3/kv/range', { key: b('a') }, 'garbage');
+  // The Maintenance server's own root check: etcd's auth package wording, code Unknown (HTTP
+  // 500); the snapshot's refusal in its stream's error shape.
+  for (const path of ['/v3/maintenance/hash', '/v3/maintenance/defragment', '/v3/maintenance/snapshot']) {
+    await p.both(path, {});
+    await p.both(path, {}, 'u1');
+    await p.both(path, {}, 'garbage');
+  }
   await p.both('/v3/auth/user/list', {}, 'u1');
   await p.both('/v3/auth/user/list', {}, 'root');
   await p.both('/v3/auth/role/revoke', { role: 'r1', key: b('w') }, 'root');
@@ -124,6 +131,8 @@ test('admin endpoints: every answer and error as etcd 3.4', async () => {
   await p.both('/v3/auth/disable', {});
   await p.both('/v3/auth/authenticate', { name: 'root', password: 'rootpw' });
   await p.both('/v3/kv/range', { key: b('a') }, 'garbage');
+  await p.both('/v3/maintenance/hash', {}, 'garbage');
+  await p.both('/v3/maintenance/snapshot', {}, 'garbage');
 });
 
 test('random users, roles and permissions: every operation allowed or denied as etcd', async () => {

@@ -94,12 +94,18 @@ test('with auth on, snapshot, defrag and hashkv are for root only, as in etcd', 
       ['defrag'],
       ['endpoint', 'hashkv'],
     ];
+    // etcd 3.4's Maintenance server refuses with its auth package's words (code Unknown), and
+    // etcdctl prints them: the same last line from both.
+    const lastLine = (out: string): string => out.trim().split('\n').pop()!;
+    for (const [i, args] of commands(etcd).entries()) {
+      const [e, w] = await Promise.all([ctl(etcd, ['--user=bob:bobpw', ...args]), ctl(wkv, ['--user=bob:bobpw', ...commands(wkv)[i]!])]);
+      assert.is.not(w.code, 0, `bob: etcdctl ${args.join(' ')}`);
+      assert.is(w.code, e.code, `bob: etcdctl ${args.join(' ')}`);
+      assert.is(lastLine(w.out).replace(wkv.url, 'URL'), lastLine(e.out).replace(etcd.url, 'URL'), `bob: etcdctl ${args.join(' ')}`);
+      assert.match(lastLine(w.out), 'auth: permission denied');
+    }
     for (const t of [etcd, wkv]) {
       for (const args of commands(t)) {
-        const bob = await ctl(t, ['--user=bob:bobpw', ...args]);
-        assert.is.not(bob.code, 0, `bob: etcdctl ${args.join(' ')} on ${t.url}`);
-        // etcd 3.4 says "auth: permission denied" (code Unknown), watchkv etcd's rpctypes wording.
-        assert.match(bob.out, /permission denied/, `bob: etcdctl ${args.join(' ')} on ${t.url}`);
         const root = await ctl(t, ['--user=root:rootpw', ...args]);
         assert.is(root.code, 0, `root: etcdctl ${args.join(' ')} on ${t.url}: ${root.out}`);
       }

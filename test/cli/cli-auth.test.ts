@@ -4,6 +4,9 @@
  * WebSocket, and clear errors for no credentials, a missing password or a denied key.
  */
 import { test } from 'uvu';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
 import { cli, cliProcess } from './support.ts';
@@ -53,6 +56,16 @@ test('no credentials, no password, a wrong one, or a key the user may not touch:
   const denied = await cli([...E, '--user', 'alice:alicepw', 'put', '/other', 'x']);
   assert.is(denied.code, 1);
   assert.match(denied.stderr, /etcdserver: permission denied \(code 7\)/);
+  // Snapshot is root only; the refusal comes in etcd's Maintenance words and the stream's error shape.
+  const dir = mkdtempSync(join(tmpdir(), 'watchkv-cli-auth-'));
+  try {
+    const snap = await cli([...E, '--user', 'alice:alicepw', 'snapshot', 'save', join(dir, 's.db')]);
+    assert.is(snap.code, 1, snap.stderr);
+    assert.match(snap.stderr, `answered 500: auth: permission denied`);
+    assert.is(existsSync(join(dir, 's.db')), false, 'no file left behind');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('watch signs in over the WebSocket and prints what the user may read', async () => {

@@ -18,12 +18,14 @@ import { unary, type GrpcLog } from './unary.ts';
 import { maintenance } from '../maintenance.ts';
 import { decodeAlarmRequest, decodeHashKvRevision, int64, type Msg } from './decode.ts';
 import { grpcAuthInfo } from './grpc-auth.ts';
-import { authorize } from '../../auth/auth-check.ts';
+import { authorize, maintenanceAuth } from '../../auth/auth-check.ts';
 
 export function maintenanceService(ctx: ApiContext, log: GrpcLog): UntypedServiceImplementation {
   const { identity: id, kv } = ctx;
   const m = maintenance(kv, id);
   const admin = (call: ServerUnaryCall<Msg, object>): void => authorize(ctx.auth, grpcAuthInfo(ctx, call), { kind: 'admin' });
+  // Defragment, Hash, HashKV: etcd's Maintenance server's own root check and its wording.
+  const maintenanceAdmin = (call: ServerUnaryCall<Msg, object>): void => maintenanceAuth(() => admin(call));
   return {
     Status: unary(log, 'Status', async (_m, call) => {
       authorize(ctx.auth, grpcAuthInfo(ctx, call), { kind: 'user' });
@@ -51,17 +53,17 @@ export function maintenanceService(ctx: ApiContext, log: GrpcLog): UntypedServic
     }),
     // Defragment and MoveLeader answer without a header, as etcd 3.4 does.
     Defragment: unary(log, 'Defragment', async (_m, call) => {
-      admin(call);
+      maintenanceAdmin(call);
       await m.defragment();
       return {};
     }),
     Hash: unary(log, 'Hash', async (_m, call) => {
-      admin(call);
+      maintenanceAdmin(call);
       const rev = kv.currentRevision();
       return { header: headerObject(id, rev), hash: await m.hash() };
     }),
     HashKV: unary(log, 'HashKV', async (req, call) => {
-      admin(call);
+      maintenanceAdmin(call);
       const r = await m.hashKv(decodeHashKvRevision(req));
       return { header: headerObject(id, r.currentRevision), hash: r.hash, compact_revision: String(r.compactRevision) };
     }),
@@ -87,7 +89,7 @@ export function maintenanceService(ctx: ApiContext, log: GrpcLog): UntypedServic
  */
 async function sendSnapshot(ctx: ApiContext, call: ServerWritableStream<Msg, object>): Promise<void> {
   // The copy holds every key and the users' password hashes: root only, as etcd.
-  authorize(ctx.auth, grpcAuthInfo(ctx, call), { kind: 'admin' });
+  maintenanceAuth(() => authorize(ctx.auth, grpcAuthInfo(ctx, call), { kind: 'admin' }));
   if (!ctx.serving) throw kvError('ERR_STOPPED');
   if (!ctx.snapshots) throw kvError('ERR_UNAVAILABLE', 'snapshots are not available on this server');
   const snap = await snapshotChunks(ctx.snapshots);

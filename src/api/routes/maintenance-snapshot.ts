@@ -13,11 +13,22 @@ import type { ApiContext } from '../context.ts';
 import { mapError, streamErrorBody } from '../error-map.ts';
 import { parseJsonObject } from '../json-read.ts';
 import { kvError } from '../../errors.ts';
+import { maintenanceAuth } from '../../auth/auth-check.ts';
+import { allow } from '../security/request-auth.ts';
+import { sendJson } from '../send-json.ts';
 import { snapshotChunks } from '../../snapshot/snapshot-chunks.ts';
 
 export function snapshotRoute(app: FastifyInstance, ctx: ApiContext): void {
   app.post('/v3/maintenance/snapshot', async (req, reply) => {
     parseJsonObject(typeof req.body === 'string' ? req.body : ''); // a malformed body is a 400, as etcd
+    try {
+      // The copy holds every key and the users' password hashes: root only, as etcd, which
+      // refuses with its Maintenance server's wording in the stream's error shape (HTTP 500).
+      maintenanceAuth(() => allow(ctx, req, { kind: 'admin' }));
+    } catch (err) {
+      const m = mapError(err);
+      return sendJson(reply, m.httpStatus, streamErrorBody(m));
+    }
     if (!ctx.serving) throw kvError('ERR_STOPPED');
     if (!ctx.snapshots) throw kvError('ERR_UNAVAILABLE', 'snapshots are not available on this server');
     const snap = await snapshotChunks(ctx.snapshots);

@@ -18,7 +18,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TLSSocket } from 'node:tls';
 import type { ApiContext } from '../context.ts';
-import { authorize, type Access } from '../../auth/auth-check.ts';
+import { authorize, maintenanceAuth, type Access } from '../../auth/auth-check.ts';
 import type { AuthInfo } from '../../auth/auth-store.ts';
 
 const PUBLIC = new Set([
@@ -34,6 +34,15 @@ const CHECKED = new Set([
   '/v1/queues', '/v1/queues/:name', '/v1/queues/:name/items', '/v1/queues/:name/take', '/v1/queues/:name/ack',
   '/v1/queues/:name/nack', '/v1/queues/:name/extend', '/v1/queues/:name/consume',
 ]);
+
+/**
+ * Root only, but the handler resolves the credential and checks it: a refusal must read as the
+ * stream's error etcd sends (maintenance-snapshot.ts).
+ */
+const SELF_CHECKED = new Set(['/v3/maintenance/snapshot']);
+
+/** Root-only routes whose refusals carry etcd's Maintenance server's wording (auth-check.ts maintenanceAuth). */
+const MAINTENANCE = new Set(['/v3/maintenance/defragment', '/v3/maintenance/hash']);
 
 const INFO = Symbol('watchkv.authInfo');
 type WithInfo = FastifyRequest & { [INFO]?: AuthInfo | undefined };
@@ -84,10 +93,14 @@ export function allow(ctx: ApiContext, req: FastifyRequest, access: Access): voi
 export function routeAuth(app: FastifyInstance, ctx: ApiContext): void {
   app.addHook('preHandler', async (req) => {
     const url = req.routeOptions.url;
-    if (url === undefined || PUBLIC.has(url) || url.startsWith('/ui/') || url.startsWith('/docs/')) return;
-    // A token given must be live, auth enabled or not (etcd 3.4): resolving it here says so.
-    const info = authInfoOf(ctx, req);
-    if (ctx.auth.enabled && !CHECKED.has(url)) authorize(ctx.auth, info, { kind: 'admin' });
+    if (url === undefined || PUBLIC.has(url) || SELF_CHECKED.has(url) || url.startsWith('/ui/') || url.startsWith('/docs/')) return;
+    const check = (): void => {
+      // A token given must be live, auth enabled or not (etcd 3.4): resolving it here says so.
+      const info = authInfoOf(ctx, req);
+      if (ctx.auth.enabled && !CHECKED.has(url)) authorize(ctx.auth, info, { kind: 'admin' });
+    };
+    if (MAINTENANCE.has(url)) maintenanceAuth(check);
+    else check();
   });
 }
 

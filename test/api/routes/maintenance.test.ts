@@ -87,11 +87,16 @@ test('watchkv: defragment gives back the space of deleted values (status dbSize)
     const token = async (name: string, password: string) => (await post(s.url, '/v3/auth/authenticate', { name, password })).body.token as string;
     const bob = await token('bob', 'bobpw');
     const root = await token('root', 'rootpw');
-    for (const path of ['/v3/maintenance/defragment', '/v3/maintenance/hash', '/v3/maintenance/transfer-leadership']) {
+    // Defragment and Hash in etcd's Maintenance server's words (HTTP 500, code 2, "auth: ...");
+    // move-leader, which etcd does not check, with watchkv's own 403.
+    for (const [path, status, code, message] of [
+      ['/v3/maintenance/defragment', 500, 2, 'auth: permission denied'],
+      ['/v3/maintenance/hash', 500, 2, 'auth: permission denied'],
+      ['/v3/maintenance/transfer-leadership', 403, 7, 'etcdserver: permission denied'],
+    ] as const) {
       const denied = await postAs(s.url, path, bob);
-      assert.is(denied.status, 403, `${path} as bob`);
-      assert.match(denied.body.message, /permission denied/);
-      assert.is.not((await postAs(s.url, path, root)).status, 403, `${path} as root`);
+      assert.equal([denied.status, denied.body.code, denied.body.message], [status, code, message], `${path} as bob`);
+      assert.is.not((await postAs(s.url, path, root)).status, status, `${path} as root`);
     }
   } finally {
     await s.stop();
