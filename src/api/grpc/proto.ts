@@ -40,15 +40,35 @@ function strict(service: ServiceDefinition): ServiceDefinition {
   const out: Record<string, MethodDefinition<object, object>> = {};
   for (const [name, m] of Object.entries(service)) {
     const decode = m.requestDeserialize;
+    const encode = m.responseSerialize;
     out[name] = {
       ...m,
       requestDeserialize: (b: Buffer) => {
         checkWire(b);
         return decode(b);
       },
+      responseSerialize: (value: object) => encode(withoutDefaults(value)),
     };
   }
   return out as ServiceDefinition;
+}
+
+/**
+ * The response with every scalar field at its proto3 default left out ('' , '0', 0, false, an
+ * empty Buffer), at any depth; messages stay, even empty. protobufjs writes a field that is set
+ * even to its default (`"error":""` in LeaseGrant, `"ID":"0"`, `"isLearner":false`); etcd's
+ * gogoproto code never does, and the bytes should be etcd's. (No response in rpc.proto has a
+ * scalar inside a oneof, where a default would still have to be written.)
+ */
+export function withoutDefaults<T>(value: T): T {
+  if (value === null || typeof value !== 'object' || Buffer.isBuffer(value)) return value;
+  if (Array.isArray(value)) return value.map(withoutDefaults) as T;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (v === '' || v === '0' || v === 0 || v === false || v === null || v === undefined || (Buffer.isBuffer(v) && v.length === 0)) continue;
+    out[k] = withoutDefaults(v);
+  }
+  return out as T;
 }
 
 /** grpc.health.v1.Health (proto/health.proto): the probe service etcd registers beside its own. */
