@@ -82,8 +82,9 @@ export const DEFAULTS = Object.freeze({
   /** ms: the smallest progress interval accepted; below it notifications would be noise (etcd). */
   minProgressNotifyIntervalMs: 100,
   /**
-   * bytes: a watch response larger than this is split when the watcher asked for `fragment`.
-   * etcd uses maxRequestBytes + 512 KiB of gRPC overhead = 2 MiB.
+   * bytes: a watch response of this size or more (protobuf bytes) is split when the watcher
+   * asked for `fragment`. etcd uses maxRequestBytes + 512 KiB of gRPC overhead = 2 MiB; the
+   * server sets it from --max-request-bytes the same way (bodyLimitBytes).
    */
   watchFragmentBytes: 2 * MiB,
   /** keys: page size of a watch state transfer (initial_state, resync): one store read each. */

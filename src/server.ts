@@ -22,7 +22,7 @@ import type { ListenTargets, ListenTls } from './api/listener.ts';
 import { isWildcardUrl, listenClientUrls, type ClientListeners } from './api/client-listeners.ts';
 import { TlsFiles } from './api/security/tls-files.ts';
 import { watchkvVersion } from './version.ts';
-import { DEFAULTS, type ServerConfig } from './config.ts';
+import { bodyLimitBytes, DEFAULTS, type ServerConfig } from './config.ts';
 import { startCompactor } from './compactor/compactor.ts';
 import { openAuthStore, type AuthStore } from './auth/auth-store.ts';
 import type { KV } from './mvcc/kv.ts';
@@ -66,6 +66,8 @@ export async function startServer(partial: Partial<ServerConfig>, backend?: Back
   const base = upstreamMode ? await openUpstream(config, openLog) : await openLocal(config, openLog, backend, BigInt(identity.memberId));
   const { kv: store, lessor, auth } = base;
   const engine = new WatchableStore(store, {
+    // etcd splits at its request limit plus gRPC's overhead allowance, as for request bodies.
+    watchFragmentBytes: bodyLimitBytes(config.maxRequestBytes),
     maxWatchersPerStream: config.maxWatchersPerStream,
     progressNotifyIntervalMs: config.progressNotifyIntervalMs,
     watchHistoryBytes: config.watchHistoryBytes,

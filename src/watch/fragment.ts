@@ -14,29 +14,63 @@ export function eventBytes(ev: Event, withPrevKv: boolean): number {
   return n;
 }
 
+/** bytes of `n` (>= 0) as a protobuf varint. */
+function varintBytes(n: number): number {
+  let len = 1;
+  for (let v = n; v >= 128; v = Math.floor(v / 128)) len++;
+  return len;
+}
+
+/** bytes of an int64 field (1-byte tag; 0 left out; a negative value takes 10 bytes). */
+const int64Field = (n: number): number => (n === 0 ? 0 : 1 + (n < 0 ? 10 : varintBytes(n)));
+/** bytes of a bytes field (left out when empty) or of a message field (always written). */
+const bytesField = (len: number): number => (len === 0 ? 0 : 1 + varintBytes(len) + len);
+const messageField = (len: number): number => 1 + varintBytes(len) + len;
+
+function keyValueBytes(kv: Event['kv']): number {
+  return bytesField(kv.key.length) + int64Field(kv.createRevision) + int64Field(kv.modRevision) + int64Field(kv.version) + bytesField(kv.value.length) + int64Field(Number(kv.lease));
+}
+
+/** bytes an event adds to a WatchResponse in etcd's protobuf encoding (its `events` field). */
+export function eventProtoBytes(ev: Event, withPrevKv: boolean): number {
+  let n = (ev.type === 'DELETE' ? 2 : 0) + messageField(keyValueBytes(ev.kv));
+  if (withPrevKv && ev.prevKv) n += messageField(keyValueBytes(ev.prevKv));
+  return messageField(n);
+}
+
 /**
- * Splits a response over `limitBytes` into parts, as etcd's sendFragments: only with at least
- * two events; events packed greedily, an event joins a part unless it would push it to the
- * limit (a single event always goes); every part but the last says `fragment: true`.
+ * bytes of a WatchResponse's other fields: its header (cluster and member ids taken at their
+ * largest, 10 bytes each, revision, raft term) and watch_id.
+ */
+function envelopeBytes(resp: WatchResponse): number {
+  const header = 2 * 11 + int64Field(resp.revision) + 2;
+  return messageField(header) + int64Field(resp.watchId);
+}
+
+/**
+ * Splits a response as etcd 3.4's sendFragments does, sizes in protobuf bytes (the gateway then
+ * renders each part as JSON, so every transport splits alike): nothing to split below
+ * `limitBytes` or with fewer than two events; otherwise events join a part, marked `fragment`,
+ * until adding one brings it to the limit (a part always takes at least one), and the last part
+ * goes out unmarked.
  */
 export function fragmentResponse(resp: WatchResponse, limitBytes: number): WatchResponse[] {
-  if (resp.events.length < 2) return [resp];
-  let total = 0;
-  for (const ev of resp.events) total += eventBytes(ev, resp.withPrevKv);
-  if (total < limitBytes) return [resp];
+  const n = resp.events.length;
+  if (n < 2) return [resp];
+  const sizes = resp.events.map((ev) => eventProtoBytes(ev, resp.withPrevKv));
+  const base = envelopeBytes(resp);
+  if (base + sizes.reduce((a, b) => a + b, 0) < limitBytes) return [resp];
   const parts: WatchResponse[] = [];
-  let current: Event[] = [];
-  let size = 0;
-  for (const ev of resp.events) {
-    const n = eventBytes(ev, resp.withPrevKv);
-    if (current.length > 0 && size + n >= limitBytes) {
-      parts.push({ ...resp, events: current, fragment: true });
-      current = [];
-      size = 0;
+  for (let i = 0; i < n; ) {
+    const start = i;
+    let size = base + 2; // the `fragment: true` flag
+    while (i < n) {
+      size += sizes[i]!;
+      if (i > start && size >= limitBytes) break;
+      i++;
     }
-    current.push(ev);
-    size += n;
+    const events = resp.events.slice(start, i);
+    parts.push(i < n ? { ...resp, events, fragment: true } : { ...resp, events });
   }
-  parts.push({ ...resp, events: current });
   return parts;
 }
