@@ -54,6 +54,9 @@ import { queueRoutes } from './api/queue/queue-routes.ts';
 import { queueConsumeRoute } from './api/queue/queue-consume.ts';
 import type { UpstreamMonitor } from './upstream/upstream-api.ts';
 
+/** etcd's plain GET endpoints: another method is its 405 with `Allow: GET` (HEAD stays served). */
+const ETCD_GET_ONLY = new Set(['/health', '/version']);
+
 export interface AppDeps {
   kv: KV;
   engine: WatchEngine;
@@ -133,6 +136,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     // etcd's plain-text answers, byte for byte (newline included): its JSON gateway owns /v3/
     // (and /v3beta/, rewritten to /v3/ before routing); every other path is Go's http.NotFound.
     if (postPaths.has(path) && req.method !== 'POST') return etcdMethodNotAllowed(req, reply);
+    // etcd's own GET handlers (not its gateway) refuse other methods naming the one they take.
+    if (ETCD_GET_ONLY.has(path) && req.method !== 'GET') return etcdMethodNotAllowed(req, reply.header('allow', 'GET'));
     const body = path.startsWith('/v3/') ? 'Not Found\n' : '404 page not found\n';
     return reply.code(404).type('text/plain; charset=utf-8').send(body);
   });

@@ -14,7 +14,12 @@ import { sendJson } from '../send-json.ts';
 export async function browserGuard(app: FastifyInstance, allowedOrigins: readonly string[]): Promise<void> {
   app.addHook('onRequest', async (req, reply) => {
     const origin = req.headers.origin;
-    if (origin === undefined) return;
+    if (origin === undefined) {
+      // etcd answers every OPTIONS with an empty 200, whatever the path; a preflight (it has an
+      // Origin) goes on to @fastify/cors below, set to answer as etcd does.
+      if (req.method === 'OPTIONS') return reply.code(200).send();
+      return;
+    }
     const scheme = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
     if (originAllowed({ origin, host: req.headers.host, scheme }, allowedOrigins)) return;
     // The message says what is wrong; the 403 also keeps a form POST from writing anything.
@@ -29,5 +34,8 @@ export async function browserGuard(app: FastifyInstance, allowedOrigins: readonl
     allowedHeaders: ['Authorization', 'Content-Type', 'If-Match', 'If-None-Match'],
     exposedHeaders: ['ETag', 'X-Etcd-Revision'],
     maxAge: 600,
+    // etcd: 200 for any OPTIONS from an allowed origin, Access-Control-Request-Method or not.
+    optionsSuccessStatus: 200,
+    strictPreflight: false,
   });
 }

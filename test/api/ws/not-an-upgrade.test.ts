@@ -2,7 +2,7 @@
  * A GET without `Upgrade: websocket` on a WebSocket route: on etcd's paths the same answer as a
  * real etcd 3.4 (405 "Method Not Allowed", its gateway seeing a GET on a POST endpoint); on
  * watchkv's own queue consumer a 400 that says what is needed. Upgrades still work on each.
- * Unknown paths: etcd's 404 bodies.
+ * Unknown paths: etcd's 404 bodies; other methods and OPTIONS as etcd answers them.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -34,6 +34,17 @@ test('unknown paths: 404 with etcd\'s body, the gateway\'s under /v3/ and /v3bet
       assert.is(etcd.status, 404, `${method} ${path}`);
       assert.equal(wk, etcd, `${method} ${path}`);
     }
+  }
+});
+
+test('other methods: etcd\'s GET endpoints answer 405 naming GET; any OPTIONS without an Origin is an empty 200', async () => {
+  const cases: Array<[string, string]> = [['POST', '/health'], ['PUT', '/version'], ['DELETE', '/health'], ['OPTIONS', '/v3/kv/range'], ['OPTIONS', '/health'], ['OPTIONS', '/nope']];
+  for (const [method, path] of cases) {
+    const [etcd, wk] = await Promise.all([pair.etcd.url, pair.wk.url].map(async (u) => {
+      const r = await fetch(u + path, { method });
+      return { status: r.status, allow: r.headers.get('allow'), type: (r.headers.get('content-type') ?? '').split(';')[0], body: await r.text() };
+    }));
+    assert.equal(wk, etcd, `${method} ${path}`);
   }
 });
 
