@@ -22,7 +22,7 @@
 import type * as http2 from 'node:http2';
 import { status, type Server } from '@grpc/grpc-js';
 import type { Msg } from './decode.ts';
-import { grpcTimeoutMs, trailersOnlyHeaders } from './grpc-wire.ts';
+import { grpcTimeoutMs, trailersOnlyHeaders, unknownPathStatus } from './grpc-wire.ts';
 
 export interface FastMethod {
   /** protobufjs request decoder (the same grpc-js would use). */
@@ -45,6 +45,11 @@ export interface FastUnaryOptions {
   /** Counts streams served by those (tests read it). */
   streamsServed?: { count: number };
   /**
+   * Every `/Service/Method` the server serves: a gRPC call to any other path is answered here
+   * with grpc-go's status for it (grpc-wire.ts unknownPathStatus), as etcd answers it.
+   */
+  known?: { paths: ReadonlySet<string>; services: ReadonlySet<string> };
+  /**
    * Requests on the HTTP/2 connection that are not gRPC (their content-type is not
    * application/grpc*): the JSON gateway, REST, SSE and the explorer, which a browser or curl
    * reaches over HTTP/2 once TLS's ALPN offers `h2` (etcd routes them the same way).
@@ -65,6 +70,8 @@ export function attachFastUnary(server: Server, opts: FastUnaryOptions): boolean
   h2.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]) => {
     if (opts.plain && !isGrpc(headers)) return opts.plain(stream, headers, flags, rawHeaders);
     const path = headers[':path'] as string;
+    const unknown = opts.known && unknownPathStatus(path, opts.known.paths, opts.known.services);
+    if (unknown) return answerUnknown(stream, unknown);
     const m = opts.methods.get(path);
     const direct = opts.streams?.get(path);
     if ((!m && !direct) || !servable(headers) || opts.certIdentity()) return grpcHandler(stream, headers);
@@ -76,6 +83,13 @@ export function attachFastUnary(server: Server, opts: FastUnaryOptions): boolean
     direct!(stream, headers);
   });
   return true;
+}
+
+/** A trailers-only answer; the request body is read and dropped so the window is not held. */
+function answerUnknown(stream: http2.ServerHttp2Stream, st: { code: number; details: string }): void {
+  stream.on('error', () => {});
+  stream.resume();
+  if (!stream.destroyed) stream.respond(trailersOnlyHeaders(st.code, st.details), { endStream: true });
 }
 
 function isGrpc(h: http2.IncomingHttpHeaders): boolean {

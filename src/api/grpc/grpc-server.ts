@@ -70,6 +70,9 @@ export function buildGrpcServer(ctx: ApiContext, log: GrpcLog, http?: (req: http
   server.addService(serviceDefinition('Maintenance'), maintenanceService(ctx, log));
   server.addService(serviceDefinition('Auth'), authService(ctx, log));
   server.addService(strictHealthDefinition(healthServiceDefinition()), healthService(ctx));
+  const served = [...(['KV', 'Watch', 'Lease', 'Cluster', 'Maintenance', 'Auth'] as const).map(serviceDefinition), healthServiceDefinition()];
+  const knownPaths = new Set(served.flatMap((d) => Object.values(d).map((m) => m.path)));
+  const known = { paths: knownPaths, services: new Set([...knownPaths].map((p) => p.slice(1, p.lastIndexOf('/')))) };
 
   const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
   const fastUnary = { count: 0 };
@@ -89,6 +92,7 @@ export function buildGrpcServer(ctx: ApiContext, log: GrpcLog, http?: (req: http
       ],
     ]),
     streamsServed: watchStreams,
+    known,
     plain:
       http &&
       ((stream, headers, _flags, rawHeaders) => {

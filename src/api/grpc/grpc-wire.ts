@@ -22,8 +22,36 @@ export function grpcTimeoutMs(headers: http2.IncomingHttpHeaders): number | unde
 /** grpc-status and grpc-message (percent-encoded, left out when empty), for trailers. */
 export function statusFields(code: number, details: string): http2.OutgoingHttpHeaders {
   const h: http2.OutgoingHttpHeaders = { 'grpc-status': String(code) };
-  if (details !== '') h['grpc-message'] = encodeURI(details);
+  if (details !== '') h['grpc-message'] = encodeGrpcMessage(details);
   return h;
+}
+
+/**
+ * grpc-message as grpc-go writes it (the gRPC spec's rule): the UTF-8 bytes, each one outside
+ * printable ASCII (0x20-0x7E) or a `%` written as %XX, everything else as it is (spaces too).
+ */
+export function encodeGrpcMessage(details: string): string {
+  if (/^[\x20-\x24\x26-\x7e]*$/.test(details)) return details;
+  let out = '';
+  for (const b of Buffer.from(details, 'utf8')) {
+    out += b >= 0x20 && b <= 0x7e && b !== 0x25 ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+/**
+ * Where grpc-go sends a call to a path no service serves: its status for that path, or
+ * undefined when `knownPaths` has it. `/Service/Method` with an unknown service or method is
+ * UNIMPLEMENTED; a path without that shape is RESOURCE_EXHAUSTED "malformed method name".
+ */
+export function unknownPathStatus(path: string, knownPaths: ReadonlySet<string>, knownServices: ReadonlySet<string>): { code: number; details: string } | undefined {
+  if (knownPaths.has(path)) return undefined;
+  const name = path.startsWith('/') ? path.slice(1) : path;
+  const slash = name.lastIndexOf('/');
+  if (slash < 0) return { code: 8, details: `malformed method name: ${JSON.stringify(path)}` };
+  const service = name.slice(0, slash);
+  if (!knownServices.has(service)) return { code: 12, details: `unknown service ${service}` };
+  return { code: 12, details: `unknown method ${name.slice(slash + 1)} for service ${service}` };
 }
 
 /** A trailers-only response: the status in the response headers, with END_STREAM. */

@@ -10,6 +10,7 @@ import { serviceDefinition } from '../../../src/api/grpc/proto.ts';
 import { encodeRangeResponse, encodeTxnResponse } from '../../../src/api/grpc/encode-kv.ts';
 import { encodeWatchMessage, encodeWatchResponse } from '../../../src/api/grpc/encode-watch.ts';
 import { Rng } from '../../support/rng.ts';
+import { encodeGrpcMessage } from '../../../src/api/grpc/grpc-wire.ts';
 
 const id = { clusterId: '18446744073709551615', memberId: '9007199254740993', raftTerm: '2' };
 const decodeRange = (b: Buffer): any => serviceDefinition('KV').Range!.responseDeserialize(b);
@@ -98,6 +99,11 @@ test('a WatchResponse as a direct-path message: prefix and fields, then the even
   }
   // Two watchers of one batch (one list object): its events are encoded once and shared.
   assert.ok(encodeWatchMessage(id, { watchId: 1, revision: 9, events, withPrevKv: false }).events === encodeWatchMessage(id, { watchId: 2, revision: 9, events, withPrevKv: false }).events);
+});
+
+test('grpc-message as grpc-go encodes it: printable ASCII as is (spaces too), % and other bytes as %XX', () => {
+  assert.is(encodeGrpcMessage('etcdserver: key is not provided'), 'etcdserver: key is not provided');
+  assert.is(encodeGrpcMessage('é 100%\n'), '%C3%A9 100%25%0A');
 });
 
 test.run();
