@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { bodyLimitBytes, DEFAULTS, type ServerConfig } from './config.ts';
 import { ConfigFileError, readConfigFile } from './config-file.ts';
 import { parseAuthToken, TokenConfigError } from './auth/token-config.ts';
+import { ETCD_BOOLEAN_FLAGS, ETCD_FLAGS, EtcdFlagError, etcdFlagEffects, normalizeBooleans } from './etcd-flags.ts';
 
 
 export class ConfigError extends Error {}
@@ -45,6 +46,11 @@ export const HELP = `Usage: watchkv [flags]   (each flag also reads the environm
   --log-level LEVEL               fatal|error|warn|info|debug|trace|silent (WATCHKV_LOG_LEVEL)  default ${DEFAULTS.logLevel}
   --config-file FILE              YAML file whose keys are these flags' names, e.g. data-dir: /x;
                                   flags and environment win over it (WATCHKV_CONFIG_FILE)
+  etcd's other server flags       a single-member etcd's command line works as it is: raft, peer,
+                                  WAL and bbolt tuning flags are accepted with no effect (one warning
+                                  at start names them); --experimental-watch-progress-notify-interval
+                                  and --debug mean what they mean there; asking for several members,
+                                  joining a cluster, v2 or --auto-tls is refused, saying why
   --version                       print the version and exit
   --help                          print this help
 `;
@@ -141,8 +147,11 @@ function corsOrigins(v: string): string[] {
 /** Returns the config, or 'help' / 'version' when --help / --version was given. */
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig | 'help' | 'version' {
   let values: Record<string, string | boolean | undefined>;
+  let falses: Set<string>;
   try {
-    values = parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: false }).values;
+    const normal = normalizeBooleans(argv, ETCD_BOOLEAN_FLAGS);
+    falses = normal.falses;
+    values = parseArgs({ args: normal.argv, options: { ...ETCD_FLAGS, ...FLAGS }, strict: true, allowPositionals: false }).values;
   } catch (err) {
     throw new ConfigError((err as Error).message);
   }
@@ -185,12 +194,20 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
   if (tls && (certFile === undefined || keyFile === undefined)) throw new ConfigError('--listen-client-urls: an https:// URL needs --cert-file and --key-file');
   if (cca && !tls) throw new ConfigError('--client-cert-auth needs an https:// --listen-client-urls');
   if (cca && trustedCaFile === undefined) throw new ConfigError('--client-cert-auth needs --trusted-ca-file');
-  const logLevel = get('log-level') ?? DEFAULTS.logLevel;
+  const name = get('name') ?? DEFAULTS.memberName;
+  let etcd;
+  try {
+    etcd = etcdFlagEffects(values, falses, name);
+  } catch (err) {
+    if (err instanceof EtcdFlagError) throw new ConfigError(err.message);
+    throw err;
+  }
+  const logLevel = get('log-level') ?? etcd.logLevel ?? DEFAULTS.logLevel;
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
     throw new ConfigError(`--log-level: "${logLevel}" is not one of fatal, error, warn, info, debug, trace, silent`);
   }
   const pni = get('progress-notify-interval');
-  const progressNotifyIntervalMs = pni === undefined ? DEFAULTS.progressNotifyIntervalMs : duration('progress-notify-interval', pni);
+  const progressNotifyIntervalMs = pni === undefined ? (etcd.progressNotifyIntervalMs ?? DEFAULTS.progressNotifyIntervalMs) : duration('progress-notify-interval', pni);
   if (progressNotifyIntervalMs < DEFAULTS.minProgressNotifyIntervalMs) {
     throw new ConfigError(`--progress-notify-interval: must be at least ${DEFAULTS.minProgressNotifyIntervalMs}ms`);
   }
@@ -215,7 +232,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
   return {
     listenClientUrls,
     advertiseClientUrls,
-    name: get('name') ?? DEFAULTS.memberName,
+    name,
     dataDir: get('data-dir') ?? DEFAULTS.dataDir,
     logLevel,
     progressNotifyIntervalMs,
@@ -244,6 +261,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
     clientCertAuth: cca,
     upstreamEndpoints,
     upstreamPrefix: upstreamPrefix ?? '',
+    ignoredEtcdFlags: etcd.ignored,
   };
 }
 

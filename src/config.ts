@@ -292,6 +292,8 @@ export interface ServerConfig {
   upstreamEndpoints: string[];
   /** Upstream mode: the key prefix mirrored ('' = the whole keyspace). */
   upstreamPrefix: string;
+  /** etcd flags given that have no effect here (etcd-flags.ts), for the start-up warning. */
+  ignoredEtcdFlags?: string[];
 }
 
 /** JWS algorithms etcd 3.4 accepts in --auth-token's sign-method. */

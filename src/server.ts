@@ -94,6 +94,9 @@ export async function startServer(partial: Partial<ServerConfig>, backend?: Back
   const { fastify, grpc, ctx } = app;
   const address = listener.urls[0]!;
   ctx.advertised.clientUrls = config.advertiseClientUrls.length > 0 ? config.advertiseClientUrls : listener.urls;
+  if (config.ignoredEtcdFlags?.length) {
+    fastify.log.warn({ flags: config.ignoredEtcdFlags }, `etcd flags accepted with no effect (one member, no raft, no WAL or bbolt to tune): ${config.ignoredEtcdFlags.join(' ')}`);
+  }
   for (const u of ctx.advertised.clientUrls.filter(isWildcardUrl)) {
     fastify.log.warn({ url: u }, 'member list advertises a wildcard address that clients elsewhere cannot dial: set --advertise-client-urls');
   }

@@ -1,0 +1,115 @@
+/**
+ * etcd's own server flags (src/etcd-flags.ts): the command line of a single-member etcd, as
+ * systemd units and Kubernetes static pods write it, starts both a real etcd 3.4 and watchkv,
+ * and etcdctl gets the same answers from both; watchkv names the flags that change nothing.
+ * Values that ask for what watchkv cannot be are refused with the reason.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig } from '../src/cli-options.ts';
+import type { ServerConfig } from '../src/config.ts';
+import { etcdBinary, freePort } from '../scripts/etcd-server.ts';
+import { ensureBuilt, spawnProc, type Proc } from './support/built-server.ts';
+import { ctl } from './support/etcdctl.ts';
+
+ensureBuilt();
+const dir = mkdtempSync(join(tmpdir(), 'watchkv-etcd-flags-'));
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+const config = (argv: string[]): ServerConfig => loadConfig(argv, {}) as ServerConfig;
+
+function refused(argv: string[], message: RegExp): void {
+  try {
+    loadConfig(argv, {});
+  } catch (err) {
+    assert.instance(err, ConfigError);
+    assert.match((err as Error).message, message);
+    return;
+  }
+  assert.unreachable(`${argv.join(' ')} was accepted`);
+}
+
+test('etcd\'s names for watchkv settings, Go booleans, and the flags that change nothing', () => {
+  const c = config(['--experimental-watch-progress-notify-interval=1m30s', '--debug', '--snapshot-count', '5000', '--client-cert-auth=false', '--enable-v2=false', '--peer-client-cert-auth=true']);
+  assert.is(c.progressNotifyIntervalMs, 90_000);
+  assert.is(c.logLevel, 'debug');
+  assert.is(c.clientCertAuth, false);
+  assert.equal(c.ignoredEtcdFlags, ['--snapshot-count', '--peer-client-cert-auth']);
+  // watchkv's own names win over etcd's.
+  assert.is(config(['--experimental-watch-progress-notify-interval=5s', '--progress-notify-interval', '7s']).progressNotifyIntervalMs, 7000);
+  assert.is(config(['--debug', '--log-level', 'warn']).logLevel, 'warn');
+  assert.equal(config([]).ignoredEtcdFlags, []);
+});
+
+test('what watchkv cannot be is refused, saying why', () => {
+  refused(['--initial-cluster', 'a=http://10.0.0.1:2380,b=http://10.0.0.2:2380', '--name', 'a'], /names 2 members; watchkv is one member/);
+  refused(['--initial-cluster', 'other=http://10.0.0.1:2380'], /no member named "default"/);
+  refused(['--initial-cluster-state', 'existing'], /cannot join an etcd cluster/);
+  refused(['--initial-cluster-state', 'maybe'], /not one of new, existing/);
+  refused(['--enable-v2'], /v3 API only/);
+  refused(['--auto-tls=true'], /does not make its own certificates/);
+  refused(['--host-whitelist', 'example.com'], /--host-whitelist: not supported/);
+  refused(['--listen-metrics-urls', 'http://127.0.0.1:2381'], /--listen-metrics-urls: not supported/);
+  refused(['--strict-reconfig-check=maybe'], /"maybe" is not true or false/);
+  refused(['--experimental-watch-progress-notify-interval', '10'], /not a duration/);
+  refused(['--no-such-flag'], /Unknown option '--no-such-flag'/);
+});
+
+/** A single-member etcd's command line, on its own ports and data dir. */
+async function etcdCommandLine(name: string, data: string): Promise<{ url: string; args: string[] }> {
+  const url = `http://127.0.0.1:${await freePort()}`;
+  const peer = `http://127.0.0.1:${await freePort()}`;
+  const args = [
+    `--name=${name}`, `--data-dir=${data}`,
+    `--listen-client-urls=${url}`, `--advertise-client-urls=${url}`,
+    `--listen-peer-urls=${peer}`, `--initial-advertise-peer-urls=${peer}`,
+    `--initial-cluster=${name}=${peer}`, '--initial-cluster-token=tkn', '--initial-cluster-state=new',
+    '--snapshot-count=10000', '--heartbeat-interval=100', '--election-timeout=1000',
+    '--experimental-initial-corrupt-check=true', '--experimental-watch-progress-notify-interval=5s',
+    '--auto-compaction-mode=periodic', '--auto-compaction-retention=1', '--quota-backend-bytes=8589934592',
+    '--logger=zap', '--log-outputs=stderr', '--log-level=warn',
+  ];
+  return { url, args };
+}
+
+test('the same etcd command line starts etcd and watchkv; etcdctl gets the same answers', async () => {
+  const bin = etcdBinary();
+  assert.ok(bin, 'etcd is installed (scripts/install-etcd.sh)');
+  const e = await etcdCommandLine('s1', join(dir, 'etcd'));
+  const w = await etcdCommandLine('s1', join(dir, 'watchkv'));
+  const etcd = spawn(bin!, e.args, { stdio: 'ignore' });
+  let wk: Proc | undefined;
+  try {
+    wk = spawnProc(process.execPath, ['dist/server.js', ...w.args]);
+    const warning = await wk.waitLog((l) => typeof l.msg === 'string' && l.msg.startsWith('etcd flags accepted with no effect'));
+    assert.equal(warning.flags, [
+      '--initial-cluster-token', '--listen-peer-urls', '--initial-advertise-peer-urls', '--snapshot-count', '--heartbeat-interval',
+      '--election-timeout', '--logger', '--log-outputs', '--experimental-initial-corrupt-check', '--initial-cluster', '--initial-cluster-state',
+    ]);
+    for (const args of [['put', 'k', 'v'], ['get', 'k'], ['member', 'list', '-w', 'simple']]) {
+      const [a, b] = await Promise.all([retryCtl(e.url, args), retryCtl(w.url, args)]);
+      // Member ids differ, and watchkv lists no peer URLs (no raft): README's differences.
+      const norm = (out: string, url: string): string => out.replaceAll(url, 'URL').replace(/[0-9a-f]+, started, s1, [^,]*, /, 'ID, started, s1, PEERS, ');
+      assert.is(norm(b, w.url), norm(a, e.url), args.join(' '));
+    }
+  } finally {
+    etcd.kill('SIGKILL');
+    await wk?.destroy();
+  }
+});
+
+/** etcdctl against a server that may still be starting: retried until it answers (10 s at most). */
+async function retryCtl(url: string, args: string[]): Promise<string> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const r = await ctl({ url, stop: async () => {} }, args);
+    if (r.code === 0 || Date.now() > deadline) return `${r.code} ${r.stdout}`;
+    await new Promise((res) => setTimeout(res, 200));
+  }
+}
+
+test.run();
