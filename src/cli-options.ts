@@ -17,6 +17,8 @@ export const HELP = `Usage: watchkv [flags]   (each flag also reads the environm
                                   serving everything (WATCHKV_LISTEN_CLIENT_URLS)  default ${DEFAULTS.listenClientUrls}
   --advertise-client-urls URLS    the URLs member list gives clients, when they differ from where
                                   it listens (0.0.0.0, NAT, a proxy) (WATCHKV_ADVERTISE_CLIENT_URLS)
+  --listen-metrics-urls URLS      extra http:// URLs serving only GET /metrics and /health, as etcd's
+                                  (a liveness probe and Prometheus off the client port) (WATCHKV_LISTEN_METRICS_URLS)
   --name NAME                     member name in /v3/cluster/member/list, as etcd's --name (WATCHKV_NAME)  default ${DEFAULTS.memberName}
   --data-dir DIR                  LevelDB data directory (WATCHKV_DATA_DIR)      default ${DEFAULTS.dataDir}
   --progress-notify-interval DUR  periodic watch progress, e.g. 600000, 10m, 5s (WATCHKV_PROGRESS_NOTIFY_INTERVAL)  default 10m
@@ -58,6 +60,7 @@ export const HELP = `Usage: watchkv [flags]   (each flag also reads the environm
 const FLAGS = {
   'listen-client-urls': { type: 'string' },
   'advertise-client-urls': { type: 'string' },
+  'listen-metrics-urls': { type: 'string' },
   'data-dir': { type: 'string' },
   name: { type: 'string' },
   'progress-notify-interval': { type: 'string' },
@@ -186,6 +189,9 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
   const listenClientUrls = clientUrls('listen-client-urls', get('listen-client-urls') ?? DEFAULTS.listenClientUrls).join(',');
   const advertise = get('advertise-client-urls');
   const advertiseClientUrls = advertise === undefined ? [] : clientUrls('advertise-client-urls', advertise);
+  const metrics = get('listen-metrics-urls');
+  const listenMetricsUrls = metrics === undefined ? [] : clientUrls('listen-metrics-urls', metrics);
+  if (listenMetricsUrls.some((u) => u.startsWith('https:'))) throw new ConfigError('--listen-metrics-urls: only http:// URLs are supported');
   const certFile = get('cert-file');
   const keyFile = get('key-file');
   const trustedCaFile = get('trusted-ca-file');
@@ -232,6 +238,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
   return {
     listenClientUrls,
     advertiseClientUrls,
+    listenMetricsUrls,
     name,
     dataDir: get('data-dir') ?? DEFAULTS.dataDir,
     logLevel,

@@ -292,6 +292,8 @@ export interface ServerConfig {
   upstreamEndpoints: string[];
   /** Upstream mode: the key prefix mirrored ('' = the whole keyspace). */
   upstreamPrefix: string;
+  /** Extra http:// listeners serving only /metrics and /health (etcd's --listen-metrics-urls). */
+  listenMetricsUrls?: string[];
   /** etcd flags given that have no effect here (etcd-flags.ts), for the start-up warning. */
   ignoredEtcdFlags?: string[];
 }

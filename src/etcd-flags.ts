@@ -25,7 +25,7 @@ const IGNORED_BOOLEAN = [
 ] as const;
 
 /** Flags read here (their effect, or their refusal), beyond the ignored ones. */
-const HANDLED_STRING = ['initial-cluster', 'initial-cluster-state', 'experimental-watch-progress-notify-interval', 'host-whitelist', 'cipher-suites', 'listen-metrics-urls'] as const;
+const HANDLED_STRING = ['initial-cluster', 'initial-cluster-state', 'experimental-watch-progress-notify-interval', 'host-whitelist', 'cipher-suites'] as const;
 const HANDLED_BOOLEAN = ['debug', 'enable-v2', 'auto-tls', 'enable-grpc-gateway'] as const;
 
 type Opt = { type: 'string' } | { type: 'boolean' };
@@ -102,9 +102,6 @@ export function etcdFlagEffects(values: Record<string, string | boolean | undefi
   }
   const ciphers = values['cipher-suites'];
   if (typeof ciphers === 'string' && ciphers.trim() !== '') throw new EtcdFlagError('--cipher-suites: not supported; Node\'s TLS defaults apply');
-  if (values['listen-metrics-urls'] !== undefined) {
-    throw new EtcdFlagError('--listen-metrics-urls: not supported; /metrics and /health are served on --listen-client-urls');
-  }
   const out: EtcdFlagEffects = { ignored };
   const pni = values['experimental-watch-progress-notify-interval'];
   if (typeof pni === 'string') out.progressNotifyIntervalMs = goDurationMs('experimental-watch-progress-notify-interval', pni);

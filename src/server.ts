@@ -20,6 +20,7 @@ import { ConfigError, HELP, defaultConfig, loadConfig } from './cli-options.ts';
 import { loadIdentity, randomIdentity } from './api/identity.ts';
 import type { ListenTargets, ListenTls } from './api/listener.ts';
 import { isWildcardUrl, listenClientUrls, type ClientListeners } from './api/client-listeners.ts';
+import { listenMetricsUrls, type MetricsListeners } from './api/metrics-listener.ts';
 import { TlsFiles } from './api/security/tls-files.ts';
 import { watchkvVersion } from './version.ts';
 import { bodyLimitBytes, DEFAULTS, type ServerConfig } from './config.ts';
@@ -36,6 +37,8 @@ export interface RunningServer {
   address: string;
   /** Every bound listen URL, in --listen-client-urls order (address first). */
   addresses: string[];
+  /** --listen-metrics-urls as bound (port 0 resolved). */
+  metricsUrls: string[];
   /** The store clients read and write (local, or the upstream mirror). */
   store: KV;
   /** The watch engine over it. */
@@ -74,6 +77,7 @@ export async function startServer(partial: Partial<ServerConfig>, backend?: Back
   });
   let app;
   let listener: ClientListeners;
+  let metricsListeners: MetricsListeners | undefined;
   try {
     app = await buildApp({ kv: store, engine, lessor, auth, config, identity, logStream, snapshots: base.snapshots, upstream: base.upstream });
     await app.fastify.ready();
@@ -83,6 +87,13 @@ export async function startServer(partial: Partial<ServerConfig>, backend?: Back
     const tls = listenTls(config, app.fastify.log);
     listener = await listenClientUrls(config.listenClientUrls.split(','), targets, tls);
     app.ctx.tls = tls?.files;
+    const bound = listener;
+    if (config.listenMetricsUrls?.length) {
+      metricsListeners = await listenMetricsUrls(config.listenMetricsUrls, app.fastify).catch((err: unknown) => {
+        bound.destroyAll();
+        throw err;
+      });
+    }
   } catch (err) {
     auth.close();
     await lessor.close();
@@ -107,7 +118,7 @@ export async function startServer(partial: Partial<ServerConfig>, backend?: Back
     revisionIntervalMs: config.autoCompactionRevisionIntervalMs,
   });
   // Every bound URL when there are several (`address` stays the first: scripts read it).
-  const others = listener.urls.length > 1 ? { addresses: listener.urls } : {};
+  const others = { ...(listener.urls.length > 1 ? { addresses: listener.urls } : {}), ...(metricsListeners ? { metricsUrls: metricsListeners.urls } : {}) };
   fastify.log.info(
     upstreamMode
       ? { address, ...others, upstream: config.upstreamEndpoints, prefix: config.upstreamPrefix, revision: store.currentRevision() }
@@ -119,6 +130,7 @@ export async function startServer(partial: Partial<ServerConfig>, backend?: Back
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       listener.stopAccepting();
+      await metricsListeners?.close();
       compactor?.stop();
       closeWatchConnections(ctx);
       // fastify.close and the gRPC shutdown wait for in-flight requests (commits) to answer.
@@ -132,7 +144,7 @@ export async function startServer(partial: Partial<ServerConfig>, backend?: Back
       await base.close();
       fastify.log.info({ revision: store.currentRevision() }, 'watchkv stopped');
     })());
-  return { address, addresses: listener.urls, store, engine, lessor, upstream: base.upstream, log: fastify.log, grpcDirect: grpc.fastUnary, close };
+  return { address, addresses: listener.urls, metricsUrls: metricsListeners?.urls ?? [], store, engine, lessor, upstream: base.upstream, log: fastify.log, grpcDirect: grpc.fastUnary, close };
 }
 
 /** What the engine and the app are built on: a local store, or a mirror of an etcd cluster. */

@@ -1,7 +1,8 @@
 /**
  * etcd's own server flags (src/etcd-flags.ts): the command line of a single-member etcd, as
  * systemd units and Kubernetes static pods write it, starts both a real etcd 3.4 and watchkv,
- * and etcdctl gets the same answers from both; watchkv names the flags that change nothing.
+ * and etcdctl gets the same answers from both, and their metrics URLs the same /health and
+ * /metrics; watchkv names the flags that change nothing.
  * Values that ask for what watchkv cannot be are refused with the reason.
  */
 import { test } from 'uvu';
@@ -53,18 +54,19 @@ test('what watchkv cannot be is refused, saying why', () => {
   refused(['--enable-v2'], /v3 API only/);
   refused(['--auto-tls=true'], /does not make its own certificates/);
   refused(['--host-whitelist', 'example.com'], /--host-whitelist: not supported/);
-  refused(['--listen-metrics-urls', 'http://127.0.0.1:2381'], /--listen-metrics-urls: not supported/);
+  refused(['--listen-metrics-urls', 'https://127.0.0.1:2381'], /--listen-metrics-urls: only http:\/\/ URLs/);
   refused(['--strict-reconfig-check=maybe'], /"maybe" is not true or false/);
   refused(['--experimental-watch-progress-notify-interval', '10'], /not a duration/);
   refused(['--no-such-flag'], /Unknown option '--no-such-flag'/);
 });
 
 /** A single-member etcd's command line, on its own ports and data dir. */
-async function etcdCommandLine(name: string, data: string): Promise<{ url: string; args: string[] }> {
+async function etcdCommandLine(name: string, data: string): Promise<{ url: string; metrics: string; args: string[] }> {
   const url = `http://127.0.0.1:${await freePort()}`;
   const peer = `http://127.0.0.1:${await freePort()}`;
+  const metrics = `http://127.0.0.1:${await freePort()}`;
   const args = [
-    `--name=${name}`, `--data-dir=${data}`,
+    `--name=${name}`, `--data-dir=${data}`, `--listen-metrics-urls=${metrics}`,
     `--listen-client-urls=${url}`, `--advertise-client-urls=${url}`,
     `--listen-peer-urls=${peer}`, `--initial-advertise-peer-urls=${peer}`,
     `--initial-cluster=${name}=${peer}`, '--initial-cluster-token=tkn', '--initial-cluster-state=new',
@@ -73,7 +75,7 @@ async function etcdCommandLine(name: string, data: string): Promise<{ url: strin
     '--auto-compaction-mode=periodic', '--auto-compaction-retention=1', '--quota-backend-bytes=8589934592',
     '--logger=zap', '--log-outputs=stderr', '--log-level=warn',
   ];
-  return { url, args };
+  return { url, metrics, args };
 }
 
 test('the same etcd command line starts etcd and watchkv; etcdctl gets the same answers', async () => {
@@ -95,6 +97,14 @@ test('the same etcd command line starts etcd and watchkv; etcdctl gets the same 
       // Member ids differ, and watchkv lists no peer URLs (no raft): README's differences.
       const norm = (out: string, url: string): string => out.replaceAll(url, 'URL').replace(/[0-9a-f]+, started, s1, [^,]*, /, 'ID, started, s1, PEERS, ');
       assert.is(norm(b, w.url), norm(a, e.url), args.join(' '));
+    }
+    // The metrics URL: /health and /metrics (a liveness probe and Prometheus), nothing else.
+    const get = async (base: string, path: string): Promise<string> => {
+      const r = await fetch(base + path);
+      return `${r.status} ${r.headers.get('content-type')} ${path === '/metrics' ? (await r.text()).includes('\netcd_debugging_mvcc_current_revision ') : await r.text()}`;
+    };
+    for (const path of ['/health', '/health?exclude=NOSPACE&serializable=true', '/metrics', '/v3/kv/range', '/version']) {
+      assert.is(await get(w.metrics, path), await get(e.metrics, path), `metrics URL ${path}`);
     }
   } finally {
     etcd.kill('SIGKILL');
