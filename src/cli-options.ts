@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { bodyLimitBytes, DEFAULTS, type ServerConfig } from './config.ts';
 import { ConfigFileError, readConfigFile } from './config-file.ts';
 import { parseAuthToken, TokenConfigError } from './auth/token-config.ts';
-import { ETCD_BOOLEAN_FLAGS, ETCD_FLAGS, EtcdFlagError, etcdFlagEffects, normalizeBooleans } from './etcd-flags.ts';
+import { ETCD_BOOLEAN_FLAGS, ETCD_FLAGS, EtcdFlagError, etcdFlagEffects, normalizeBooleans, withEtcdEnv } from './etcd-flags.ts';
 
 
 export class ConfigError extends Error {}
@@ -160,7 +160,11 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
   }
   if (values.help) return 'help';
   if (values.version) return 'version';
-  const envOf = (flag: string): string | undefined => env[`WATCHKV_${flag.toUpperCase().replaceAll('-', '_')}`] || undefined;
+  // WATCHKV_NAME, then etcd's own ETCD_NAME (a container set up for etcd works unchanged).
+  const envOf = (flag: string): string | undefined => {
+    const key = flag.toUpperCase().replaceAll('-', '_');
+    return env[`WATCHKV_${key}`] || env[`ETCD_${key}`] || undefined;
+  };
   const configFile = typeof values['config-file'] === 'string' ? values['config-file'] : envOf('config-file');
   let fromFile: Record<string, string> = {};
   if (configFile !== undefined) {
@@ -195,7 +199,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
   const certFile = get('cert-file');
   const keyFile = get('key-file');
   const trustedCaFile = get('trusted-ca-file');
-  const cca = values['client-cert-auth'] === true || ['1', 'true'].includes(envOf('client-cert-auth') ?? fromFile['client-cert-auth'] ?? '');
+  const cca = values['client-cert-auth'] === true || (!falses.has('client-cert-auth') && ['1', 't', 'T', 'TRUE', 'true', 'True'].includes(envOf('client-cert-auth') ?? fromFile['client-cert-auth'] ?? ''));
   const tls = listenClientUrls.split(',').some((u) => u.startsWith('https:'));
   if (tls && (certFile === undefined || keyFile === undefined)) throw new ConfigError('--listen-client-urls: an https:// URL needs --cert-file and --key-file');
   if (cca && !tls) throw new ConfigError('--client-cert-auth needs an https:// --listen-client-urls');
@@ -203,7 +207,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
   const name = get('name') ?? DEFAULTS.memberName;
   let etcd;
   try {
-    etcd = etcdFlagEffects(values, falses, name);
+    etcd = etcdFlagEffects(withEtcdEnv(values, falses, env), falses, name);
   } catch (err) {
     if (err instanceof EtcdFlagError) throw new ConfigError(err.message);
     throw err;

@@ -7,7 +7,7 @@
  *   - values asking for what watchkv cannot be (several members, joining a cluster, the v2 API,
  *     self-signed TLS, a host whitelist): refused, saying why.
  * etcd's boolean flags also take `=true` / `=false` (Go's flag package): normalizeBooleans
- * rewrites those before parsing.
+ * rewrites those before parsing. Each flag may also come from etcd's ETCD_* environment variable.
  */
 /** String-valued etcd flags with no effect here. */
 const IGNORED_STRING = [
@@ -118,6 +118,25 @@ function goDurationMs(flag: string, v: string): number {
   let ms = 0;
   for (const m of s.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) ms += Number(m[1]) * GO_UNITS_MS[m[2]!]!;
   return Math.round(ms);
+}
+
+/**
+ * The values with etcd's environment filled in where the command line said nothing, as etcd
+ * reads `ETCD_INITIAL_CLUSTER` for `--initial-cluster`; booleans by Go's rules (false ones go
+ * to `falses`).
+ */
+export function withEtcdEnv(values: Record<string, string | boolean | undefined>, falses: Set<string>, env: NodeJS.ProcessEnv): Record<string, string | boolean | undefined> {
+  const out = { ...values };
+  for (const [flag, opt] of Object.entries(ETCD_FLAGS)) {
+    if (out[flag] !== undefined || falses.has(flag)) continue;
+    const v = env[`ETCD_${flag.toUpperCase().replaceAll('-', '_')}`];
+    if (v === undefined || v === '') continue;
+    if (opt.type === 'string') out[flag] = v;
+    else if (GO_TRUE.includes(v)) out[flag] = true;
+    else if (GO_FALSE.includes(v)) falses.add(flag);
+    else throw new EtcdFlagError(`ETCD_${flag.toUpperCase().replaceAll('-', '_')}: "${v}" is not true or false`);
+  }
+  return out;
 }
 
 /** Boolean flags etcd spells `--flag=true|false`: watchkv's own and etcd's. */

@@ -21,11 +21,11 @@ ensureBuilt();
 const dir = mkdtempSync(join(tmpdir(), 'watchkv-etcd-flags-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
-const config = (argv: string[]): ServerConfig => loadConfig(argv, {}) as ServerConfig;
+const config = (argv: string[], env: NodeJS.ProcessEnv = {}): ServerConfig => loadConfig(argv, env) as ServerConfig;
 
-function refused(argv: string[], message: RegExp): void {
+function refused(argv: string[], message: RegExp, env: NodeJS.ProcessEnv = {}): void {
   try {
-    loadConfig(argv, {});
+    loadConfig(argv, env);
   } catch (err) {
     assert.instance(err, ConfigError);
     assert.match((err as Error).message, message);
@@ -78,15 +78,29 @@ async function etcdCommandLine(name: string, data: string): Promise<{ url: strin
   return { url, metrics, args };
 }
 
-test('the same etcd command line starts etcd and watchkv; etcdctl gets the same answers', async () => {
+/** `--name=x` → `ETCD_NAME=x`: the same settings as etcd's environment variables. */
+function asEnv(args: string[]): NodeJS.ProcessEnv {
+  return Object.fromEntries(args.map((a) => /^--([a-z0-9-]+)=(.*)$/.exec(a)!).map((m) => [`ETCD_${m[1]!.toUpperCase().replaceAll('-', '_')}`, m[2]!]));
+}
+
+test('etcd\'s ETCD_* environment variables are read when the command line says nothing', () => {
+  const c = config(['--name', 'flag'], { ETCD_NAME: 'env', ETCD_DATA_DIR: '/from-env', ETCD_SNAPSHOT_COUNT: '5', ETCD_CLIENT_CERT_AUTH: 'false', ETCD_DEBUG: 'true', WATCHKV_MAX_TXN_OPS: '9', ETCD_MAX_TXN_OPS: '8' });
+  assert.equal([c.name, c.dataDir, c.logLevel, c.maxTxnOps, c.clientCertAuth], ['flag', '/from-env', 'debug', 9, false]);
+  assert.equal(c.ignoredEtcdFlags, ['--snapshot-count']);
+  refused([], /names 2 members/, { ETCD_INITIAL_CLUSTER: 'a=http://x:1,b=http://y:1', ETCD_NAME: 'a' });
+  refused([], /ETCD_ENABLE_PPROF: "yes" is not true or false/, { ETCD_ENABLE_PPROF: 'yes' });
+});
+
+/** etcd and watchkv started from the same settings, as flags or as ETCD_* variables. */
+async function sameStart(mode: 'flags' | 'environment'): Promise<void> {
   const bin = etcdBinary();
   assert.ok(bin, 'etcd is installed (scripts/install-etcd.sh)');
-  const e = await etcdCommandLine('s1', join(dir, 'etcd'));
-  const w = await etcdCommandLine('s1', join(dir, 'watchkv'));
-  const etcd = spawn(bin!, e.args, { stdio: 'ignore' });
+  const e = await etcdCommandLine('s1', join(dir, `etcd-${mode}`));
+  const w = await etcdCommandLine('s1', join(dir, `watchkv-${mode}`));
+  const etcd = mode === 'flags' ? spawn(bin!, e.args, { stdio: 'ignore' }) : spawn(bin!, [], { stdio: 'ignore', env: { ...process.env, ...asEnv(e.args) } });
   let wk: Proc | undefined;
   try {
-    wk = spawnProc(process.execPath, ['dist/server.js', ...w.args]);
+    wk = mode === 'flags' ? spawnProc(process.execPath, ['dist/server.js', ...w.args]) : spawnProc(process.execPath, ['dist/server.js'], { env: asEnv(w.args) });
     const warning = await wk.waitLog((l) => typeof l.msg === 'string' && l.msg.startsWith('etcd flags accepted with no effect'));
     assert.equal(warning.flags, [
       '--initial-cluster-token', '--listen-peer-urls', '--initial-advertise-peer-urls', '--snapshot-count', '--heartbeat-interval',
@@ -110,7 +124,10 @@ test('the same etcd command line starts etcd and watchkv; etcdctl gets the same 
     etcd.kill('SIGKILL');
     await wk?.destroy();
   }
-});
+}
+
+test('the same etcd flags start etcd and watchkv; etcdctl and the metrics URL get the same answers', () => sameStart('flags'));
+test('the same ETCD_* environment starts etcd and watchkv, with the same answers', () => sameStart('environment'));
 
 /** etcdctl against a server that may still be starting: retried until it answers (10 s at most). */
 async function retryCtl(url: string, args: string[]): Promise<string> {
