@@ -23,12 +23,21 @@ export interface GlobalOptions {
 
 export const DEFAULT_ENDPOINT = 'http://127.0.0.1:2379';
 
+/**
+ * A setting from the environment: $WATCHKV_<NAME>, else etcdctl's own $ETCDCTL_<NAME>, so a
+ * shell set up for etcdctl (ETCDCTL_ENDPOINTS, ETCDCTL_USER, ETCDCTL_CACERT, ...) works as it is.
+ * An empty variable counts as none.
+ */
+export function envSetting(name: 'ENDPOINTS' | 'USER' | 'PASSWORD' | 'CACERT' | 'CERT' | 'KEY'): string | undefined {
+  return process.env[`WATCHKV_${name}`] || process.env[`ETCDCTL_${name}`] || undefined;
+}
+
 export function globals(cmd: Command): GlobalOptions {
   return cmd.optsWithGlobals() as GlobalOptions;
 }
 
 export function endpointsOf(g: GlobalOptions): string[] {
-  const list = (g.endpoints || process.env.WATCHKV_ENDPOINTS || DEFAULT_ENDPOINT)
+  const list = (g.endpoints || envSetting('ENDPOINTS') || DEFAULT_ENDPOINT)
     .split(',')
     .map((e) => e.trim())
     .filter(Boolean);
@@ -76,9 +85,9 @@ export function authOf(g: GlobalOptions): { username: string; password: string }
   return { username, password };
 }
 
-/** The --user flag or $WATCHKV_USER, as given (name or name:password). */
+/** The --user flag or $WATCHKV_USER ($ETCDCTL_USER), as given (name or name:password). */
 export function userOf(g: GlobalOptions): string | undefined {
-  return g.user ?? process.env.WATCHKV_USER;
+  return g.user ?? envSetting('USER');
 }
 
 /** The user name when --user names a user with no password anywhere, so one must be asked for. */
@@ -90,7 +99,7 @@ export function userWithoutPassword(g: GlobalOptions): string | undefined {
 
 /** --password or $WATCHKV_PASSWORD (an empty variable counts as none). */
 function passwordOf(g: GlobalOptions): string | undefined {
-  return g.password ?? (process.env.WATCHKV_PASSWORD || undefined);
+  return g.password ?? envSetting('PASSWORD');
 }
 
 /**
@@ -98,7 +107,7 @@ function passwordOf(g: GlobalOptions): string | undefined {
  * $WATCHKV_CERT, $WATCHKV_KEY; undefined when none is given (the system's CAs then apply).
  */
 export function tlsOf(g: GlobalOptions): ClientTlsOptions | undefined {
-  const files = { cacert: g.cacert ?? process.env.WATCHKV_CACERT, cert: g.cert ?? process.env.WATCHKV_CERT, key: g.key ?? process.env.WATCHKV_KEY };
+  const files = { cacert: g.cacert ?? envSetting('CACERT'), cert: g.cert ?? envSetting('CERT'), key: g.key ?? envSetting('KEY') };
   if ((files.cert === undefined) !== (files.key === undefined)) throw new UsageError('--cert and --key go together: give both or neither');
   if (files.cacert === undefined && files.cert === undefined && !g.insecureSkipTlsVerify) return undefined;
   const read = (flag: keyof typeof files): Buffer | undefined => {

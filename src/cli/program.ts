@@ -50,6 +50,7 @@ Environment:
   WATCHKV_PASSWORD    the default for --password
   WATCHKV_CACERT, WATCHKV_CERT, WATCHKV_KEY
                       the defaults for --cacert, --cert and --key
+  Each also falls back to etcdctl's ETCDCTL_ENDPOINTS, ETCDCTL_USER, ... when unset.
 `;
 
 export function buildProgram(): Command {

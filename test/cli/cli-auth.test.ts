@@ -41,6 +41,8 @@ test('--user name:password, --user with --password, and the environment all sign
   assert.equal(await cli([...E, '--user', 'alice', '--password', 'alicepw', 'get', '/app/a']), { code: 0, stdout: '/app/a\n1\n', stderr: '' });
   const env = { WATCHKV_USER: 'alice', WATCHKV_PASSWORD: 'alicepw' };
   assert.equal(await cli([...E, 'get', '/app/a', '--print-value-only'], { env }), { code: 0, stdout: '1\n', stderr: '' });
+  // etcdctl's variables, as a shell set up for etcdctl has them.
+  assert.equal(await cli([...E, 'get', '/app/a', '--print-value-only'], { env: { ETCDCTL_USER: 'alice:alicepw' } }), { code: 0, stdout: '1\n', stderr: '' });
 });
 
 test('no credentials, no password, a wrong one, or a key the user may not touch: one clear line each', async () => {

@@ -31,9 +31,12 @@ test.after(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-test('put, get in three formats, del; WATCHKV_ENDPOINTS', async () => {
+test('put, get in three formats, del; WATCHKV_ENDPOINTS, else ETCDCTL_ENDPOINTS', async () => {
   assert.equal(await cli([...E, 'put', '/cli/a', 'one']), { code: 0, stdout: 'OK\n', stderr: '' });
   assert.is((await cli(['put', '/cli/b', 'two'], { env: { WATCHKV_ENDPOINTS: s.url } })).code, 0);
+  // etcdctl's variable when watchkv's is not set; watchkv's wins when both are.
+  assert.equal(await cli(['get', '/cli/b', '--print-value-only'], { env: { ETCDCTL_ENDPOINTS: s.url } }), { code: 0, stdout: 'two\n', stderr: '' });
+  assert.is((await cli(['get', '/cli/b'], { env: { WATCHKV_ENDPOINTS: s.url, ETCDCTL_ENDPOINTS: 'http://127.0.0.1:1' } })).code, 0);
   assert.is((await cli([...E, 'put', '/cli/c'], { input: 'from stdin' })).code, 0);
   assert.is((await cli([...E, 'get', '/cli/', '--prefix'])).stdout, '/cli/a\none\n/cli/b\ntwo\n/cli/c\nfrom stdin\n');
   assert.is((await cli([...E, 'get', '/cli/', '--prefix', '--keys-only', '--limit', '2'])).stdout, '/cli/a\n/cli/b\n');
