@@ -46,6 +46,22 @@ test('etcd\'s names for watchkv settings, Go booleans, and the flags that change
   assert.equal(config([]).ignoredEtcdFlags, []);
 });
 
+test('the flags of kubeadm\'s etcd static pod are all taken', () => {
+  const c = config([
+    '--advertise-client-urls=https://10.0.0.1:2379', '--cert-file=/pki/server.crt', '--client-cert-auth=true', '--data-dir=/var/lib/etcd',
+    '--experimental-initial-corrupt-check=true', '--experimental-watch-progress-notify-interval=5s', '--initial-advertise-peer-urls=https://10.0.0.1:2380',
+    '--initial-cluster=node1=https://10.0.0.1:2380', '--key-file=/pki/server.key', '--listen-client-urls=https://127.0.0.1:2379,https://10.0.0.1:2379',
+    '--listen-metrics-urls=http://127.0.0.1:2381', '--listen-peer-urls=https://10.0.0.1:2380', '--name=node1', '--peer-cert-file=/pki/peer.crt',
+    '--peer-client-cert-auth=true', '--peer-key-file=/pki/peer.key', '--peer-trusted-ca-file=/pki/ca.crt', '--snapshot-count=10000',
+    '--trusted-ca-file=/pki/ca.crt',
+  ]);
+  assert.equal([c.clientCertAuth, c.progressNotifyIntervalMs, c.listenMetricsUrls, c.name], [true, 5000, ['http://127.0.0.1:2381'], 'node1']);
+  assert.equal(c.ignoredEtcdFlags, [
+    '--listen-peer-urls', '--initial-advertise-peer-urls', '--snapshot-count', '--peer-cert-file', '--peer-key-file', '--peer-trusted-ca-file',
+    '--experimental-initial-corrupt-check', '--peer-client-cert-auth', '--initial-cluster',
+  ]);
+});
+
 test('what watchkv cannot be is refused, saying why', () => {
   refused(['--initial-cluster', 'a=http://10.0.0.1:2380,b=http://10.0.0.2:2380', '--name', 'a'], /names 2 members; watchkv is one member/);
   refused(['--initial-cluster', 'other=http://10.0.0.1:2380'], /no member named "default"/);
