@@ -20,7 +20,17 @@ const SERVED = new Set(['/metrics', '/health']);
 export async function listenMetricsUrls(urls: readonly string[], app: FastifyInstance): Promise<MetricsListeners> {
   const servers: http.Server[] = [];
   const bound: string[] = [];
-  const closeAll = (): Promise<void> => Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r())))).then(() => undefined);
+  // A scraper's keep-alive connection must not hold shutdown up: every connection goes at once.
+  const closeAll = (): Promise<void> =>
+    Promise.all(
+      servers.map(
+        (s) =>
+          new Promise<void>((r) => {
+            s.close(() => r());
+            s.closeAllConnections();
+          }),
+      ),
+    ).then(() => undefined);
   try {
     for (const u of urls) {
       const url = new URL(u);
