@@ -11,7 +11,7 @@ import { ETCD_BOOLEAN_FLAGS, ETCD_FLAGS, EtcdFlagError, etcdFlagEffects, normali
 
 export class ConfigError extends Error {}
 
-export const HELP = `Usage: watchkv [flags]   (each flag also reads the environment variable shown)
+export const HELP = `Usage: watchkv [flags]   (each flag also reads the environment variable shown, else etcd's ETCD_* name)
 
   --listen-client-urls URLS       where to listen: comma-separated http:// or https:// URLs, each
                                   serving everything (WATCHKV_LISTEN_CLIENT_URLS)  default ${DEFAULTS.listenClientUrls}
