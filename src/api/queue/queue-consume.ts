@@ -26,6 +26,7 @@ import { allowQueue } from './queue-auth.ts';
 import { deliveryJson } from './queue-json.ts';
 import { intField, parseIds, queryInt } from './queue-input.ts';
 import { webSocketRequired } from '../ws/not-an-upgrade.ts';
+import { frameText } from '../ws/frame-text.ts';
 
 export function queueConsumeRoute(app: FastifyInstance, ctx: ApiContext): void {
   app.route({
@@ -78,7 +79,7 @@ export function queueConsumeRoute(app: FastifyInstance, ctx: ApiContext): void {
       const conn: WatchConnection = { shutdown: (code, reason) => socket.close(code, reason) };
       ctx.connections.add(conn);
       socket.on('message', (data) => {
-        const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
+        const text = frameText(data);
         handleFrame(ctx, name, consumer, text, send, answers).catch((err) => send(errorFrame(err)));
       });
       socket.on('close', () => {

@@ -21,6 +21,7 @@ import { errorBody, mapError, WS_CLOSE } from '../error-map.ts';
 import { kvError } from '../../errors.ts';
 import { KeepAliveSession } from './lease-keepalive-session.ts';
 import { etcdMethodNotAllowed } from '../ws/not-an-upgrade.ts';
+import { frameText } from '../ws/frame-text.ts';
 
 export async function leaseKeepAliveRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
   // In this plugin's scope only: hand the body stream through untouched.
@@ -149,7 +150,7 @@ export async function leaseKeepAliveRoutes(app: FastifyInstance, ctx: ApiContext
       const conn: WatchConnection = { shutdown: (code, reason) => socket.close(code, reason) };
       ctx.connections.add(conn);
       socket.on('message', (data) => {
-        const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
+        const text = frameText(data);
         session.handleText(text);
       });
       socket.on('close', () => {

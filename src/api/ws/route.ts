@@ -16,6 +16,7 @@ import { grpcErrorString, WS_CLOSE, wsCloseReason } from '../error-map.ts';
 import { guardedEngine } from '../../auth/watch-guard.ts';
 import { authInfoOf, identify } from '../security/request-auth.ts';
 import { etcdMethodNotAllowed } from './not-an-upgrade.ts';
+import { frameText } from './frame-text.ts';
 
 export function wsWatchRoute(app: FastifyInstance, ctx: ApiContext): void {
   app.route({
@@ -59,7 +60,7 @@ export function wsWatchRoute(app: FastifyInstance, ctx: ApiContext): void {
       const onDrain = (): void => session.resume();
       net.on('drain', onDrain);
       socket.on('message', (data) => {
-        const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
+        const text = frameText(data);
         session.handleText(text);
       });
       socket.on('close', () => {
