@@ -7,7 +7,7 @@
  * (etcd sends up to MaxInt32), so a range may return more than a put may carry.
  */
 import http2 from 'node:http2';
-import { Server, ServerCredentials, type ConnectionInjector } from '@grpc/grpc-js';
+import { Server, ServerCredentials, type ConnectionInjector, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { ApiContext } from '../context.ts';
 import { healthServiceDefinition, serviceDefinition, withRawResponses } from './proto.ts';
 import { KV_RAW_METHODS, kvHandlers, kvService, type KvMethod } from './kv-service.ts';
@@ -63,15 +63,18 @@ export function buildGrpcServer(ctx: ApiContext, log: GrpcLog, http?: (req: http
     'grpc.enable_channelz': 0,
   });
   const kv = kvHandlers(ctx);
-  server.addService(withRawResponses(serviceDefinition('KV'), KV_RAW_METHODS), kvService(ctx, log, kv));
-  server.addService(withRawResponses(serviceDefinition('Watch'), WATCH_RAW_METHODS), watchService(ctx));
-  server.addService(serviceDefinition('Lease'), leaseService(ctx, log));
-  server.addService(serviceDefinition('Cluster'), clusterService(ctx, log));
-  server.addService(serviceDefinition('Maintenance'), maintenanceService(ctx, log));
-  server.addService(serviceDefinition('Auth'), authService(ctx, log));
-  server.addService(strictHealthDefinition(healthServiceDefinition()), healthService(ctx));
-  const served = [...(['KV', 'Watch', 'Lease', 'Cluster', 'Maintenance', 'Auth'] as const).map(serviceDefinition), healthServiceDefinition()];
-  const knownPaths = new Set(served.flatMap((d) => Object.values(d).map((m) => m.path)));
+  const services: Array<[ServiceDefinition, UntypedServiceImplementation]> = [
+    [withRawResponses(serviceDefinition('KV'), KV_RAW_METHODS), kvService(ctx, log, kv)],
+    [withRawResponses(serviceDefinition('Watch'), WATCH_RAW_METHODS), watchService(ctx)],
+    [serviceDefinition('Lease'), leaseService(ctx, log)],
+    [serviceDefinition('Cluster'), clusterService(ctx, log)],
+    [serviceDefinition('Maintenance'), maintenanceService(ctx, log)],
+    [serviceDefinition('Auth'), authService(ctx, log)],
+    [strictHealthDefinition(healthServiceDefinition()), healthService(ctx)],
+  ];
+  for (const [definition, implementation] of services) server.addService(definition, implementation);
+  // Every path served, for grpc-go's answers to the others (fast-unary.ts `known`).
+  const knownPaths = new Set(services.flatMap(([d]) => Object.values(d).map((m) => m.path)));
   const known = { paths: knownPaths, services: new Set([...knownPaths].map((p) => p.slice(1, p.lastIndexOf('/')))) };
 
   const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
