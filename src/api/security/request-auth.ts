@@ -94,14 +94,16 @@ export function routeAuth(app: FastifyInstance, ctx: ApiContext): void {
   app.addHook('preHandler', async (req) => {
     const url = req.routeOptions.url;
     if (url === undefined || PUBLIC.has(url) || SELF_CHECKED.has(url) || url.startsWith('/ui/') || url.startsWith('/docs/')) return;
-    const check = (): void => {
-      // A token given must be live, auth enabled or not (etcd 3.4): resolving it here says so.
-      const info = authInfoOf(ctx, req);
-      if (ctx.auth.enabled && !CHECKED.has(url)) authorize(ctx.auth, info, { kind: 'admin' });
-    };
-    if (MAINTENANCE.has(url)) maintenanceAuth(check);
-    else check();
+    if (MAINTENANCE.has(url)) maintenanceAuth(() => checkRoute(ctx, req, url));
+    else checkRoute(ctx, req, url);
   });
+}
+
+/** The hook's check: the credential resolved, and root required unless the route checks itself. */
+function checkRoute(ctx: ApiContext, req: FastifyRequest, url: string): void {
+  // A token given must be live, auth enabled or not (etcd 3.4): resolving it here says so.
+  const info = authInfoOf(ctx, req);
+  if (ctx.auth.enabled && !CHECKED.has(url)) authorize(ctx.auth, info, { kind: 'admin' });
 }
 
 /** For tests and docs: how a route is guarded. */
