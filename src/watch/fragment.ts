@@ -57,9 +57,12 @@ function envelopeBytes(resp: WatchResponse): number {
 export function fragmentResponse(resp: WatchResponse, limitBytes: number): WatchResponse[] {
   const n = resp.events.length;
   if (n < 2) return [resp];
-  const sizes = resp.events.map((ev) => eventProtoBytes(ev, resp.withPrevKv));
   const base = envelopeBytes(resp);
-  if (base + sizes.reduce((a, b) => a + b, 0) < limitBytes) return [resp];
+  // Summed without an array first: almost every response stays whole.
+  let total = base;
+  for (const ev of resp.events) total += eventProtoBytes(ev, resp.withPrevKv);
+  if (total < limitBytes) return [resp];
+  const sizes = resp.events.map((ev) => eventProtoBytes(ev, resp.withPrevKv));
   const parts: WatchResponse[] = [];
   for (let i = 0; i < n; ) {
     const start = i;
