@@ -18,10 +18,8 @@ export type Access =
   | { kind: 'watch'; key: Buffer; rangeEnd?: Buffer }
   /** The keys attached to a lease being revoked: write on each (etcd's LeaseRevoke check). */
   | { kind: 'leaseRevoke'; keys: readonly Buffer[] }
-  /** Compaction, auth administration: the root role only. */
-  | { kind: 'admin' }
-  /** Any known user (status: a difference from etcd 3.4, which checks nothing). */
-  | { kind: 'user' };
+  /** Compaction, auth administration, membership changes, raising or disarming an alarm: root only. */
+  | { kind: 'admin' };
 
 export function authorize(auth: AuthStore, info: AuthInfo | undefined, access: Access): void {
   if (!auth.enabled) return;
@@ -48,9 +46,17 @@ export function authorize(auth: AuthStore, info: AuthInfo | undefined, access: A
       return;
     case 'admin':
       return auth.checkAdmin(info);
-    case 'user':
-      return auth.checkUser(info);
   }
+}
+
+/**
+ * What an alarm request needs, for both transports: listing needs nothing (etcd 3.4 checks nothing
+ * either); raising or disarming one needs root while auth is on. etcd 3.4 lets any caller, even one
+ * with no credentials, raise NOSPACE, which refuses every write after it: watchkv does not
+ * (README, where watchkv differs).
+ */
+export function alarmAccess(action: 'GET' | 'ACTIVATE' | 'DEACTIVATE'): Access | undefined {
+  return action === 'GET' ? undefined : { kind: 'admin' };
 }
 
 /** Every key a txn touches: compares need read, ops their own access, nested txns recursively. */
@@ -77,7 +83,8 @@ const AUTH_PACKAGE_WORDS: Partial<Record<ErrorCode, string>> = {
 };
 
 /**
- * The root check of etcd 3.4's Maintenance server (Snapshot, Defragment, Hash, HashKV), which
+ * The root check of etcd 3.4's Maintenance server (Snapshot, Defragment, Hash, HashKV; and the
+ * token of an Alarm, which etcd resolves in its apply path and returns unconverted), which
  * returns its auth package's errors as they are: gRPC Unknown (HTTP 500), worded `auth: ...`
  * where the other services say `etcdserver: ...` with their own codes. Runs `check` (resolving
  * the caller's credential and authorizing) and rewords what it throws accordingly, so clients see

@@ -123,11 +123,6 @@ export class AuthStore {
     this.check(info, () => false);
   }
 
-  /** Any user that exists. */
-  checkUser(info: AuthInfo | undefined): void {
-    this.check(info, () => true);
-  }
-
   /**
    * Like checkRead, as a boolean, for open watches re-checking after an auth change. The token's
    * revision is not looked at: every change makes a JWT old, but only lost permissions end a

@@ -100,11 +100,18 @@ test('/v1 REST: read and write by range; no token, bad token, other keys refused
   }
 });
 
-test('compaction needs root; status a known user; lease revoke needs write on its keys', async () => {
+test('compaction needs root; status and member list nothing; raising an alarm root; lease revoke needs write on its keys', async () => {
   assert.is((await post('/v3/kv/compaction', { revision: 1 }, userTok)).status, 403);
   assert.is((await post('/v3/kv/compaction', { revision: 1 }, rootTok)).status, 200);
-  assert.is((await post('/v3/maintenance/status', {})).status, 400);
-  assert.is((await post('/v3/maintenance/status', {}, userTok)).status, 200);
+  assert.is((await post('/v3/maintenance/status', {})).status, 200);
+  assert.is((await post('/v3/maintenance/status', {}, 'not-a-token')).status, 200);
+  assert.is((await post('/v3/cluster/member/list', {})).status, 200);
+  assert.is((await post('/v3/maintenance/alarm', {})).status, 200);
+  const nospace = { action: 'ACTIVATE', memberID: '0', alarm: 'NOSPACE' };
+  assert.is((await post('/v3/maintenance/alarm', nospace)).status, 400);
+  assert.is((await post('/v3/maintenance/alarm', nospace, userTok)).status, 403);
+  assert.is((await post('/v3/maintenance/alarm', { ...nospace, action: 'DEACTIVATE' }, userTok)).status, 403);
+  assert.equal((await post('/v3/maintenance/alarm', {})).json, {});
   const lease = await post('/v3/lease/grant', { TTL: 60 }, userTok);
   assert.is(lease.status, 200);
   assert.is((await post('/v3/kv/put', { key: b('b1'), value: b('x'), lease: lease.json.ID }, rootTok)).status, 200);

@@ -1,27 +1,32 @@
 /**
  * etcdserverpb.Cluster: watchkv is one member with no raft peers. MemberList answers that member;
  * membership changes are answered as membership.ts decides (etcd's errors where etcd has them).
+ * As etcd 3.4: MemberList looks at no credential; a change needs root while auth is on, checked
+ * before anything else (etcd's checkMembershipOperationPermission), as the gateway's routes are.
  */
-import type { UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { ServerUnaryCall, UntypedServiceImplementation } from '@grpc/grpc-js';
+import { authorize } from '../../auth/auth-check.ts';
+import { grpcAuthInfo } from './grpc-auth.ts';
 import type { ApiContext } from '../context.ts';
 import { headerObject } from './header.ts';
 import { unary, type GrpcLog } from './unary.ts';
-import { int64 } from './decode.ts';
+import { int64, type Msg } from './decode.ts';
 import { membership } from '../membership.ts';
 
 /** The member's clientURLs are ctx.advertised's, as the JSON gateway's member list. */
 export function clusterService(ctx: ApiContext, log: GrpcLog): UntypedServiceImplementation {
   const { identity: id } = ctx;
   const m = membership(id);
+  const admin = (call: ServerUnaryCall<Msg, object>): void => authorize(ctx.auth, grpcAuthInfo(ctx, call), { kind: 'admin' });
   return {
     // etcd's cluster server fills the header without a revision (membership is not MVCC data).
     MemberList: unary(log, 'MemberList', () => ({
       header: headerObject(id, 0),
       members: [{ ID: id.memberId, name: ctx.config.name, peerURLs: [], clientURLs: ctx.advertised.clientUrls, isLearner: false }],
     })),
-    MemberAdd: unary(log, 'MemberAdd', () => m.add()),
-    MemberRemove: unary(log, 'MemberRemove', (req) => m.remove(int64(req.ID))),
-    MemberUpdate: unary(log, 'MemberUpdate', (req) => m.update(int64(req.ID))),
-    MemberPromote: unary(log, 'MemberPromote', (req) => m.promote(int64(req.ID))),
+    MemberAdd: unary(log, 'MemberAdd', (_req, call) => (admin(call), m.add())),
+    MemberRemove: unary(log, 'MemberRemove', (req, call) => (admin(call), m.remove(int64(req.ID)))),
+    MemberUpdate: unary(log, 'MemberUpdate', (req, call) => (admin(call), m.update(int64(req.ID)))),
+    MemberPromote: unary(log, 'MemberPromote', (req, call) => (admin(call), m.promote(int64(req.ID)))),
   };
 }

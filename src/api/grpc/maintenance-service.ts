@@ -2,7 +2,8 @@
  * etcdserverpb.Maintenance: Status as the HTTP gateway answers it, Alarm (list, raise, disarm),
  * Snapshot as a stream of blobs of a watchkv snapshot file (src/snapshot/snapshot-chunks.ts),
  * Defragment, Hash, HashKV and MoveLeader through ../maintenance.ts. As etcd 3.4, Snapshot,
- * Defragment and the hashes need the root role; watchkv asks the same of MoveLeader.
+ * Defragment and the hashes need the root role and Status needs nothing; watchkv also asks root of
+ * MoveLeader and of raising or disarming an alarm (auth-check.ts alarmAccess).
  *
  * Status: watchkv has no raft log, so raftIndex and raftAppliedIndex report the store's current
  * revision (which, like a raft index, grows with every write); raftTerm is the fixed term.
@@ -18,7 +19,7 @@ import { unary, type GrpcLog } from './unary.ts';
 import { maintenance } from '../maintenance.ts';
 import { decodeAlarmRequest, decodeHashKvRevision, int64, type Msg } from './decode.ts';
 import { grpcAuthInfo } from './grpc-auth.ts';
-import { authorize, maintenanceAuth } from '../../auth/auth-check.ts';
+import { alarmAccess, authorize, maintenanceAuth } from '../../auth/auth-check.ts';
 
 export function maintenanceService(ctx: ApiContext, log: GrpcLog): UntypedServiceImplementation {
   const { identity: id, kv } = ctx;
@@ -27,8 +28,8 @@ export function maintenanceService(ctx: ApiContext, log: GrpcLog): UntypedServic
   // Defragment, Hash, HashKV: etcd's Maintenance server's own root check and its wording.
   const maintenanceAdmin = (call: ServerUnaryCall<Msg, object>): void => maintenanceAuth(() => admin(call));
   return {
-    Status: unary(log, 'Status', async (_m, call) => {
-      authorize(ctx.auth, grpcAuthInfo(ctx, call), { kind: 'user' });
+    // No credential looked at, as etcd 3.4: `etcdctl endpoint status` works unsigned.
+    Status: unary(log, 'Status', async () => {
       const size = await kv.dbSize();
       const errors = await m.alarmErrors();
       const rev = kv.currentRevision();
@@ -45,10 +46,15 @@ export function maintenanceService(ctx: ApiContext, log: GrpcLog): UntypedServic
         isLearner: false,
       };
     }),
-    // No header, as etcd 3.4 (its answer comes from the raft applier, which sets none); no
-    // access check either, as etcd's Alarm has none.
-    Alarm: unary(log, 'Alarm', async (req) => {
-      const alarms = await m.alarm(decodeAlarmRequest(req));
+    // No header, as etcd 3.4 (its answer comes from the raft applier, which sets none). A token
+    // given must be valid (etcd resolves it, and says so in its auth package's words).
+    Alarm: unary(log, 'Alarm', async (req, call) => {
+      const r = decodeAlarmRequest(req);
+      let info: ReturnType<typeof grpcAuthInfo>;
+      maintenanceAuth(() => (info = grpcAuthInfo(ctx, call)));
+      const access = alarmAccess(r.action);
+      if (access) authorize(ctx.auth, info, access);
+      const alarms = await m.alarm(r);
       return { alarms: alarms.map((a) => ({ memberID: a.memberId.toString(), alarm: a.alarm })) };
     }),
     // Defragment and MoveLeader answer without a header, as etcd 3.4 does.

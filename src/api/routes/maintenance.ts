@@ -2,7 +2,8 @@
  * The JSON gateway's /v3/maintenance/* unary endpoints, as etcd 3.4's gateway maps them:
  * status, alarm, defragment, hash (Maintenance.Hash; the gateway has no HashKV route) and
  * transfer-leadership (MoveLeader). Snapshot streams and lives in maintenance-snapshot.ts.
- * Status needs a known user while auth is on; the others fall to the root-only default
+ * While auth is on, status needs nothing (as etcd 3.4), alarm needs root to raise or disarm
+ * (auth-check.ts alarmAccess), and the others fall to the root-only default
  * (security/request-auth.ts), as etcd asks root for defragment and the hashes.
  */
 import type { FastifyInstance } from 'fastify';
@@ -10,6 +11,7 @@ import type { ApiContext } from '../context.ts';
 import * as json from '../json.ts';
 import { readEnum, readUint64 } from '../json-read.ts';
 import { maintenance } from '../maintenance.ts';
+import { alarmAccess } from '../../auth/auth-check.ts';
 import { allow } from '../security/request-auth.ts';
 import { body, send, VERSION } from './kv.ts';
 
@@ -21,7 +23,7 @@ export function maintenanceRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const m = maintenance(kv, id);
   app.post('/v3/maintenance/status', async (req, reply) => {
     body(req.body); // still reject a malformed body, as etcd does
-    allow(ctx, req, { kind: 'user' });
+    // No credential looked at, as etcd 3.4 (request-auth.ts PUBLIC): monitors read this unsigned.
     const size = await kv.dbSize();
     const errors = await m.alarmErrors();
     const rev = kv.currentRevision();
@@ -38,6 +40,8 @@ export function maintenanceRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const b = body(req.body);
     const action = readEnum(b, 'action', ALARM_ACTIONS, 'etcdserverpb.AlarmRequest_AlarmAction') ?? 'GET';
     const alarm = readEnum(b, 'alarm', ALARM_TYPES, 'etcdserverpb.AlarmType') ?? 'NONE';
+    const access = alarmAccess(action);
+    if (access) allow(ctx, req, access);
     const alarms = await m.alarm({ action, memberId: readUint64(b, 'memberID'), alarm });
     if (alarms.length === 0) return send(reply, '{}');
     const member = (a: { memberId: bigint; alarm: string }): string =>

@@ -11,9 +11,11 @@
  * With TLS and --client-cert-auth, a request without a token is the user its verified client
  * certificate's CN names (etcd's rule).
  *
- * Routes: PUBLIC ones need nothing (etcd 3.4 checks none of the lease calls besides revoke); CHECKED ones resolve the user here and check each key range in their handler through
- * auth-check.ts; every other route — including routes added later — needs the root role while
- * auth is enabled, so a new route is safe by default.
+ * Routes: PUBLIC ones need nothing and ignore a token (etcd 3.4 checks none of the lease calls
+ * besides revoke, and never looks at the credential of a member list or a status: Patroni lists
+ * the members before it signs in); CHECKED ones resolve the user here and check what they need in
+ * their handler through auth-check.ts; every other route — including routes added later — needs
+ * the root role while auth is enabled, so a new route is safe by default.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TLSSocket } from 'node:tls';
@@ -23,13 +25,13 @@ import type { AuthInfo } from '../../auth/auth-store.ts';
 
 const PUBLIC = new Set([
   '/healthz', '/readyz', '/livez', '/health', '/metrics', '/version', '/', '/ui', '/ui/', '/ui/*', '/docs', '/docs/', '/docs/*', '/openapi.yaml',
-  '/v3/auth/authenticate',
+  '/v3/auth/authenticate', '/v3/cluster/member/list', '/v3/maintenance/status',
   '/v3/lease/grant', '/v3/lease/keepalive', '/v3/lease/timetolive', '/v3/lease/leases', '/v3/kv/lease/timetolive', '/v3/kv/lease/leases',
 ]);
 
 const CHECKED = new Set([
   '/v3/kv/range', '/v3/kv/put', '/v3/kv/deleterange', '/v3/kv/txn', '/v3/kv/compaction',
-  '/v3/lease/revoke', '/v3/kv/lease/revoke', '/v3/watch', '/v1/kv/*', '/v1/watch/*', '/v3/maintenance/status',
+  '/v3/lease/revoke', '/v3/kv/lease/revoke', '/v3/watch', '/v1/kv/*', '/v1/watch/*', '/v3/maintenance/alarm',
   // Work queues: each handler checks its queue's key range /queues/{name}/ (api/queue/queue-auth.ts).
   '/v1/queues', '/v1/queues/:name', '/v1/queues/:name/items', '/v1/queues/:name/take', '/v1/queues/:name/ack',
   '/v1/queues/:name/nack', '/v1/queues/:name/extend', '/v1/queues/:name/consume',
@@ -41,8 +43,11 @@ const CHECKED = new Set([
  */
 const SELF_CHECKED = new Set(['/v3/maintenance/snapshot']);
 
-/** Root-only routes whose refusals carry etcd's Maintenance server's wording (auth-check.ts maintenanceAuth). */
-const MAINTENANCE = new Set(['/v3/maintenance/defragment', '/v3/maintenance/hash']);
+/**
+ * Routes of etcd's Maintenance server, whose credential errors carry its auth package's wording
+ * (auth-check.ts maintenanceAuth): the root-only defragment and hash, and the alarm's token.
+ */
+const MAINTENANCE = new Set(['/v3/maintenance/defragment', '/v3/maintenance/hash', '/v3/maintenance/alarm']);
 
 const INFO = Symbol('watchkv.authInfo');
 type WithInfo = FastifyRequest & { [INFO]?: AuthInfo | undefined };
