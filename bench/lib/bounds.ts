@@ -137,6 +137,17 @@ one alike (it took 100-165 ms on 2026-11-30).
   append plus fdatasync (ext4 journals the growing size); with each batch written there and to
   LevelDB unsynced, side by side, it gave 8.7k and 9.7k puts/s against 8.8k and 10.4k for the code
   as it is (etcd 9.7-15.0k in the same series): the disk is not what paces the pipeline; not kept.
+  What Node's HTTP/2 core costs a call, measured apart from the store (2026-12-03, h2load -c5
+  -m10, 100,000 unary calls answering a fixed 8-byte message after a setImmediate): node:http2
+  answering as fast-unary.ts does spent 30 us of server CPU a call (40k calls/s; GC 15%, the
+  rest spread over respond, header maps, stream objects and nghttp2); the same calls framed by
+  hand over net.Socket (frames parsed in JS, headers decoded with hpack.js, responses written
+  from pre-encoded header blocks, one write per tick) spent 9.5 us (127k calls/s). Trailers are
+  not the cost (30 vs 29.6 us without them). So ~20 us of a put's ~90-130 us is the HTTP/2 core,
+  and a framing layer of watchkv's own is the one lever left for this row; it has to serve every
+  stream on a connection (clients multiplex Watch, Lease and KV on one), with flow control,
+  HPACK state and TLS, so grpc-js could no longer own those connections. Not started: too large
+  to land safely beside the rest, and it cannot lift the fan-out row above (see below).
 - **grpc-fanout-sat (target >= 5x etcd): MISSED, 1.78x in the full run of 10:23; the writer
   sets a ceiling below 5x.** At HTTP/2's default 64 KiB window the ten client streams capped both
   servers near 1.3M events/s; with a 4 MiB window (what grpc-go reaches by BDP estimation) both
