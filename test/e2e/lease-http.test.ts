@@ -162,6 +162,17 @@ test('keepalive stream: answered while the body is open, one chunk per answer, e
   await post(s.url, '/v3/lease/revoke', { ID: 600 });
 });
 
+test('keepalive stream: an ID above 2^53 sent as a JSON number keeps that lease, not a rounded one', async () => {
+  // Python clients (etcd3gw) send the ID as an int; JSON.parse would make 4985026643733812451
+  // 4985026643733812000, another (unknown) lease.
+  const id = '4985026643733812451';
+  assert.is((await post(s.url, '/v3/lease/grant', { TTL: 30, ID: id })).status, 200);
+  const r = await post(s.url, '/v3/lease/keepalive', `{"ID":${id}}`);
+  assert.is(r.status, 200, JSON.stringify(r.body));
+  assert.equal([r.body.result.ID, r.body.result.TTL], [id, '30']);
+  await post(s.url, '/v3/lease/revoke', { ID: id });
+});
+
 test('keepalive over WebSocket: one frame per request and per answer; the lease stays alive', async () => {
   await post(s.url, '/v3/lease/grant', { TTL: 3, ID: 700 });
   await post(s.url, '/v3/kv/put', { key: b64('/ka/k'), value: b64('v'), lease: 700 });

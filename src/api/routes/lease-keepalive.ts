@@ -17,6 +17,7 @@ import type { FastifyInstance } from 'fastify';
 import { GATEWAY_STREAM_HEADERS } from '../gateway-stream-headers.ts';
 import type { ApiContext, WatchConnection } from '../context.ts';
 import { JsonSplitter } from '../json-splitter.ts';
+import { parseJson } from '../json-read.ts';
 import { errorBody, mapError, WS_CLOSE } from '../error-map.ts';
 import { kvError } from '../../errors.ts';
 import { KeepAliveSession } from './lease-keepalive-session.ts';
@@ -84,7 +85,9 @@ export async function leaseKeepAliveRoutes(app: FastifyInstance, ctx: ApiContext
           if ('error' in piece) throw kvError('ERR_INVALID_ARGUMENT', piece.error);
           let value: unknown;
           try {
-            value = JSON.parse(piece.text);
+            // Not JSON.parse: an ID sent as a JSON number above 2^53 (Python clients send ints so)
+            // must reach the lessor exact, not rounded to another lease.
+            value = parseJson(piece.text);
           } catch (err) {
             throw kvError('ERR_INVALID_ARGUMENT', `invalid JSON: ${(err as Error).message}`);
           }
