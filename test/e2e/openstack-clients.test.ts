@@ -15,31 +15,16 @@
  */
 import { suite, test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { pairForSuite, type Target } from '../support/etcd-pair.ts';
+import { PYTHON, pythonCanImport, runPython, type PythonRun } from '../support/python-script.ts';
 
-const PYTHON = '/usr/bin/python3';
 const SCRIPT = fileURLToPath(new URL('../support/openstack-clients-script.py', import.meta.url));
-const available = spawnSync(PYTHON, ['-c', 'import etcd3gw, tooz.coordination, etcd3'], { stdio: 'ignore' }).status === 0;
+const available = pythonCanImport('etcd3gw, tooz.coordination, etcd3');
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runScript(t: Target, apiPath: string, bigBytes: number): Promise<Run> {
+function runScript(t: Target, apiPath: string, bigBytes: number): Promise<PythonRun> {
   const { hostname, port } = new URL(t.url);
-  return new Promise((resolve) => {
-    const p = spawn(PYTHON, ['-W', 'ignore', SCRIPT, hostname, port, apiPath, String(bigBytes)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => p.kill('SIGKILL'), 90_000);
-    p.on('close', (code) => (clearTimeout(timer), resolve({ code, stdout, stderr })));
-  });
+  return runPython(SCRIPT, [hostname, port, apiPath, String(bigBytes)]);
 }
 
 /** The script's steps by name (value as JSON). */

@@ -12,34 +12,16 @@
  */
 import { suite, test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { pairForSuite, type Target } from '../support/etcd-pair.ts';
 import { b64, post } from '../support/http-client.ts';
+import { PYTHON, pythonCanImport, runPython, type PythonRun as Run } from '../support/python-script.ts';
 import { tlsPairForSuite } from '../support/tls-pair.ts';
 
-const PYTHON = '/usr/bin/python3';
 const SCRIPT = fileURLToPath(new URL('../support/patroni-dcs-script.py', import.meta.url));
-const available = spawnSync(PYTHON, ['-c', 'import patroni.dcs.etcd3, idna'], { stdio: 'ignore' }).status === 0;
+const available = pythonCanImport('patroni.dcs.etcd3, idna');
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runScript(t: Target, scope: string, extra: string[] = []): Promise<Run> {
-  const { host } = new URL(t.url);
-  return new Promise((resolve) => {
-    const p = spawn(PYTHON, [SCRIPT, host, scope, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => p.kill('SIGKILL'), 90_000);
-    p.on('close', (code) => (clearTimeout(timer), resolve({ code, stdout, stderr })));
-  });
-}
+const runScript = (t: Target, scope: string, extra: string[] = []): Promise<Run> => runPython(SCRIPT, [new URL(t.url).host, scope, ...extra]);
 
 /** Both servers at once (the script spends most of its time waiting on a lease's TTL). */
 async function sameOnBoth(etcd: Target, wk: Target, scope: string, extra: string[] = []): Promise<void> {

@@ -9,26 +9,17 @@
  */
 import { suite, test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { pairForSuite, type Target } from '../../support/etcd-pair.ts';
+import { PYTHON, pythonCanImport, runPython, type PythonRun } from '../../support/python-script.ts';
 import { tlsPairForSuite } from '../../support/tls-pair.ts';
 
-const PYTHON = '/usr/bin/python3';
 const SCRIPT = fileURLToPath(new URL('../../support/python-etcd3-script.py', import.meta.url));
-const available = spawnSync(PYTHON, ['-c', 'import etcd3'], { stdio: 'ignore' }).status === 0;
+const available = pythonCanImport('etcd3');
 
-function runScript(t: Target, tlsFiles: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runScript(t: Target, tlsFiles: string[] = []): Promise<PythonRun> {
   const { hostname, port } = new URL(t.url);
-  return new Promise((resolve) => {
-    const p = spawn(PYTHON, [SCRIPT, hostname, port, ...tlsFiles], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => p.kill('SIGKILL'), 60_000);
-    p.on('close', (code) => (clearTimeout(timer), resolve({ code, stdout, stderr })));
-  });
+  return runPython(SCRIPT, [hostname, port, ...tlsFiles], 60_000);
 }
 
 /** Runs the script against both: it must end well on each and print the same. */
