@@ -23,9 +23,23 @@ if (!dir || !seedArg) throw new Error('usage: crash-writer.ts <dir> <seed> <norm
 const seed = Number(seedArg);
 const rng = new Rng(seed);
 
-/** Synchronous write to fd 1: a line is in the pipe before the next write is even issued. */
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Synchronous write to fd 1: a line is in the pipe before the next write is even issued. fd 1 is
+ * a non-blocking pipe, so when the parent lags (a loaded CI box) a write may take part of the
+ * line, or nothing (EAGAIN): wait a millisecond and write the rest, keeping the line whole.
+ */
 function emit(line: object): void {
-  writeSync(1, JSON.stringify(line) + '\n');
+  let rest = Buffer.from(JSON.stringify(line) + '\n');
+  while (rest.length > 0) {
+    try {
+      rest = rest.subarray(writeSync(1, rest));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+      Atomics.wait(pause, 0, 0, 1);
+    }
+  }
 }
 
 /** Reports physical-compaction batches (all-delete batches) once they are durable. */
