@@ -17,16 +17,21 @@ import { membership } from '../membership.ts';
 export function clusterService(ctx: ApiContext, log: GrpcLog): UntypedServiceImplementation {
   const { identity: id } = ctx;
   const m = membership(id);
-  const admin = (call: ServerUnaryCall<Msg, object>): void => authorize(ctx.auth, grpcAuthInfo(ctx, call), { kind: 'admin' });
+  /** A membership change: root first (even before the request is looked at), then `run`. */
+  const change = <R>(method: string, run: (req: Msg) => R): ReturnType<typeof unary> =>
+    unary(log, method, (req, call: ServerUnaryCall<Msg, R>) => {
+      authorize(ctx.auth, grpcAuthInfo(ctx, call), { kind: 'admin' });
+      return run(req);
+    });
   return {
     // etcd's cluster server fills the header without a revision (membership is not MVCC data).
     MemberList: unary(log, 'MemberList', () => ({
       header: headerObject(id, 0),
       members: [{ ID: id.memberId, name: ctx.config.name, peerURLs: [], clientURLs: ctx.advertised.clientUrls, isLearner: false }],
     })),
-    MemberAdd: unary(log, 'MemberAdd', (_req, call) => (admin(call), m.add())),
-    MemberRemove: unary(log, 'MemberRemove', (req, call) => (admin(call), m.remove(int64(req.ID)))),
-    MemberUpdate: unary(log, 'MemberUpdate', (req, call) => (admin(call), m.update(int64(req.ID)))),
-    MemberPromote: unary(log, 'MemberPromote', (req, call) => (admin(call), m.promote(int64(req.ID)))),
+    MemberAdd: change('MemberAdd', () => m.add()),
+    MemberRemove: change('MemberRemove', (req) => m.remove(int64(req.ID))),
+    MemberUpdate: change('MemberUpdate', (req) => m.update(int64(req.ID))),
+    MemberPromote: change('MemberPromote', (req) => m.promote(int64(req.ID))),
   };
 }
