@@ -147,7 +147,9 @@ one alike (it took 100-165 ms on 2026-11-30).
   and a framing layer of watchkv's own is the one lever left for this row; it has to serve every
   stream on a connection (clients multiplex Watch, Lease and KV on one), with flow control,
   HPACK state and TLS, so grpc-js could no longer own those connections. Not started: too large
-  to land safely beside the rest, and it cannot lift the fan-out row above (see below).
+  to land safely beside the rest, and it cannot lift the fan-out row above (see below). The row
+  again at 15:59 (\`BENCH_ONLY=grpc-put BENCH_REPEAT=2\`): 9,944 ±18% vs 13,178 ±6% puts/s
+  (0.75x); through grpc-js's client 7,253 vs 8,981 (0.81x).
 - **grpc-fanout-sat (target >= 5x etcd): MISSED, 1.78x in the full run of 10:23; the writer
   sets a ceiling below 5x.** At HTTP/2's default 64 KiB window the ten client streams capped both
   servers near 1.3M events/s; with a 4 MiB window (what grpc-go reaches by BDP estimation) both
