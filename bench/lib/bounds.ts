@@ -144,10 +144,16 @@ one alike (it took 100-165 ms on 2026-11-30).
   hand over net.Socket (frames parsed in JS, headers decoded with hpack.js, responses written
   from pre-encoded header blocks, one write per tick) spent 9.5 us (127k calls/s). Trailers are
   not the cost (30 vs 29.6 us without them). So ~20 us of a put's ~90-130 us is the HTTP/2 core,
-  and a framing layer of watchkv's own is the one lever left for this row; it has to serve every
-  stream on a connection (clients multiplex Watch, Lease and KV on one), with flow control,
-  HPACK state and TLS, so grpc-js could no longer own those connections. Not started: too large
-  to land safely beside the rest, and it cannot lift the fan-out row above (see below). The row
+  and a framing layer of watchkv's own is the one lever left for this row. End to end, with the
+  real store behind it (LevelDB, fsync per batch; \`node --import tsx bench/h2-framing-probe.ts\`,
+  h2load 5 x 10, 60,000 puts of 256 B, the three one after another, 2026-12-03 16:20): KV.Put
+  framed by hand did 32.7k and 38.4k puts/s, watchkv as it is 19.7k and 17.0k, etcd 22.4k and
+  21.5k. So the framing layer would put this row at ~1.5x etcd with a client that costs little.
+  It has to serve every stream on a connection (clients multiplex Watch, Lease and KV on one),
+  with flow control both ways, HPACK state, RST_STREAM, GOAWAY and TLS, and hand the methods it
+  does not serve itself to grpc-js (an internal HTTP/2 session to grpc-js's connection injector),
+  so grpc-js no longer owns those connections. Not started: too large to land safely in what was
+  left of a session, and it cannot lift the fan-out row above (see below). The row
   again at 15:59 (\`BENCH_ONLY=grpc-put BENCH_REPEAT=2\`): 9,944 ±18% vs 13,178 ±6% puts/s
   (0.75x); through grpc-js's client 7,253 vs 8,981 (0.81x).
 - **grpc-fanout-sat (target >= 5x etcd): MISSED, 1.78x in the full run of 10:23; the writer
