@@ -74,8 +74,12 @@ if (available) {
     assert.is(w.code, 0, `against watchkv: ${w.stderr.slice(-1500)}`);
     assert.equal(watched(w.stdout), [['PUT', '/gw/w/0', 1], ['PUT', '/gw/w/1', 200_000], ['PUT', '/gw/w/2', 1], ['DELETE', '/gw/w/0', 0]]);
     assert.is(e.code, 0, `against etcd: ${e.stderr.slice(-1500)}`);
-    // etcd 3.4: the big event arrives, then the lone "\n" chunk fails etcd3gw's json.loads.
-    assert.equal(watched(e.stdout), [['PUT', '/gw/w/0', 1], ['PUT', '/gw/w/1', 200_000]]);
+    // etcd 3.4: the big event arrives, then the lone "\n" chunk fails etcd3gw's json.loads and
+    // its watch ends: the two later events are lost (unless etcd happened to send all four in
+    // one response, which a slow watch start can cause).
+    const onEtcd = watched(e.stdout);
+    assert.equal(onEtcd.slice(0, 2), [['PUT', '/gw/w/0', 1], ['PUT', '/gw/w/1', 200_000]]);
+    if (onEtcd.length < 4) assert.is(onEtcd.length, 2);
   });
   big.run();
 } else {

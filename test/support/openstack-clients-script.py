@@ -92,7 +92,8 @@ out('lease refresh', lease.refresh() > 25)
 out('lease revoke', lease.revoke())
 out('after revoke', [c.get('/gw/leased'), lease.refresh()])
 
-events, cancel = c.watch_prefix('/gw/w/')
+# From the next revision: a watch created late (a loaded machine) still sees every event.
+events, cancel = c.watch_prefix('/gw/w/', start_revision=int(c.status()['header']['revision']) + 1)
 time.sleep(0.3)
 for i, v in enumerate(['1', 'B' * big, '3']):
     c.put('/gw/w/%d' % i, v)
@@ -103,7 +104,7 @@ cancel()
 rev = int(c.status()['header']['revision'])
 timer = threading.Timer(0.3, lambda: c.put('/gw/once', 'now'))
 timer.start()
-e = c.watch_once('/gw/once', timeout=5)
+e = c.watch_once('/gw/once', timeout=5, start_revision=rev + 1)
 out('watch once', [e['kv']['key'].decode(), e['kv']['value'].decode()])
 out('watch once timeout', outcome(lambda: c.watch_once('/gw/never', timeout=0.5)))
 events, cancel = c.watch('/gw/once', start_revision=rev - 2, prev_kv=True)
