@@ -56,11 +56,18 @@ test('compactFiles gives back the space of deleted entries and keeps the rest (d
   try {
     const big = randomBytes(64 * 1024); // LevelDB compresses: random bytes keep their size
     const key = (i: number) => Buffer.from(`r${String(i).padStart(4, '0')}`);
-    for (let i = 0; i < 100; i++) await backend.write([{ type: 'put', key: key(i), value: big }]);
+    // 3.2 MB: under LevelDB's 4 MB write buffer, so no flush happens in the background and the
+    // levels below are the same on every run. The values reach a table (compactFiles flushes
+    // them), then are deleted: the state of a store whose old revisions were compacted away.
+    // (Values written and deleted within one write buffer are the case compactFiles cannot
+    // reclaim: LevelDB's CompactRange never rewrites the deepest level holding files, where that
+    // buffer's table lands; see README, maintenance.)
+    for (let i = 0; i < 50; i++) await backend.write([{ type: 'put', key: key(i), value: big }]);
     await backend.write([{ type: 'put', key: Buffer.from('keep'), value: Buffer.from('me') }]);
-    await backend.write(Array.from({ length: 100 }, (_, i) => ({ type: 'del' as const, key: key(i) })));
+    await backend.compactFiles();
+    await backend.write(Array.from({ length: 50 }, (_, i) => ({ type: 'del' as const, key: key(i) })));
     const before = await backend.approximateSize();
-    assert.ok(before > 6_000_000, `the deleted values still take their space: ${before} B`);
+    assert.ok(before > 3_000_000, `the deleted values still take their space: ${before} B`);
     await backend.compactFiles();
     const after = await backend.approximateSize();
     assert.ok(after < before / 10, `after compactFiles: ${after} B (was ${before} B)`);
