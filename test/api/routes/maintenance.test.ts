@@ -69,12 +69,16 @@ test('watchkv: defragment gives back the space of deleted values (status dbSize)
   const s = await startTestServer();
   try {
     const value = b64(randomBytes(64 * 1024)); // incompressible, so LevelDB cannot shrink it itself
-    for (let i = 0; i < 80; i++) await post(s.url, '/v3/kv/put', { key: b64(`big/${i}`), value });
+    for (let i = 0; i < 40; i++) await post(s.url, '/v3/kv/put', { key: b64(`big/${i}`), value });
+    // The values have been on disk a while (a first defragment flushes them to LevelDB's tables)
+    // before they are deleted: the same levels on every run. Values written and deleted within
+    // one write buffer are what defragment cannot give back (README, where watchkv differs).
+    assert.equal((await post(s.url, '/v3/maintenance/defragment', {})).body, {});
     const del = await post(s.url, '/v3/kv/deleterange', { key: b64('big/'), range_end: b64('big0') });
     await post(s.url, '/v3/kv/compaction', { revision: del.body.header.revision, physical: true });
     const size = async () => Number((await post(s.url, '/v3/maintenance/status', {})).body.dbSize);
     const before = await size();
-    assert.ok(before > 4_000_000, `deleted and compacted, the values still take space: ${before} B`);
+    assert.ok(before > 2_000_000, `deleted and compacted, the values still take space: ${before} B`);
     assert.equal((await post(s.url, '/v3/maintenance/defragment', {})).body, {});
     const after = await size();
     assert.ok(after < before / 10, `after defragment: ${after} B (was ${before} B)`);
