@@ -87,12 +87,12 @@ const AUTH_PACKAGE_WORDS: Partial<Record<ErrorCode, string>> = {
  * token of an Alarm, which etcd resolves in its apply path and returns unconverted), which
  * returns its auth package's errors as they are: gRPC Unknown (HTTP 500), worded `auth: ...`
  * where the other services say `etcdserver: ...` with their own codes. Runs `check` (resolving
- * the caller's credential and authorizing) and rewords what it throws accordingly, so clients see
+ * the caller's credential and authorizing), returns what it returns, and rewords what it throws, so clients see
  * exactly what etcd sends (etcdctl prints `Error: auth: permission denied`).
  */
-export function maintenanceAuth(check: () => void): void {
+export function maintenanceAuth<T>(check: () => T): T {
   try {
-    check();
+    return check();
   } catch (err) {
     const words = isKvError(err) ? AUTH_PACKAGE_WORDS[err.code] : undefined;
     if (words === undefined) throw err;

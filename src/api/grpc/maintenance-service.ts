@@ -50,8 +50,7 @@ export function maintenanceService(ctx: ApiContext, log: GrpcLog): UntypedServic
     // given must be valid (etcd resolves it, and says so in its auth package's words).
     Alarm: unary(log, 'Alarm', async (req, call) => {
       const r = decodeAlarmRequest(req);
-      let info: ReturnType<typeof grpcAuthInfo>;
-      maintenanceAuth(() => (info = grpcAuthInfo(ctx, call)));
+      const info = maintenanceAuth(() => grpcAuthInfo(ctx, call));
       const access = alarmAccess(r.action);
       if (access) authorize(ctx.auth, info, access);
       const alarms = await m.alarm(r);
