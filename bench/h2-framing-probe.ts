@@ -17,7 +17,7 @@
  * Node's http2 (stream objects, header maps, nghttp2 callbacks) — but it is a lower bound.
  * Needs h2load (Debian nghttp2-client) and etcd (Debian etcd-server).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -26,6 +26,7 @@ import hpack from 'hpack.js';
 import { LevelBackend } from '../src/backend/level-backend.ts';
 import { openKvStore, type KvStore } from '../src/mvcc/kv-store.ts';
 import { etcdBinary, freePort } from '../scripts/etcd-server.ts';
+import { startEtcdServer, startWatchkv, type ServerHandle } from './lib/server-process.ts';
 
 const rounds = Number(process.env.PROBE_ROUNDS ?? 3);
 const puts = Number(process.env.PROBE_PUTS ?? 60_000);
@@ -167,22 +168,14 @@ async function h2load(port: number, body: string): Promise<string> {
   return `${Math.round(Number(rate)).toLocaleString('en-US')} puts/s`;
 }
 
-async function waitListening(port: number): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => (s.destroy(), resolve(true)));
-      s.on('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
+/** h2load against a server the bench starts as compare.ts does (watchkv from dist/, etcd 3.4). */
+async function loadServer(start: () => Promise<ServerHandle>, body: string): Promise<string> {
+  const server = await start();
+  try {
+    return await h2load(Number(new URL(server.url).port), body);
+  } finally {
+    await server.stop();
   }
-  throw new Error(`nothing listens on ${port}`);
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await exited;
 }
 
 if (spawnSync('h2load', ['--version']).status !== 0 || !etcdBinary()) throw new Error('needs h2load (nghttp2-client) and etcd (etcd-server)');
@@ -200,19 +193,8 @@ try {
     await new Promise((r) => server.close(r));
     await store.close();
 
-    const wkPort = await freePort();
-    const wk = spawn(process.execPath, ['dist/server.js', '--data-dir', mkdtempSync(join(root, 'wk-')), '--listen-client-urls', `http://127.0.0.1:${wkPort}`, '--log-level', 'warn'], { stdio: 'ignore' });
-    await waitListening(wkPort);
-    const watchkv = await h2load(wkPort, bodyFile);
-    await stop(wk);
-
-    const [ePort, peerPort] = [await freePort(), await freePort()];
-    const url = `http://127.0.0.1:${ePort}`;
-    const etcd = spawn(etcdBinary()!, ['--data-dir', mkdtempSync(join(root, 'etcd-')), '--listen-client-urls', url, '--advertise-client-urls', url, '--listen-peer-urls', `http://127.0.0.1:${peerPort}`, '--log-level', 'error'], { stdio: 'ignore' });
-    await waitListening(ePort);
-    await new Promise((r) => setTimeout(r, 1000)); // elected
-    const etcdRate = await h2load(ePort, bodyFile);
-    await stop(etcd);
+    const watchkv = await loadServer(startWatchkv, bodyFile);
+    const etcdRate = await loadServer(startEtcdServer, bodyFile);
     console.log(`  round ${round}: hand-framed + store ${hand} | watchkv (node:http2) ${watchkv} | etcd ${etcdRate}`);
   }
 } finally {
