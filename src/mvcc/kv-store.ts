@@ -314,17 +314,23 @@ export class KvStore implements KV, ValueSource, LeaseHost, AuthHost {
   }
 
   /**
-   * Lets a write through the raised alarms and the space quota, or throws what etcd answers. A
-   * write the quota refuses raises NOSPACE: at once in memory (refusing early is safe), and on
-   * disk in the same commit order as every write, so a restart keeps it.
+   * Lets a write through the raised alarms and the space quota (undefined), or throws what etcd
+   * answers. A write the quota refuses raises NOSPACE: at once in memory (refusing early is safe),
+   * and on disk in the same commit order as every write. The refusal is answered only once that
+   * record is durable, as etcd commits the alarm before it answers "database space exceeded": a
+   * client that saw the refusal finds the alarm raised after a crash. Sync on the path taken by
+   * every admitted write; a promise only for a refusal.
    */
-  private admit(kind: WriteKind, cost: number): void {
+  private admit(kind: WriteKind, cost: number): Promise<never> | undefined {
     this.alarms.check(kind);
-    if (this.quota.admit(cost)) return;
+    if (this.quota.admit(cost)) return undefined;
     const change = this.alarms.change('ACTIVATE', this.options.memberId, 'NOSPACE');
     change.apply();
-    if (change.ops.length > 0) this.queue.append(change.ops).catch(() => {}); // a failed batch starts recovery itself
-    throw kvError('ERR_NO_SPACE');
+    // A failed batch starts recovery itself; the refusal stands either way.
+    const durable = change.ops.length > 0 ? this.queue.append(change.ops).catch(() => {}) : Promise.resolve();
+    return durable.then(() => {
+      throw kvError('ERR_NO_SPACE');
+    });
   }
 
   // ---- writes ----
@@ -365,7 +371,8 @@ export class KvStore implements KV, ValueSource, LeaseHost, AuthHost {
     const run = this.txnLock.then(async () => {
       this.checkWritable();
       if (this.writeFailure) await this.probeBackend();
-      if (gate) this.admit(gate.kind, gate.cost);
+      const refusal = gate ? this.admit(gate.kind, gate.cost) : undefined;
+      if (refusal) await refusal;
       const tx = new WriteTxn(this, this.appliedRev, this.leaseHook);
       const result = await body(tx);
       // A recovery may have started while the txn awaited a read: its changes are void.

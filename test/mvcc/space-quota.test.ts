@@ -16,6 +16,7 @@ import { openKvStore, type KvStore } from '../../src/mvcc/kv-store.ts';
 import { SpaceQuota, putCost, txnCost } from '../../src/mvcc/space-quota.ts';
 import type { TxnRequest } from '../../src/mvcc/kv.ts';
 import { isKvError } from '../../src/errors.ts';
+import { META_ALARMS } from '../../src/mvcc/alarm-store.ts';
 
 const b = (s: string): Buffer => Buffer.from(s);
 const MEMBER = 42n;
@@ -86,6 +87,33 @@ test('over the quota: the put is refused and raises NOSPACE; what NOSPACE refuse
     assert.equal(await alarms(kv), []);
     assert.is(await outcome(put(kv, 'small')), 'ok');
     assert.is(await outcome(grant(kv)), 'ok');
+  } finally {
+    await kv.close();
+  }
+});
+
+test('the refusal is answered only once the NOSPACE it raised is on disk (a crash after the answer keeps the alarm)', async () => {
+  /** Remembers what each settled batch wrote: what a kill -9 right now would leave. */
+  class SettledBackend extends MemoryBackend {
+    readonly settled: string[] = [];
+    override write(ops: Parameters<MemoryBackend['write']>[0]): Promise<void> {
+      const keys = ops.map((op) => op.key.toString('latin1'));
+      const p = super.write(ops);
+      p.then(() => this.settled.push(...keys), () => undefined);
+      return p;
+    }
+  }
+  const backend = new SettledBackend();
+  const kv = await openKvStore(backend, { quotaBackendBytes: 20_000, memberId: MEMBER, checkpoint: null });
+  try {
+    const alarmKey = META_ALARMS.toString('latin1');
+    let refused = false;
+    for (let i = 0; i < 40 && !refused; i++) {
+      const r = await outcome(put(kv, `fill/${i}`, 'x'.repeat(1000)));
+      refused = r === 'ERR_NO_SPACE';
+      assert.is(backend.settled.includes(alarmKey), refused, `put ${i}: ${r}`);
+    }
+    assert.ok(refused);
   } finally {
     await kv.close();
   }
