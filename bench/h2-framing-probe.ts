@@ -83,7 +83,7 @@ const TRAILERS = Buffer.concat([Buffer.from([0x00, 11]), Buffer.from('grpc-statu
 function handFramedServer(store: KvStore): net.Server {
   return net.createServer((sock) => {
     sock.setNoDelay(true);
-    const decoder = hpack.decompressor.create({ table: { size: 4096 } });
+    const decoder = hpack.decompressor.create({ table: { maxSize: 4096 } });
     const bodies = new Map<number, Buffer[]>();
     let pending: Buffer = Buffer.alloc(0);
     let prefaceLeft = 24;

@@ -45,6 +45,8 @@ export const HELP = `Usage: watchkv [flags]   (each flag also reads the environm
   --upstream-endpoints URLS       fan-out tier over an etcd cluster: comma-separated member URLs
                                   (http://h1:2379,...); no local store, writes go to etcd (WATCHKV_UPSTREAM_ENDPOINTS)
   --upstream-prefix PREFIX        with --upstream-endpoints: mirror only keys under PREFIX (WATCHKV_UPSTREAM_PREFIX)
+  --h2-framing own|node           cleartext HTTP/2 (gRPC) framed by watchkv's own layer (faster unary
+                                  calls), or by Node's http2 alone (WATCHKV_H2_FRAMING)  default own
   --log-level LEVEL               fatal|error|warn|info|debug|trace|silent (WATCHKV_LOG_LEVEL)  default ${DEFAULTS.logLevel}
   --config-file FILE              YAML file whose keys are these flags' names, e.g. data-dir: /x;
                                   flags and environment win over it (WATCHKV_CONFIG_FILE)
@@ -71,6 +73,7 @@ const FLAGS = {
   'max-watch-streams': { type: 'string' },
   'watch-history-bytes': { type: 'string' },
   'log-level': { type: 'string' },
+  'h2-framing': { type: 'string' },
   'auto-compaction-mode': { type: 'string' },
   'auto-compaction-retention': { type: 'string' },
   'config-file': { type: 'string' },
@@ -227,6 +230,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
     throw new ConfigError(`--auto-compaction-mode: "${autoCompactionMode}" is not one of periodic, revision`);
   }
   const retention = get('auto-compaction-retention');
+  const h2Framing = get('h2-framing') ?? DEFAULTS.h2Framing;
+  if (h2Framing !== 'own' && h2Framing !== 'node') throw new ConfigError(`--h2-framing: "${h2Framing}" is not one of own, node`);
   const interval = (flag: 'sse-progress-interval' | 'sse-heartbeat-interval', def: number): number => {
     const v = get(flag);
     const ms = v === undefined ? def : duration(flag, v);
@@ -259,6 +264,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
     wsMaxUnreadableMs: DEFAULTS.wsMaxUnreadableMs,
     shutdownGraceMs: DEFAULTS.shutdownGraceMs,
     autoCompactionMode,
+    h2Framing,
     autoCompactionRetention: retention === undefined ? DEFAULTS.autoCompactionRetention : compactionRetention(autoCompactionMode, retention),
     autoCompactionRevisionIntervalMs: DEFAULTS.autoCompactionRevisionIntervalMs,
     sseProgressIntervalMs: interval('sse-progress-interval', DEFAULTS.sseProgressIntervalMs),

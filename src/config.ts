@@ -153,6 +153,15 @@ export const DEFAULTS = Object.freeze({
    * a first request before it is handed to Node's HTTP/2 layer unread (api/h2-first-request.ts).
    */
   h2FirstRequestQuietMs: 200,
+  /**
+   * Who frames cleartext HTTP/2: 'own' = src/api/h2/ (the direct gRPC paths answer there; the
+   * rest passes to node:http2 + grpc-js), 'node' = node:http2 for everything (--h2-framing).
+   */
+  h2Framing: 'own' as 'own' | 'node',
+  /** bytes: receive window per HTTP/2 stream and per connection in the own framing layer. */
+  h2WindowBytes: 1024 * 1024,
+  /** bytes: largest decoded request header list (names + values + 32 per field), as Node's default. */
+  h2MaxHeaderListBytes: 64 * 1024,
   /** How often an open gRPC health Watch (grpc.health.v1) looks for a change of readiness. */
   healthWatchCheckIntervalMs: 1_000,
   /** ms: how long graceful shutdown waits for in-flight commits before closing the store. */
@@ -267,6 +276,8 @@ export interface ServerConfig {
   wsMaxUnreadableMs: number;
   shutdownGraceMs: number;
   autoCompactionMode: 'periodic' | 'revision';
+  /** Who frames cleartext HTTP/2 (DEFAULTS.h2Framing). */
+  h2Framing: 'own' | 'node';
   /** periodic: ms of history kept; revision: revisions kept; 0 = off. */
   autoCompactionRetention: number;
   autoCompactionRevisionIntervalMs: number;

@@ -30,8 +30,14 @@ test('defaults, flags, environment (flags win), durations with units', () => {
   assert.equal([sse.sseProgressIntervalMs, sse.sseHeartbeatIntervalMs], [2000, 500]);
 });
 
+test('--h2-framing: own by default, node on request, from the flag or WATCHKV_H2_FRAMING', () => {
+  assert.is((loadConfig([], {}) as ServerConfig).h2Framing, 'own');
+  assert.is((loadConfig(['--h2-framing', 'node'], {}) as ServerConfig).h2Framing, 'node');
+  assert.is((loadConfig([], { WATCHKV_H2_FRAMING: 'node' }) as ServerConfig).h2Framing, 'node');
+});
+
 test('bad values throw ConfigError with the flag name', () => {
-  for (const argv of [['--max-txn-ops', 'x'], ['--progress-notify-interval', '10 parsecs'], ['--listen-client-urls', 'nope'], ['--log-level', 'loud'], ['--watch-history-bytes', '-1'], ['--sse-progress-interval', '10'], ['--sse-heartbeat-interval', 'soon'], ['--bogus']]) {
+  for (const argv of [['--max-txn-ops', 'x'], ['--progress-notify-interval', '10 parsecs'], ['--listen-client-urls', 'nope'], ['--log-level', 'loud'], ['--watch-history-bytes', '-1'], ['--sse-progress-interval', '10'], ['--sse-heartbeat-interval', 'soon'], ['--h2-framing', 'nghttp2'], ['--bogus']]) {
     try {
       loadConfig(argv, {});
       assert.unreachable(argv.join(' '));
@@ -131,10 +137,10 @@ test('the CLI exits with code 2 naming an unknown config-file key', () => {
 });
 
 test("README's configuration table lists exactly the server's flags, once each", () => {
-  const inHelp = [...HELP.matchAll(/^ {2}--([a-z-]+)/gm)].map((m) => m[1]!).filter((f) => f !== 'help' && f !== 'version');
+  const inHelp = [...HELP.matchAll(/^ {2}--([a-z0-9-]+)/gm)].map((m) => m[1]!).filter((f) => f !== 'help' && f !== 'version');
   const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
   const section = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('\n## ', readme.indexOf('## Configuration') + 5));
-  const rows = [...section.matchAll(/^\| `--([a-z-]+)` \| `(WATCHKV_[A-Z_]+)` \|/gm)];
+  const rows = [...section.matchAll(/^\| `--([a-z0-9-]+)` \| `(WATCHKV_[A-Z0-9_]+)` \|/gm)];
   const inReadme = rows.map((m) => m[1]!);
   assert.equal([...inReadme].sort(), [...new Set(inReadme)].sort(), 'a flag listed twice');
   assert.equal([...inReadme].sort(), [...inHelp].sort());

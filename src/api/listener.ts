@@ -3,8 +3,9 @@
  * server reads the first bytes of each connection and hands the connection on.
  *
  * - The HTTP/2 client connection preface (RFC 9113 §3.4: `PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n`,
- *   which no HTTP/1.x request can start with) → gRPC, through grpc-js's connection injector;
- *   its requests that are not gRPC come back to the HTTP routes (grpc/fast-unary.ts `plain`).
+ *   which no HTTP/1.x request can start with) → gRPC: on cleartext, watchkv's own HTTP/2 layer
+ *   (src/api/h2/, `h2c`), else grpc-js's connection injector; requests that are not gRPC come
+ *   back to the HTTP routes (grpc/fast-unary.ts `plain`).
  * - Anything else → the HTTP/1.1 server (fastify's node:http server, WebSocket upgrades
  *   included), by emitting 'connection' on it as its own listener would.
  *
@@ -34,6 +35,11 @@ export interface ListenTargets {
   http: HttpServer;
   /** Takes an HTTP/2 (gRPC) connection. */
   grpc(socket: net.Socket): void;
+  /**
+   * Takes a cleartext HTTP/2 connection and the bytes already read from it (the preface), when
+   * watchkv's own framing layer is on (src/api/h2/); otherwise `grpc` gets it.
+   */
+  h2c?: (socket: net.Socket, head: Buffer) => void;
 }
 
 /** TLS for the shared port. */
@@ -97,7 +103,8 @@ export function listenShared(
       socket.pause();
       socket.off('data', onData);
       socket.off('error', onError);
-      if (kind === 'h2') holdFirstRequest(socket, head, firstRequest, targets.grpc);
+      if (kind === 'h2' && targets.h2c && !(socket instanceof tls.TLSSocket)) targets.h2c(socket, head);
+      else if (kind === 'h2') holdFirstRequest(socket, head, firstRequest, targets.grpc);
       else {
         socket.unshift(head);
         http1.add(socket);

@@ -23,6 +23,7 @@ import type * as http2 from 'node:http2';
 import { status, type Server } from '@grpc/grpc-js';
 import type { Msg } from './decode.ts';
 import { grpcTimeoutMs, trailersOnlyHeaders, unknownPathStatus } from './grpc-wire.ts';
+import type { ServerStream } from '../h2/h2-stream.ts';
 
 export interface FastMethod {
   /** protobufjs request decoder (the same grpc-js would use). */
@@ -41,7 +42,7 @@ export interface FastUnaryOptions {
   /** Counts calls served here (tests read it). */
   served: { count: number };
   /** Streaming methods with a direct path of their own (fast-watch.ts), under the same rules. */
-  streams?: ReadonlyMap<string, (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => void>;
+  streams?: ReadonlyMap<string, (stream: ServerStream, headers: http2.IncomingHttpHeaders) => void>;
   /** Counts streams served by those (tests read it). */
   streamsServed?: { count: number };
   /**
@@ -58,6 +59,34 @@ export interface FastUnaryOptions {
 }
 
 
+/**
+ * The direct paths' dispatcher, for either HTTP/2 layer: answers a stream here (a direct method,
+ * a direct streaming method, or an unknown path) and returns true, or returns false and leaves
+ * the stream untouched for grpc-js (or, for a request that is not gRPC, the HTTP routes).
+ */
+export function directRouter(opts: FastUnaryOptions): (stream: ServerStream, headers: http2.IncomingHttpHeaders) => boolean {
+  return (stream, headers) => {
+    if (!isGrpc(headers)) return false;
+    const path = headers[':path'] as string;
+    const unknown = opts.known && unknownPathStatus(path, opts.known.paths, opts.known.services);
+    if (unknown) {
+      answerUnknown(stream, unknown);
+      return true;
+    }
+    const m = opts.methods.get(path);
+    const direct = opts.streams?.get(path);
+    if ((!m && !direct) || !servable(headers) || opts.certIdentity()) return false;
+    if (m) {
+      opts.served.count++;
+      serve(stream, headers, m, opts);
+      return true;
+    }
+    if (opts.streamsServed) opts.streamsServed.count++;
+    direct!(stream, headers);
+    return true;
+  };
+}
+
 /** Puts the direct path in front of grpc-js for `opts.methods`; false if it could not attach. */
 export function attachFastUnary(server: Server, opts: FastUnaryOptions): boolean {
   const table = (server as unknown as { http2Servers?: Map<http2.Http2Server, unknown> }).http2Servers;
@@ -66,27 +95,17 @@ export function attachFastUnary(server: Server, opts: FastUnaryOptions): boolean
   const grpcListeners = h2.listeners('stream') as Array<(s: http2.ServerHttp2Stream, h: http2.IncomingHttpHeaders) => void>;
   if (grpcListeners.length !== 1) return false;
   const grpcHandler = grpcListeners[0]!;
+  const route = directRouter(opts);
   h2.removeAllListeners('stream');
   h2.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]) => {
     if (opts.plain && !isGrpc(headers)) return opts.plain(stream, headers, flags, rawHeaders);
-    const path = headers[':path'] as string;
-    const unknown = opts.known && unknownPathStatus(path, opts.known.paths, opts.known.services);
-    if (unknown) return answerUnknown(stream, unknown);
-    const m = opts.methods.get(path);
-    const direct = opts.streams?.get(path);
-    if ((!m && !direct) || !servable(headers) || opts.certIdentity()) return grpcHandler(stream, headers);
-    if (m) {
-      opts.served.count++;
-      return serve(stream, headers, m, opts);
-    }
-    if (opts.streamsServed) opts.streamsServed.count++;
-    direct!(stream, headers);
+    if (!route(stream, headers)) grpcHandler(stream, headers);
   });
   return true;
 }
 
 /** A trailers-only answer; the request body is read and dropped so the window is not held. */
-function answerUnknown(stream: http2.ServerHttp2Stream, st: { code: number; details: string }): void {
+function answerUnknown(stream: ServerStream, st: { code: number; details: string }): void {
   stream.on('error', () => {});
   stream.resume();
   if (!stream.destroyed) stream.respond(trailersOnlyHeaders(st.code, st.details), { endStream: true });
@@ -104,7 +123,7 @@ function servable(h: http2.IncomingHttpHeaders): boolean {
   return enc === undefined || enc === 'identity';
 }
 
-function serve(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, m: FastMethod, opts: FastUnaryOptions): void {
+function serve(stream: ServerStream, headers: http2.IncomingHttpHeaders, m: FastMethod, opts: FastUnaryOptions): void {
   stream.on('error', () => {});
   let answered = false;
   let timer: NodeJS.Timeout | undefined;

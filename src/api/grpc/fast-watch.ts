@@ -20,6 +20,7 @@
  *     grpc-js's queue limit did), the session reports full and its watchers become victims.
  */
 import type * as http2 from 'node:http2';
+import type { ServerStream } from '../h2/h2-stream.ts';
 import { status } from '@grpc/grpc-js';
 import type { ApiContext, WatchConnection } from '../context.ts';
 import { WatchSessionCore } from '../ws/watch-session.ts';
@@ -38,7 +39,7 @@ export interface FastWatchOptions {
   maxReceiveBytes: number;
 }
 
-export function serveWatchDirect(ctx: ApiContext, stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, opts: FastWatchOptions): void {
+export function serveWatchDirect(ctx: ApiContext, stream: ServerStream, headers: http2.IncomingHttpHeaders, opts: FastWatchOptions): void {
   const call = new GrpcCall(stream, headers, opts.maxReceiveBytes);
   if (call.ended) return; // a bad grpc-timeout
   if (!ctx.serving) return call.end(status.UNAVAILABLE, ERROR_MESSAGES.ERR_STOPPED);

@@ -11,6 +11,7 @@
  *     it is reset after END_GRACE_MS.
  */
 import type * as http2 from 'node:http2';
+import type { ServerStream } from '../h2/h2-stream.ts';
 import { status } from '@grpc/grpc-js';
 import { grpcTimeoutMs, statusFields, trailersOnlyHeaders } from './grpc-wire.ts';
 
@@ -31,7 +32,7 @@ export class GrpcCall {
   private inboxBytes = 0;
 
   constructor(
-    private readonly stream: http2.ServerHttp2Stream,
+    private readonly stream: ServerStream,
     headers: http2.IncomingHttpHeaders,
     private readonly maxReceiveBytes: number,
   ) {

@@ -7,11 +7,14 @@
  * (etcd sends up to MaxInt32), so a range may return more than a put may carry.
  */
 import http2 from 'node:http2';
+import type net from 'node:net';
 import { Server, ServerCredentials, type ConnectionInjector, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { ApiContext } from '../context.ts';
+import { DEFAULTS } from '../../config.ts';
 import { healthServiceDefinition, serviceDefinition, withRawResponses } from './proto.ts';
 import { KV_RAW_METHODS, kvHandlers, kvService, type KvMethod } from './kv-service.ts';
-import { attachFastUnary, type FastMethod } from './fast-unary.ts';
+import { attachFastUnary, directRouter, type FastMethod, type FastUnaryOptions } from './fast-unary.ts';
+import { H2Front } from '../h2/h2-front.ts';
 import { grpcCertIdentity, grpcTokenAuthInfo } from './grpc-auth.ts';
 import type { Msg } from './decode.ts';
 import { WATCH_RAW_METHODS, watchService } from './watch-service.ts';
@@ -26,6 +29,11 @@ import { errorStatus, type GrpcLog } from './unary.ts';
 export interface GrpcApi {
   /** Hands one accepted connection (its preface still unread) to grpc-js. */
   injector: ConnectionInjector;
+  /**
+   * Takes a cleartext HTTP/2 connection whose first bytes (`head`) were read, into watchkv's own
+   * framing layer (src/api/h2/), or undefined when that layer is off (config.h2Framing 'node').
+   */
+  acceptH2c: ((socket: net.Socket, head: Buffer) => void) | undefined;
   /**
    * Stops serving: no new calls; open calls get up to graceMs to finish, then every HTTP/2
    * session is cut. Watch and keep-alive streams are ended before (closeWatchConnections).
@@ -81,7 +89,7 @@ export function buildGrpcServer(ctx: ApiContext, log: GrpcLog, http?: (req: http
   const fastUnary = { count: 0 };
   const watchStreams = { count: 0 };
   const watchPath = serviceDefinition('Watch').Watch!;
-  const fastAttached = attachFastUnary(server, {
+  const directOptions: FastUnaryOptions = {
     methods: fastMethods(ctx, kv),
     maxReceiveBytes: ctx.config.maxBodyBytes,
     certIdentity: () => grpcCertIdentity(ctx),
@@ -103,7 +111,19 @@ export function buildGrpcServer(ctx: ApiContext, log: GrpcLog, http?: (req: http
         if (headers.host === undefined && typeof headers[':authority'] === 'string') headers.host = headers[':authority'];
         http(new http2.Http2ServerRequest(stream, headers, {}, rawHeaders), new http2.Http2ServerResponse(stream));
       }),
-  });
+  };
+  const fastAttached = attachFastUnary(server, directOptions);
+  // Cleartext connections are framed by watchkv (src/api/h2/); what it does not answer directly
+  // reaches grpc-js (and the plain routes) through an internal node:http2 session, as before.
+  const front =
+    fastAttached && ctx.config.h2Framing === 'own'
+      ? new H2Front({
+          direct: directRouter(directOptions),
+          inject: (socket) => injector.injectConnection(socket),
+          windowBytes: DEFAULTS.h2WindowBytes,
+          maxHeaderListBytes: DEFAULTS.h2MaxHeaderListBytes,
+        })
+      : undefined;
   let closing: Promise<void> | undefined;
   const close = (graceMs: number): Promise<void> =>
     (closing ??= new Promise<void>((resolve) => {
@@ -112,10 +132,11 @@ export function buildGrpcServer(ctx: ApiContext, log: GrpcLog, http?: (req: http
         resolve();
       }, graceMs);
       force.unref();
-      server.tryShutdown(() => {
+      const grpcDone = new Promise<void>((r) => server.tryShutdown(() => r()));
+      void Promise.all([grpcDone, front?.close(graceMs)]).then(() => {
         clearTimeout(force);
         resolve();
       });
     }));
-  return { injector, close, fastUnary: { attached: fastAttached, served: fastUnary, watchStreams } };
+  return { injector, acceptH2c: front && ((socket, head) => front.accept(socket, head)), close, fastUnary: { attached: fastAttached, served: fastUnary, watchStreams } };
 }
