@@ -1,9 +1,10 @@
 /**
- * How much of a gRPC put is Node's HTTP/2 core? A probe for the grpc-put row (bench/lib/bounds.ts),
- * not a server: etcd's KV.Put answered by the real store (LevelDB, fsync per batch) over HTTP/2
- * framed by hand on a net.Socket, then by the real watchkv (node:http2 + its direct path,
- * src/api/grpc/fast-unary.ts), then by etcd, each loaded by h2load (a C client, so the client
- * costs little) with the same request, one after the other.
+ * How much of a gRPC put is the HTTP/2 layer? A probe for the grpc-put row (bench/lib/bounds.ts),
+ * not a server: etcd's KV.Put answered by the bare store (LevelDB, fsync per batch) over HTTP/2
+ * framed by hand on a net.Socket (the lower bound), then by the real watchkv on its own HTTP/2
+ * layer (src/api/h2/, the default), by watchkv with `--h2-framing node` (node:http2 + the direct
+ * path, src/api/grpc/fast-unary.ts), then by etcd, each loaded by h2load (a C client, so the
+ * client costs little) with the same request, one after the other.
  *
  *   node --import tsx bench/h2-framing-probe.ts            # 3 rounds of 60,000 puts each
  *   PROBE_ROUNDS=1 PROBE_PUTS=20000 node --import tsx bench/h2-framing-probe.ts
@@ -194,8 +195,9 @@ try {
     await store.close();
 
     const watchkv = await loadServer(startWatchkv, bodyFile);
+    const nodeFramed = await loadServer(() => startWatchkv({ watchkvFlags: ['--h2-framing', 'node'] }), bodyFile);
     const etcdRate = await loadServer(startEtcdServer, bodyFile);
-    console.log(`  round ${round}: hand-framed + store ${hand} | watchkv (node:http2) ${watchkv} | etcd ${etcdRate}`);
+    console.log(`  round ${round}: hand-framed + store ${hand} | watchkv ${watchkv} | watchkv --h2-framing node ${nodeFramed} | etcd ${etcdRate}`);
   }
 } finally {
   rmSync(root, { recursive: true, force: true });

@@ -87,75 +87,24 @@ one alike (it took 100-165 ms on 2026-11-30).
     give ~28M events/s — but at ~100 B an event, 2.8M events/s is ~2.2 Gbit/s per node, so on
     1 GbE the network caps a node near 1.2M events/s and 10x takes ~7 nodes. etcd's own direct
     fan-out cannot grow that way: every member added also slows its writes (Raft).
-- **grpc-put (target >= etcd): parity, so PASS or MISS from run to run (1.08x at 10:23; 0.74x,
-  1.01x, 0.80x, 0.98x before); the harness and the box, and Node's HTTP/2 per call.** In a
-  profiled run at 09:42 watchkv's main thread was ~40-50% busy and \`top\` showed the harness at
-  ~87% of a core: the lean client, not either server, paced the row. A C client (h2load, Debian
-  nghttp2-client: \`h2load -c5 -m10 -d put.bin -H 'content-type: application/grpc'\`) pushed both
-  further and shows etcd ahead once the client costs little: side by side at 13:40 (two rounds,
-  alternating), 5 connections x 10 in flight gave watchkv 10.3-12.6k puts/s and etcd 13.8-15.6k,
-  5 x 40 gave 17.7-20.0k and 20.4-22.3k, 10 x 40 gave 15.9-16.2k and 19.5-24.6k: etcd 1.1-1.5x.
-  At 50 in flight watchkv's main thread is ~40% idle and each call takes 4.6 ms on average (1.2
-  ms alone; a synced LevelDB batch 0.5-0.7 ms), so the pipeline, not the CPU, sets the rate;
-  at 200 in flight its one main thread saturates near 18-20k while etcd uses both cores. Measured
-  2026-12-02 (\`BENCH_ONLY=grpc-put\`, profiles as above). Through grpc-js's own client, the
-  client ran at 76-88% of a core for 3.2-3.9k calls/s and paced both servers (ratios 0.74-1.07x
-  from run to run: noise). With unary calls straight over node:http2 (bench/lib/grpc-h2-unary.ts)
-  etcd does 7.6-8.1k puts/s and watchkv 5.0-6.9k, with watchkv's main thread at ~83% of a core
-  and the harness at ~70%: the 2 cores are full. In watchkv's profile grpc-js's per-call
-  machinery (interceptors, metadata, call tracker, read queue) was about a fifth of the busy time;
-  the direct path for Range, Put, DeleteRange and Txn (src/api/grpc/fast-unary.ts) took it out
-  (+10%: 6.0k to 6.4-6.9k). What remains per call: Node's HTTP/2 core (stream objects, header
-  maps, respond, trailers) ~25% of the busy time, GC ~12%, the store's txn and index ~10%, and
-  the LevelDB write's JS side and thread hand-off ~7-10% (fdatasync takes ~0.2 ms here, so
-  group-commit batches hold only 2-3 puts with that client). etcd serves a call across both
-  cores in Go; watchkv's main thread is one core. The last ~20% would need HTTP/2 framing
-  outside Node's http2 core or a second core for the protocol work (Node 20's worker threads
-  cannot take over the listener's sockets); neither was tried. Under h2load (5 x 10 in flight,
-  2026-12-02, 15:50-16:30) a batch held ~17 of the 50 calls and took 1.3-2.1 ms from the main
-  thread's view plus ~0.3 ms before the next was sent, against 0.78 ms for the same batch on an
-  idle box (fdatasync 0.4-0.6 ms): contention and the main thread's lateness, not the disk. Sending
-  the next batch before publishing the last (8.5-12.0k vs 8.1-11.4k puts/s over 6 alternating
-  rounds) and 2-3 batches in flight (slower: LevelDB serialises them) did not help; not kept.
-  Measured again 2026-12-03 (\`BENCH_ONLY=grpc-put BENCH_REPEAT=3\`: 9,667 ±23% vs 11,104 ±16%,
-  0.87x), with the commit batches timed from inside the server (a preload wrapping LevelDB's
-  chained-batch write): ~850 batches/s of ~16 puts, each 0.55 ms at the median and 1.3 ms at p90,
-  against 0.26 ms for the same batch on the idle box; the main thread was 47% idle, the server
-  process (all threads) at ~83% of a core and the harness at 66-75%, about 150% of the 2 cores.
-  etcd, alone in its run, used ~80% with the harness at ~75%. Neither server is CPU-bound at
-  50 in flight; the rate is the commit pipeline's latency, which the harness and LevelDB's
-  write thread stretch by competing for the cores. The native hand-off of a batch to LevelDB's
-  thread costs the main thread 9 us at the median and ~50 us at p90 (a futex wake-up on this VM).
-  Tried 2026-12-03 (later): the fsync on the main thread instead of LevelDB's write thread (a
-  log file appended and fdatasynced synchronously, then the LevelDB batch unsynced), to drop the
-  two thread hand-offs per batch: 8.7k vs etcd's 14.4k puts/s when the LevelDB write was still
-  awaited, 3.3k vs 14.0k when it was not (the blocked loop reads nothing during the fsync, so
-  batches shrink and the fsyncs multiply), against 12.6k and 9.5k vs 11.8k and 11.0k for the
-  code as it is in the same series: much worse; not kept.
-  A log of its own in front of LevelDB, as etcd's WAL (2026-12-03): overwriting a pre-zeroed
-  file opened O_DSYNC takes 105-115 us a record on this disk against 170-250 us for LevelDB's
-  append plus fdatasync (ext4 journals the growing size); with each batch written there and to
-  LevelDB unsynced, side by side, it gave 8.7k and 9.7k puts/s against 8.8k and 10.4k for the code
-  as it is (etcd 9.7-15.0k in the same series): the disk is not what paces the pipeline; not kept.
-  What Node's HTTP/2 core costs a call, measured apart from the store (2026-12-03, h2load -c5
-  -m10, 100,000 unary calls answering a fixed 8-byte message after a setImmediate): node:http2
-  answering as fast-unary.ts does spent 30 us of server CPU a call (40k calls/s; GC 15%, the
-  rest spread over respond, header maps, stream objects and nghttp2); the same calls framed by
-  hand over net.Socket (frames parsed in JS, headers decoded with hpack.js, responses written
-  from pre-encoded header blocks, one write per tick) spent 9.5 us (127k calls/s). Trailers are
-  not the cost (30 vs 29.6 us without them). So ~20 us of a put's ~90-130 us is the HTTP/2 core,
-  and a framing layer of watchkv's own is the one lever left for this row. End to end, with the
-  real store behind it (LevelDB, fsync per batch; \`node --import tsx bench/h2-framing-probe.ts\`,
-  h2load 5 x 10, 60,000 puts of 256 B, the three one after another, 2026-12-03 16:20): KV.Put
-  framed by hand did 32.7k and 38.4k puts/s, watchkv as it is 19.7k and 17.0k, etcd 22.4k and
-  21.5k. So the framing layer would put this row at ~1.5x etcd with a client that costs little.
-  It has to serve every stream on a connection (clients multiplex Watch, Lease and KV on one),
-  with flow control both ways, HPACK state, RST_STREAM, GOAWAY and TLS, and hand the methods it
-  does not serve itself to grpc-js (an internal HTTP/2 session to grpc-js's connection injector),
-  so grpc-js no longer owns those connections. Not started: too large to land safely in what was
-  left of a session, and it cannot lift the fan-out row above (see below). The row
-  again at 15:59 (\`BENCH_ONLY=grpc-put BENCH_REPEAT=2\`): 9,944 ±18% vs 13,178 ±6% puts/s
-  (0.75x); through grpc-js's client 7,253 vs 8,981 (0.81x).
+- **grpc-put (target >= etcd): PASS since watchkv frames cleartext HTTP/2 itself (2026-12-03,
+  src/api/h2/).** \`BENCH_ONLY=grpc-put,grpc-fanout-sat BENCH_REPEAT=2\` at 17:21: 13,896 vs 9,253
+  puts/s (1.50x), p99 15.2 vs 28.9 ms; through grpc-js's own client 8,560 vs 5,878 (1.46x). Before
+  it the row was parity at best (0.69-1.08x over a dozen runs; 9,944 vs 13,178 at 15:59 that day).
+  Why: in watchkv's profile Node's HTTP/2 core (stream objects, header maps, respond, trailers,
+  nghttp2 callbacks) was ~25% of a put's busy time after grpc-js's per-call machinery had already
+  been taken out by the direct path (src/api/grpc/fast-unary.ts, +10%). Measured apart from the
+  store (h2load -c5 -m10, 100,000 unary calls answering a fixed message after a setImmediate),
+  node:http2 spent 30 us of server CPU a call and the same calls framed in JavaScript 9.5 us. The
+  probe \`node --import tsx bench/h2-framing-probe.ts\` (h2load 5 x 10, 40,000 puts of 256 B, one
+  server after the other, 17:25): the bare store behind hand framing 34.5k and 44.0k puts/s,
+  watchkv 26.7k and 24.3k, watchkv \`--h2-framing node\` 19.6k and 15.2k, etcd 27.4k and 19.7k.
+  What the real server adds over the bare store (auth check, header, metrics, the response
+  encoding) is the gap to the first column. Tried before and not kept, each measured side by side
+  with etcd: the fsync on the main thread instead of LevelDB's write thread (much worse: the
+  blocked loop reads nothing during the fsync, so batches shrink), a log of its own opened
+  O_DSYNC in front of LevelDB (no better: the disk does not pace the pipeline), sending the next
+  batch before publishing the last, and 2-3 batches in flight (LevelDB serialises them).
 - **grpc-fanout-sat (target >= 5x etcd): MISSED, 1.78x in the full run of 10:23; the writer
   sets a ceiling below 5x.** At HTTP/2's default 64 KiB window the ten client streams capped both
   servers near 1.3M events/s; with a 4 MiB window (what grpc-go reaches by BDP estimation) both
@@ -174,7 +123,12 @@ one alike (it took 100-165 ms on 2026-11-30).
   it was ~40% of the harness's time). Now watchkv delivers 2.5-3.4M events/s with p50 ~50-65 ms
   (was ~300 ms), its main thread ~70% busy, a fifth of that answering the writer's HTTP puts (one
   writev each); etcd 1.2-1.7M at ~100% of a core. The 2 cores are full: server ~70-85%, harness
-  ~60-80%, writer ~50%.
+  ~60-80%, writer ~50%. With watchkv's own HTTP/2 layer (2026-12-03 17:21, \`BENCH_REPEAT=2\`):
+  4,192,494 vs 2,580,265 events/s (1.62x), the writer at 4,252 puts/s against watchkv, which is
+  the no-watcher ceiling above: watchkv delivers everything its writer commits, using 68% of a
+  core (etcd 104%). Per delivered event that is 0.16 us of server CPU against etcd's 0.40 us
+  (2.5x); 5x etcd's 2.6M here would be 12.9M events/s, three times what the writer, the harness
+  and the server together reach on these 2 cores.
 - **queue (target > NATS JetStream, every item synced): met once NATS syncs as the issue asks.**
   Debian bookworm's nats-server 2.9.10 has no \`sync_interval\` (2.10 added it), so earlier runs
   compared watchkv's per-batch fsync with a JetStream that syncs every 2 minutes (watchkv 0.59x

@@ -37,6 +37,8 @@ export interface StartOptions {
   /** nats only: `sync_interval: always` (every message synced) where the server has it; default true */
   natsSync?: boolean;
   readyTimeoutMs?: number;
+  /** watchkv only: flags added to its command line (e.g. ['--h2-framing', 'node']). */
+  watchkvFlags?: string[];
 }
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -139,7 +141,7 @@ export async function startWatchkv(options: StartOptions = {}): Promise<ServerHa
   // BENCH_WATCHKV_NODE_ARGS adds node flags, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it.
   const nodeArgs = (process.env.BENCH_WATCHKV_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const entry = process.env.BENCH_WATCHKV_TSX === '1' ? ['--import', 'tsx', 'src/server.ts'] : ['dist/server.js'];
-  const args = [...nodeArgs, ...entry, '--listen-client-urls', url, '--data-dir', join(dir, 'data'), '--log-level', 'warn'];
+  const args = [...nodeArgs, ...entry, '--listen-client-urls', url, '--data-dir', join(dir, 'data'), '--log-level', 'warn', ...(options.watchkvFlags ?? [])];
   return managed('watchkv', url, dir, (t) => spawnAndWait('watchkv', process.execPath, args, url, t), options.readyTimeoutMs ?? 60_000);
 }
 
