@@ -162,6 +162,11 @@ export const DEFAULTS = Object.freeze({
   h2WindowBytes: 1024 * 1024,
   /** bytes: largest decoded request header list (names + values + 32 per field), as Node's default. */
   h2MaxHeaderListBytes: 64 * 1024,
+  /**
+   * Client cancels (RST_STREAM of an open stream) per second one HTTP/2 connection may make before
+   * it is ended with ENHANCE_YOUR_CALM: the "rapid reset" guard (CVE-2023-44487) Node's http2 has.
+   */
+  h2MaxResetsPerSecond: 1000,
   /** How often an open gRPC health Watch (grpc.health.v1) looks for a change of readiness. */
   healthWatchCheckIntervalMs: 1_000,
   /** ms: how long graceful shutdown waits for in-flight commits before closing the store. */

@@ -122,6 +122,7 @@ export function buildGrpcServer(ctx: ApiContext, log: GrpcLog, http?: (req: http
           inject: (socket) => injector.injectConnection(socket),
           windowBytes: DEFAULTS.h2WindowBytes,
           maxHeaderListBytes: DEFAULTS.h2MaxHeaderListBytes,
+          maxResetsPerSecond: DEFAULTS.h2MaxResetsPerSecond,
         })
       : undefined;
   let closing: Promise<void> | undefined;

@@ -35,6 +35,8 @@ export interface H2ConnectionOptions {
   maxHeaderListBytes: number;
   /** Largest header block (HEADERS + CONTINUATION) we buffer before giving up on the client. */
   maxHeaderBlockBytes: number;
+  /** Client cancels of open streams allowed per second before the connection is ended. */
+  maxResetsPerSecond: number;
   /** The connection has closed (socket gone). */
   onClose(): void;
 }
@@ -65,6 +67,8 @@ export class H2Connection implements StreamOwner {
   private connUnacked = 0;
   private goingAway = false;
   private closedOnce = false;
+  private resetWindowStart = 0;
+  private resetsInWindow = 0;
 
   constructor(
     private readonly socket: net.Socket,
@@ -177,7 +181,10 @@ export class H2Connection implements StreamOwner {
         if (payload.length !== 4) throw new ConnectionError(E.FRAME_SIZE_ERROR, 'RST_STREAM length');
         if (id > this.lastStreamId) throw new ConnectionError(E.PROTOCOL_ERROR, 'RST_STREAM on an idle stream');
         const s = this.streams.get(id);
-        if (s) this.forget(s, true);
+        if (s) {
+          this.countReset();
+          this.forget(s, true);
+        }
         return;
       }
       case T_SETTINGS:
@@ -324,6 +331,20 @@ export class H2Connection implements StreamOwner {
     const s = this.streams.get(id);
     if (s) this.reset(s, code);
     else this.out.rst(id, code);
+  }
+
+  /**
+   * "Rapid reset" (CVE-2023-44487): a client that opens streams and cancels them at once makes
+   * the server start work it never finishes, at no cost to itself. More than
+   * `maxResetsPerSecond` cancels within a second end the connection with ENHANCE_YOUR_CALM.
+   */
+  private countReset(): void {
+    const now = Date.now();
+    if (now - this.resetWindowStart >= 1000) {
+      this.resetWindowStart = now;
+      this.resetsInWindow = 0;
+    }
+    if (++this.resetsInWindow > this.opts.maxResetsPerSecond) throw new ConnectionError(E.ENHANCE_YOUR_CALM, 'too many streams reset');
   }
 
   /** Runs once per tick before the write: the windows given back for what was delivered. */

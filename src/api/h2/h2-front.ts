@@ -22,6 +22,8 @@ export interface H2FrontOptions {
   /** Receive window per stream and per connection. */
   windowBytes: number;
   maxHeaderListBytes: number;
+  /** Client stream cancels per second a connection may make (rapid-reset guard). */
+  maxResetsPerSecond: number;
 }
 
 /** Header blocks above this are refused before decoding (a client out of bounds). */
@@ -45,6 +47,7 @@ export class H2Front {
       windowBytes: this.opts.windowBytes,
       maxHeaderListBytes: this.opts.maxHeaderListBytes,
       maxHeaderBlockBytes: MAX_HEADER_BLOCK_BYTES,
+      maxResetsPerSecond: this.opts.maxResetsPerSecond,
       onStream: (stream, headers, fields) => {
         if (this.opts.direct(stream, headers)) return;
         proxy ??= new H2Proxy(this.opts.inject, (s) => conn.releaseWindow(s));

@@ -152,6 +152,17 @@ test('protocol violations end the connection with GOAWAY and the RFC 9113 code; 
   }
 });
 
+test('rapid reset (CVE-2023-44487): a client cancelling streams by the thousand is cut off with ENHANCE_YOUR_CALM', async () => {
+  const g = await goaway((c) => {
+    const frames: Buffer[] = [];
+    const cancel = Buffer.from([0, 0, 0, 8]);
+    // Watch streams: opened, answered by nothing yet, then cancelled.
+    for (let i = 0; i < 1500; i++) frames.push(frame(HEADERS, END_HEADERS, 1 + 2 * i, headerBlock(grpcRequestHeaders('/etcdserverpb.Watch/Watch'))), frame(RST_STREAM, 0, 1 + 2 * i, cancel));
+    c.send(...frames);
+  });
+  assert.is(g.payload.readUInt32BE(4), 11);
+});
+
 test('flow control in: the server opens a large window and gives it back as requests arrive', async () => {
   const c = await RawH2.connect(srv.url);
   try {
