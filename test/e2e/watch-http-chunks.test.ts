@@ -108,6 +108,9 @@ test('every chunk is one message: many events, big events, several watchers, pro
   // a txn: several events in one response
   await post('/v3/kv/txn', { success: [{ request_put: { key: b64('c/t1'), value: b64('1') } }, { request_delete_range: { key: b64('c/k1') } }] });
   const expected = 3 + 60 + 20 /* watch 2 */ + 60 + 3 * 3 + 2;
+  // Events reach a watch just after the put is answered: all of them first, so the progress
+  // response (which follows every event sent before it) comes last, as asserted below.
+  await st.waitFor(expected);
   st.send('{"progress_request":{}}');
   st.send('{"cancel_request":{"watch_id":2}}');
   const msgs = await st.waitFor(expected + 2);

@@ -256,6 +256,7 @@ export class H2Connection implements StreamOwner {
       s.unacked += payload.length;
       if (s.unacked > this.opts.windowBytes) return this.streamError(id, E.FLOW_CONTROL_ERROR);
     }
+    if (flags & F_END_STREAM) s.endReceived = true; // a handler answering on this data sees it
     if (body.length > 0 && !s.closed) s.emit('data', body);
     if (flags & F_END_STREAM) this.remoteEnd(s);
   }
@@ -298,6 +299,7 @@ export class H2Connection implements StreamOwner {
     const headers = requestHeaders(decoded.fields);
     if (decoded.tooLarge || headers === undefined) return this.streamError(b.id, E.PROTOCOL_ERROR);
     const s = new H2Stream(b.id, this, this.out.initialStreamWindow);
+    s.endReceived = b.endStream;
     this.streams.set(b.id, s);
     this.opts.onStream(s, headers, decoded.fields);
     if (b.endStream) this.remoteEnd(s);
@@ -308,6 +310,7 @@ export class H2Connection implements StreamOwner {
   private remoteEnd(s: H2Stream): void {
     if (s.remoteEnded) return;
     s.remoteEnded = true;
+    s.endReceived = true;
     s.unacked = 0;
     if (!s.closed) s.emit('end');
     if (s.localEnded && !s.closed) this.forget(s, false);
@@ -316,7 +319,7 @@ export class H2Connection implements StreamOwner {
   /** END_STREAM went out. A client still sending is told to stop (RST_STREAM NO_ERROR, §8.1). */
   private localEnd(s: H2Stream): void {
     s.localEnded = true;
-    if (!s.remoteEnded) this.out.rst(s.id, E.NO_ERROR);
+    if (!s.endReceived) this.out.rst(s.id, E.NO_ERROR);
     this.forget(s, false);
   }
 

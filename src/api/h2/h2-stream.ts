@@ -49,8 +49,10 @@ export class H2Stream extends EventEmitter implements ServerStream {
   headersSent = false;
   destroyed = false;
   closed = false;
-  /** The client sent END_STREAM. */
+  /** The client sent END_STREAM, and 'end' was emitted. */
   remoteEnded = false;
+  /** The frame being handled carries END_STREAM ('end' follows once its data is delivered). */
+  endReceived = false;
   /** END_STREAM (or a reset) has gone out. */
   localEnded = false;
   /** end() was called: END_STREAM (or 'wantTrailers') once the queue is framed. */

@@ -118,6 +118,11 @@ test('a malformed request resets its stream only; an unknown method gets the sta
     assert.is((await response(c, 3)).trailers['grpc-status'], '12');
     c.send(unary(5, '/etcdserverpb.KV/Range', rangeBody('x')));
     assert.is((await response(c, 5)).trailers['grpc-status'], '0', 'the connection goes on');
+    // Answered at once (unknown method) on a HEADERS that ended the request: no reset after it.
+    c.send(frame(HEADERS, END_HEADERS | END_STREAM, 7, headerBlock(grpcRequestHeaders('/etcdserverpb.KV/Nope'))));
+    assert.is((await response(c, 7)).trailers['grpc-status'], '12');
+    await new Promise((r) => setTimeout(r, 20));
+    assert.not.ok(c.on(7).some((f) => f.type === RST_STREAM), 'a call the client finished sending is not reset after its answer');
   } finally {
     c.close();
   }
