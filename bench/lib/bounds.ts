@@ -58,7 +58,8 @@ one alike (it took 100-165 ms on 2026-11-30).
   while the server built the rest, was tried and measured slower (230-360k events/s): past the
   1 MiB send high-water mark each piece waits for the socket to drain.
 - **upstream-fanout-sat (target >= 10x etcd, 2 watchkv nodes vs the 3-member cluster): MISSED,
-  1.57x in the full run of 10:23; the writer to etcd sets a ceiling near 2x here.** Delivered =
+  1.29x in the full run of 2026-12-03 17:32 (1.57x on 2026-12-02 at 10:23); the writer to etcd
+  sets a ceiling near 2x here.** Delivered =
   the writer's puts/s to etcd x 1,000 watchers, and that writer alone (no watchers anywhere) does
   1.5-1.8k puts/s against the 3 members on this box, so no tier can deliver more than ~1.8M
   events/s, ~2.2x the 0.82M etcd's members delivered themselves. With the tier in front the
@@ -87,25 +88,31 @@ one alike (it took 100-165 ms on 2026-11-30).
     give ~28M events/s — but at ~100 B an event, 2.8M events/s is ~2.2 Gbit/s per node, so on
     1 GbE the network caps a node near 1.2M events/s and 10x takes ~7 nodes. etcd's own direct
     fan-out cannot grow that way: every member added also slows its writes (Raft).
-- **grpc-put (target >= etcd): PASS since watchkv frames cleartext HTTP/2 itself (2026-12-03,
-  src/api/h2/).** \`BENCH_ONLY=grpc-put,grpc-fanout-sat BENCH_REPEAT=2\` at 17:21: 13,896 vs 9,253
-  puts/s (1.50x), p99 15.2 vs 28.9 ms; through grpc-js's own client 8,560 vs 5,878 (1.46x). Before
-  it the row was parity at best (0.69-1.08x over a dozen runs; 9,944 vs 13,178 at 15:59 that day).
-  Why: in watchkv's profile Node's HTTP/2 core (stream objects, header maps, respond, trailers,
+- **grpc-put (target >= etcd): parity with this harness, MISS by a few percent in the full run;
+  ahead under a C client.** Full run 2026-12-03 17:32: 11,026 vs 11,774 puts/s (0.94x); again
+  \`BENCH_ONLY=grpc-put BENCH_REPEAT=3\` at 17:51: 11,552 vs 12,698 (0.91x), and 12,453 vs 13,278
+  (0.94x) once more at 17:54; one subset run at 17:21 gave 13,896 vs 9,253 (1.50x, etcd low). Through
+  grpc-js's own client 8,621 vs 8,628 (1.00x) and 8,090 vs 7,425 (1.09x). Before watchkv framed
+  cleartext HTTP/2 itself (src/api/h2/, this day) the row was 0.69-1.08x over a dozen runs
+  (9,944 vs 13,178 at 15:59). Under h2load, which costs the client little, watchkv is now ahead
+  or level: the probe \`node --import tsx bench/h2-framing-probe.ts\` (h2load 5 x 10, 40,000 puts
+  of 256 B, one server after the other, 17:25) gave watchkv 26.7k and 24.3k puts/s, etcd 27.4k and
+  19.7k, watchkv with \`--h2-framing node\` 19.6k and 15.2k, and the bare store behind hand framing
+  34.5k and 44.0k. A CPU profile of watchkv through the bench's harness (17:54) shows its main
+  thread ~80% idle: the rate is now the commit pipeline's latency (a synced LevelDB batch per
+  group of puts, on cores the harness's node:http2 client also needs), not the server's CPU.
+  Why the framing mattered: in watchkv's profile Node's HTTP/2 core (stream objects, header maps, respond, trailers,
   nghttp2 callbacks) was ~25% of a put's busy time after grpc-js's per-call machinery had already
   been taken out by the direct path (src/api/grpc/fast-unary.ts, +10%). Measured apart from the
   store (h2load -c5 -m10, 100,000 unary calls answering a fixed message after a setImmediate),
-  node:http2 spent 30 us of server CPU a call and the same calls framed in JavaScript 9.5 us. The
-  probe \`node --import tsx bench/h2-framing-probe.ts\` (h2load 5 x 10, 40,000 puts of 256 B, one
-  server after the other, 17:25): the bare store behind hand framing 34.5k and 44.0k puts/s,
-  watchkv 26.7k and 24.3k, watchkv \`--h2-framing node\` 19.6k and 15.2k, etcd 27.4k and 19.7k.
+  node:http2 spent 30 us of server CPU a call and the same calls framed in JavaScript 9.5 us.
   What the real server adds over the bare store (auth check, header, metrics, the response
-  encoding) is the gap to the first column. Tried before and not kept, each measured side by side
+  encoding) is the gap between the probe's first column and watchkv's. Tried before and not kept, each measured side by side
   with etcd: the fsync on the main thread instead of LevelDB's write thread (much worse: the
   blocked loop reads nothing during the fsync, so batches shrink), a log of its own opened
   O_DSYNC in front of LevelDB (no better: the disk does not pace the pipeline), sending the next
   batch before publishing the last, and 2-3 batches in flight (LevelDB serialises them).
-- **grpc-fanout-sat (target >= 5x etcd): MISSED, 1.78x in the full run of 10:23; the writer
+- **grpc-fanout-sat (target >= 5x etcd): MISSED, 1.75x in the full run of 2026-12-03 17:32; the writer
   sets a ceiling below 5x.** At HTTP/2's default 64 KiB window the ten client streams capped both
   servers near 1.3M events/s; with a 4 MiB window (what grpc-go reaches by BDP estimation) both
   keep up with their writer, so delivered = writer rate x 1,000 watchers. The ceiling: the same
