@@ -65,6 +65,8 @@ export class H2Connection implements StreamOwner {
   private block: { id: number; endStream: boolean; parts: Buffer[]; bytes: number } | undefined;
   /** Bytes received on the connection and not yet given back. */
   private connUnacked = 0;
+  /** Streams with received bytes not yet given back. */
+  private readonly owing = new Set<H2Stream>();
   private goingAway = false;
   private closedOnce = false;
   private resetWindowStart = 0;
@@ -255,6 +257,7 @@ export class H2Connection implements StreamOwner {
     if (!s.remoteEnded && !(flags & F_END_STREAM)) {
       s.unacked += payload.length;
       if (s.unacked > this.opts.windowBytes) return this.streamError(id, E.FLOW_CONTROL_ERROR);
+      this.owing.add(s);
     }
     if (flags & F_END_STREAM) s.endReceived = true; // a handler answering on this data sees it
     if (body.length > 0 && !s.closed) s.emit('data', body);
@@ -350,16 +353,23 @@ export class H2Connection implements StreamOwner {
     if (++this.resetsInWindow > this.opts.maxResetsPerSecond) throw new ConnectionError(E.ENHANCE_YOUR_CALM, 'too many streams reset');
   }
 
-  /** Runs once per tick before the write: the windows given back for what was delivered. */
+  /**
+   * Runs once per tick before the write: the windows given back for what was delivered, once a
+   * quarter of a window is owed (the client still has three quarters to go on), so a stream of
+   * small calls does not cost the client a WINDOW_UPDATE per tick.
+   */
   private giveBack(): void {
-    if (this.connUnacked > 0) {
+    const threshold = this.opts.windowBytes / 4;
+    if (this.connUnacked >= threshold) {
       this.out.windowUpdate(0, this.connUnacked);
       this.connUnacked = 0;
     }
-    for (const s of this.streams.values()) {
-      if (s.unacked > 0 && !s.holdWindow && !s.remoteEnded) {
+    for (const s of this.owing) {
+      if (s.remoteEnded || s.closed) this.owing.delete(s);
+      else if (s.unacked >= threshold && !s.holdWindow) {
         this.out.windowUpdate(s.id, s.unacked);
         s.unacked = 0;
+        this.owing.delete(s);
       }
     }
   }
