@@ -101,6 +101,15 @@ export function goawayFrame(lastStreamId: number, code: number, debug = ''): Buf
   return frame(T_GOAWAY, 0, 0, p);
 }
 
+/** The payload without its padding (PADDED flag), or undefined when the padding is too long. */
+export function unpad(payload: Buffer, flags: number): Buffer | undefined {
+  if (!(flags & F_PADDED)) return payload;
+  if (payload.length < 1) return undefined;
+  const pad = payload[0]!;
+  if (pad > payload.length - 1) return undefined;
+  return payload.subarray(1, payload.length - pad);
+}
+
 // ---- HPACK, encoding side ----
 
 /** A dynamic table size update to 0 (RFC 7541 §6.3): valid at the start of any block. */

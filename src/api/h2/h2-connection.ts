@@ -20,11 +20,12 @@
  */
 import type net from 'node:net';
 import type * as http2 from 'node:http2';
-import { E, F_ACK, F_END_HEADERS, F_END_STREAM, F_PADDED, F_PRIORITY, FRAME_HEADER_BYTES, PREFACE, DEFAULT_MAX_FRAME_BYTES } from './frames.ts';
+import { E, F_ACK, F_END_HEADERS, F_END_STREAM, F_PRIORITY, unpad, FRAME_HEADER_BYTES, PREFACE, DEFAULT_MAX_FRAME_BYTES } from './frames.ts';
 import { T_CONTINUATION, T_DATA, T_GOAWAY, T_HEADERS, T_PING, T_PRIORITY, T_PUSH_PROMISE, T_RST_STREAM, T_SETTINGS, T_WINDOW_UPDATE } from './frames.ts';
 import { HpackDecoder, HpackError } from './hpack-decoder.ts';
 import { H2Output } from './h2-output.ts';
 import { H2Stream, type StreamOwner } from './h2-stream.ts';
+import { requestHeaders } from './request-headers.ts';
 
 export interface H2ConnectionOptions {
   /** A new stream: its headers as node would give them, and the fields in order. */
@@ -40,9 +41,6 @@ export interface H2ConnectionOptions {
   /** The connection has closed (socket gone). */
   onClose(): void;
 }
-
-/** Headers a request may not carry over HTTP/2 (RFC 9113 §8.2.2). */
-const CONNECTION_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
 
 class ConnectionError extends Error {
   constructor(
@@ -392,39 +390,4 @@ export class H2Connection implements StreamOwner {
     for (const s of [...this.streams.values()]) this.forget(s, true);
     this.opts.onClose();
   }
-}
-
-/** The payload without its padding (PADDED flag), or undefined when the padding is too long. */
-function unpad(payload: Buffer, flags: number): Buffer | undefined {
-  if (!(flags & F_PADDED)) return payload;
-  if (payload.length < 1) return undefined;
-  const pad = payload[0]!;
-  if (pad > payload.length - 1) return undefined;
-  return payload.subarray(1, payload.length - pad);
-}
-
-/**
- * A request's fields as node gives them (duplicates joined, set-cookie and cookie as node does),
- * or undefined for a malformed request (§8.3: a pseudo-header after a regular one, an unknown or
- * repeated pseudo-header, a connection-specific header, an uppercase name, no :method or :path).
- */
-function requestHeaders(fields: Array<[string, string]>): http2.IncomingHttpHeaders | undefined {
-  const h: Record<string, string | string[]> = Object.create(null);
-  let regular = false;
-  for (const [name, value] of fields) {
-    if (name.startsWith(':')) {
-      if (regular || h[name] !== undefined) return undefined;
-      if (name !== ':method' && name !== ':path' && name !== ':scheme' && name !== ':authority' && name !== ':protocol') return undefined;
-      h[name] = value;
-      continue;
-    }
-    regular = true;
-    if (name !== name.toLowerCase() || CONNECTION_HEADERS.has(name) || (name === 'te' && value !== 'trailers')) return undefined;
-    const prior = h[name];
-    if (prior === undefined) h[name] = name === 'set-cookie' ? [value] : value;
-    else if (Array.isArray(prior)) prior.push(value);
-    else h[name] = name === 'cookie' ? `${prior}; ${value}` : `${prior}, ${value}`;
-  }
-  if (h[':method'] === undefined || (h[':path'] === undefined && h[':method'] !== 'CONNECT')) return undefined;
-  return h as http2.IncomingHttpHeaders;
 }
