@@ -1,8 +1,9 @@
 /**
- * A direct path for the hot unary KV calls (Range, Put, DeleteRange, Txn): the HTTP/2 stream is
- * answered here, beside grpc-js, instead of through its per-call machinery (interceptor chain,
- * metadata objects, call tracker, read queue), which cost about a fifth of a put's server CPU.
- * Measured with a lean client: see bench/lib/bounds.ts.
+ * A direct path for unary calls (every method built with unary.ts: all of KV, and Lease, Cluster,
+ * Maintenance and Auth but their streaming methods): the HTTP/2 stream is answered here, beside
+ * grpc-js, instead of through its per-call machinery (interceptor chain, metadata objects, call
+ * tracker, read queue), which cost about a fifth of a put's server CPU, and, on watchkv's own
+ * HTTP/2 layer, without the internal hop to grpc-js. Measured: see bench/lib/bounds.ts.
  *
  * It serves only what it can answer exactly as grpc-js would: `application/grpc` content, no
  * message compression, no client-certificate identity. Anything else (and every other method)
@@ -26,6 +27,8 @@ import { grpcTimeoutMs, trailersOnlyHeaders, unknownPathStatus } from './grpc-wi
 import type { ServerStream } from '../h2/h2-stream.ts';
 
 export interface FastMethod {
+  /** The method's name, for the log of an unexpected error. */
+  name: string;
   /** protobufjs request decoder (the same grpc-js would use). */
   decode(bytes: Buffer): Msg;
   /** The call: the request and its `token` metadata → the encoded response. */
@@ -38,7 +41,7 @@ export interface FastUnaryOptions {
   /** The call must be authenticated by its TLS client certificate: leave it to grpc-js. */
   certIdentity: () => boolean;
   /** The error → gRPC status map shared by every transport (unary.ts errorStatus). */
-  statusOf(err: unknown): { code: number; details: string };
+  statusOf(err: unknown, method: string): { code: number; details: string };
   /** Counts calls served here (tests read it). */
   served: { count: number };
   /** Streaming methods with a direct path of their own (fast-watch.ts), under the same rules. */
@@ -170,7 +173,7 @@ function serve(stream: ServerStream, headers: http2.IncomingHttpHeaders, m: Fast
     }
     const token = headers.token;
     const refuse = (err: unknown): void => {
-      const s = opts.statusOf(err);
+      const s = opts.statusOf(err, m.name);
       fail(s.code, s.details);
     };
     let result: Promise<Buffer>;

@@ -8,14 +8,14 @@
  */
 import http2 from 'node:http2';
 import type net from 'node:net';
-import { Server, ServerCredentials, type ConnectionInjector, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { Metadata, Server, ServerCredentials, type ConnectionInjector, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { ApiContext } from '../context.ts';
 import { DEFAULTS } from '../../config.ts';
 import { healthServiceDefinition, serviceDefinition, withRawResponses } from './proto.ts';
-import { KV_RAW_METHODS, kvHandlers, kvService, type KvMethod } from './kv-service.ts';
+import { KV_RAW_METHODS, kvService } from './kv-service.ts';
 import { attachFastUnary, directRouter, type FastMethod, type FastUnaryOptions } from './fast-unary.ts';
 import { H2Front } from '../h2/h2-front.ts';
-import { grpcCertIdentity, grpcTokenAuthInfo } from './grpc-auth.ts';
+import { grpcCertIdentity } from './grpc-auth.ts';
 import type { Msg } from './decode.ts';
 import { WATCH_RAW_METHODS, watchService } from './watch-service.ts';
 import { serveWatchDirect } from './fast-watch.ts';
@@ -24,7 +24,7 @@ import { clusterService } from './cluster-service.ts';
 import { maintenanceService } from './maintenance-service.ts';
 import { authService } from './auth-service.ts';
 import { healthService, strictHealthDefinition } from './health-service.ts';
-import { errorStatus, type GrpcLog } from './unary.ts';
+import { errorStatus, isDirectUnary, type GrpcLog } from './unary.ts';
 
 export interface GrpcApi {
   /** Hands one accepted connection (its preface still unread) to grpc-js. */
@@ -46,15 +46,30 @@ export interface GrpcApi {
   fastUnary: { attached: boolean; served: { count: number }; watchStreams: { count: number } };
 }
 
-/** The hot KV calls the direct path serves; Compact, rare and slow anyway, stays on grpc-js. */
-const FAST_KV: readonly KvMethod[] = ['Range', 'Put', 'DeleteRange', 'Txn'];
-
-function fastMethods(ctx: ApiContext, kv: ReturnType<typeof kvHandlers>): Map<string, FastMethod> {
-  const def = serviceDefinition('KV');
+/**
+ * Every unary method built with unary.ts (all of KV, Lease, Cluster, Maintenance and Auth but the
+ * streaming ones), for the direct path: the request decoded and the response encoded with the
+ * service definition's own (protobufjs) functions, as grpc-js would, and the handler given a call
+ * whose metadata holds the `token` header. Streaming methods and health stay on grpc-js.
+ */
+function directMethods(services: ReadonlyArray<[ServiceDefinition, UntypedServiceImplementation]>): Map<string, FastMethod> {
   const out = new Map<string, FastMethod>();
-  for (const name of FAST_KV) {
-    const m = def[name]!;
-    out.set(m.path, { decode: (b) => m.requestDeserialize(b) as Msg, run: (req, token) => kv[name](req, grpcTokenAuthInfo(ctx, token)) });
+  for (const [definition, implementation] of services) {
+    for (const [name, m] of Object.entries(definition)) {
+      const impl = implementation[name];
+      if (m.requestStream || m.responseStream || !isDirectUnary(impl)) continue;
+      out.set(m.path, {
+        name,
+        decode: (b) => m.requestDeserialize(b) as Msg,
+        run: (req, token) => {
+          const metadata = new Metadata();
+          if (token !== undefined) metadata.set('token', token);
+          // Throws before its first await for a refused call, as the direct path expects.
+          const result = impl.direct(req, { metadata });
+          return Promise.resolve(result).then((r) => m.responseSerialize(r));
+        },
+      });
+    }
   }
   return out;
 }
@@ -70,9 +85,8 @@ export function buildGrpcServer(ctx: ApiContext, log: GrpcLog, http?: (req: http
     // channelz (grpc's introspection service) keeps per-call statistics nobody can query here.
     'grpc.enable_channelz': 0,
   });
-  const kv = kvHandlers(ctx);
   const services: Array<[ServiceDefinition, UntypedServiceImplementation]> = [
-    [withRawResponses(serviceDefinition('KV'), KV_RAW_METHODS), kvService(ctx, log, kv)],
+    [withRawResponses(serviceDefinition('KV'), KV_RAW_METHODS), kvService(ctx, log)],
     [withRawResponses(serviceDefinition('Watch'), WATCH_RAW_METHODS), watchService(ctx)],
     [serviceDefinition('Lease'), leaseService(ctx, log)],
     [serviceDefinition('Cluster'), clusterService(ctx, log)],
@@ -90,10 +104,10 @@ export function buildGrpcServer(ctx: ApiContext, log: GrpcLog, http?: (req: http
   const watchStreams = { count: 0 };
   const watchPath = serviceDefinition('Watch').Watch!;
   const directOptions: FastUnaryOptions = {
-    methods: fastMethods(ctx, kv),
+    methods: directMethods(services),
     maxReceiveBytes: ctx.config.maxBodyBytes,
     certIdentity: () => grpcCertIdentity(ctx),
-    statusOf: (err) => errorStatus(log, 'KV', err),
+    statusOf: (err, method) => errorStatus(log, method, err),
     served: fastUnary,
     streams: new Map([
       [

@@ -10,8 +10,14 @@ export interface GrpcLog {
   error(obj: object, msg: string): void;
 }
 
-export function unary<R>(log: GrpcLog, method: string, handle: (req: Msg, call: ServerUnaryCall<Msg, R>) => Promise<R> | R): UntypedHandleCall {
-  return (call: ServerUnaryCall<Msg, R>, callback: sendUnaryData<R>) => {
+/** What a unary handler reads of its call: the metadata (the `token`) and, over TLS, the peer. */
+export type UnaryCallInfo = Pick<ServerUnaryCall<Msg, unknown>, 'metadata'> & Partial<Pick<ServerUnaryCall<Msg, unknown>, 'getAuthContext'>>;
+
+/** A unary handler as grpc-js calls it, with the call itself kept for the direct path. */
+export type DirectUnary = UntypedHandleCall & { direct: (req: Msg, call: UnaryCallInfo) => Promise<unknown> | unknown };
+
+export function unary<R>(log: GrpcLog, method: string, handle: (req: Msg, call: ServerUnaryCall<Msg, R>) => Promise<R> | R): DirectUnary {
+  const handler = (call: ServerUnaryCall<Msg, R>, callback: sendUnaryData<R>) => {
     let result: Promise<R> | R;
     try {
       result = handle(call.request, call);
@@ -23,6 +29,14 @@ export function unary<R>(log: GrpcLog, method: string, handle: (req: Msg, call: 
       (err) => fail(log, method, err, callback),
     );
   };
+  // The handlers read only the call's metadata (and TLS peer), so the direct path (fast-unary.ts)
+  // can run them with a call of its own making.
+  return Object.assign(handler, { direct: handle as DirectUnary['direct'] });
+}
+
+/** `unary` handlers that the direct path can run (see DirectUnary). */
+export function isDirectUnary(h: unknown): h is DirectUnary {
+  return typeof h === 'function' && typeof (h as Partial<DirectUnary>).direct === 'function';
 }
 
 /** A failed call's etcd code and message; an error the map does not know is logged. */

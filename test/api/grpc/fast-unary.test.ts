@@ -11,7 +11,7 @@ import http2 from 'node:http2';
 import { status } from '@grpc/grpc-js';
 import { startTestServer, type TestServer } from '../../support/test-server.ts';
 import { ProtobufWriter } from '../../../src/lib/protobuf-writer.ts';
-import { EtcdGrpc, buf, grpcFrame } from './grpc-client.ts';
+import { EtcdGrpc, buf, grpcError, grpcFrame } from './grpc-client.ts';
 
 let srv: TestServer;
 let session: http2.ClientHttp2Session;
@@ -75,6 +75,27 @@ test('Put, Range, DeleteRange and Txn are served directly, with the same answers
   assert.is(srv.server.grpcDirect.served.count - before, 4);
 });
 
+test('the other unary methods are served directly too: Lease, Maintenance, Cluster, KV Compact', async () => {
+  const before = srv.server.grpcDirect.served.count;
+  const c = new EtcdGrpc(srv.url);
+  try {
+    const g = await c.call('Lease', 'LeaseGrant', { TTL: 60 });
+    assert.is(g.TTL, '60');
+    const t = await c.call('Lease', 'LeaseTimeToLive', { ID: g.ID });
+    assert.is(t.grantedTTL, '60');
+    const missing = await grpcError(c.call('Lease', 'LeaseRevoke', { ID: '12345' }));
+    assert.equal([missing.code, missing.details], [status.NOT_FOUND, 'etcdserver: requested lease not found']);
+    const st = await c.call('Maintenance', 'Status', {});
+    assert.is(st.version, '3.4.23');
+    const members = await c.call('Cluster', 'MemberList', {});
+    assert.is(members.members.length, 1);
+    await c.call('KV', 'Compact', { revision: '0' }).catch(() => undefined);
+  } finally {
+    c.close();
+  }
+  assert.is(srv.server.grpcDirect.served.count - before, 6);
+});
+
 test('errors as grpc-js and grpc-go answer them', async () => {
   const bigMsg = put('d/big', Buffer.alloc(700 * 1024));
   const big = await call('/etcdserverpb.KV/Put', frame(bigMsg));
@@ -115,8 +136,8 @@ test('a deadline that passes before the answer: DEADLINE_EXCEEDED', async () => 
 
 test('calls the direct path does not take reach grpc-js', async () => {
   const before = srv.server.grpcDirect.served.count;
-  const compact = await call('/etcdserverpb.KV/Compact', frame(Buffer.alloc(0)));
-  assert.is(compact.status, 0, 'Compact (revision 0 is a no-op) through grpc-js');
+  const check = await call('/grpc.health.v1.Health/Check', frame(Buffer.alloc(0)));
+  assert.is(check.status, 0, 'health Check (not a unary.ts handler) through grpc-js');
   const br = await call('/etcdserverpb.KV/Range', frame(Buffer.alloc(0)), { 'grpc-encoding': 'br' });
   assert.is(br.message, 'etcdserver: key is not provided', 'a request with an encoding: grpc-js reads it');
   const unknown = await call('/etcdserverpb.KV/Nope', frame(Buffer.alloc(0)));
