@@ -45,8 +45,8 @@ export const HELP = `Usage: watchkv [flags]   (each flag also reads the environm
   --upstream-endpoints URLS       fan-out tier over an etcd cluster: comma-separated member URLs
                                   (http://h1:2379,...); no local store, writes go to etcd (WATCHKV_UPSTREAM_ENDPOINTS)
   --upstream-prefix PREFIX        with --upstream-endpoints: mirror only keys under PREFIX (WATCHKV_UPSTREAM_PREFIX)
-  --h2-framing own|node           cleartext HTTP/2 (gRPC) framed by watchkv's own layer (faster unary
-                                  calls), or by Node's http2 alone (WATCHKV_H2_FRAMING)  default own
+  --h2-framing own|node           HTTP/2 (gRPC) framed by watchkv's own layer (faster unary calls),
+                                  or by Node's http2 alone (WATCHKV_H2_FRAMING)  default own
   --log-level LEVEL               fatal|error|warn|info|debug|trace|silent (WATCHKV_LOG_LEVEL)  default ${DEFAULTS.logLevel}
   --config-file FILE              YAML file whose keys are these flags' names, e.g. data-dir: /x;
                                   flags and environment win over it (WATCHKV_CONFIG_FILE)

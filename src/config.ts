@@ -154,8 +154,9 @@ export const DEFAULTS = Object.freeze({
    */
   h2FirstRequestQuietMs: 200,
   /**
-   * Who frames cleartext HTTP/2: 'own' = src/api/h2/ (the direct gRPC paths answer there; the
-   * rest passes to node:http2 + grpc-js), 'node' = node:http2 for everything (--h2-framing).
+   * Who frames HTTP/2: 'own' = src/api/h2/ (the direct gRPC paths answer there; the rest passes
+   * to node:http2 + grpc-js; TLS with client-certificate auth stays on node:http2), 'node' =
+   * node:http2 for everything (--h2-framing).
    */
   h2Framing: 'own' as 'own' | 'node',
   /** bytes: receive window per HTTP/2 stream and per connection in the own framing layer. */

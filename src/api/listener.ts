@@ -3,9 +3,9 @@
  * server reads the first bytes of each connection and hands the connection on.
  *
  * - The HTTP/2 client connection preface (RFC 9113 §3.4: `PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n`,
- *   which no HTTP/1.x request can start with) → gRPC: on cleartext, watchkv's own HTTP/2 layer
- *   (src/api/h2/, `h2c`), else grpc-js's connection injector; requests that are not gRPC come
- *   back to the HTTP routes (grpc/fast-unary.ts `plain`).
+ *   which no HTTP/1.x request can start with) → gRPC: watchkv's own HTTP/2 layer (src/api/h2/,
+ *   `h2c`), or grpc-js's connection injector when that layer is off or calls may carry a client
+ *   certificate; requests that are not gRPC come back to the HTTP routes (fast-unary.ts `plain`).
  * - Anything else → the HTTP/1.1 server (fastify's node:http server, WebSocket upgrades
  *   included), by emitting 'connection' on it as its own listener would.
  *
@@ -36,8 +36,8 @@ export interface ListenTargets {
   /** Takes an HTTP/2 (gRPC) connection. */
   grpc(socket: net.Socket): void;
   /**
-   * Takes a cleartext HTTP/2 connection and the bytes already read from it (the preface), when
-   * watchkv's own framing layer is on (src/api/h2/); otherwise `grpc` gets it.
+   * Takes an HTTP/2 connection (h2c, or TLS without client-certificate auth) and the bytes
+   * already read from it, when watchkv's own framing layer is on (src/api/h2/); else `grpc` does.
    */
   h2c?: (socket: net.Socket, head: Buffer) => void;
 }
@@ -83,6 +83,11 @@ export function listenShared(
   const sockets = new Set<net.Socket>();
   const undecided = new Set<net.Socket>();
   const http1 = new Set<net.Socket>();
+  /**
+   * watchkv's own HTTP/2 layer takes the connection, unless it is off or the calls may be
+   * identified by a client certificate, which only grpc-js (over node:http2) reads.
+   */
+  const ownFraming = (socket: net.Socket): boolean => targets.h2c !== undefined && !(socket instanceof tls.TLSSocket && tlsOptions?.clientCertAuth);
   /** Reads the (decrypted) stream's first bytes and hands it to gRPC or HTTP/1.1. */
   const dispatch = (socket: net.Socket): void => {
     socket.once('close', () => undecided.delete(socket));
@@ -103,7 +108,7 @@ export function listenShared(
       socket.pause();
       socket.off('data', onData);
       socket.off('error', onError);
-      if (kind === 'h2' && targets.h2c && !(socket instanceof tls.TLSSocket)) targets.h2c(socket, head);
+      if (kind === 'h2' && ownFraming(socket)) targets.h2c!(socket, head);
       else if (kind === 'h2') holdFirstRequest(socket, head, firstRequest, targets.grpc);
       else {
         socket.unshift(head);
@@ -121,7 +126,8 @@ export function listenShared(
   const secure =
     tlsOptions &&
     tlsServer(tlsOptions, prefaceTimeoutMs, (s) => {
-      if (s.alpnProtocol === 'h2') holdFirstRequest(s, Buffer.alloc(0), firstRequest, targets.grpc);
+      if (s.alpnProtocol === 'h2' && ownFraming(s)) targets.h2c!(s, Buffer.alloc(0));
+      else if (s.alpnProtocol === 'h2') holdFirstRequest(s, Buffer.alloc(0), firstRequest, targets.grpc);
       else dispatch(s);
     });
   // With TLS a connection waits, unread (pauseOnConnect), until the certificate files have been

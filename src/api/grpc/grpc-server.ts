@@ -30,8 +30,8 @@ export interface GrpcApi {
   /** Hands one accepted connection (its preface still unread) to grpc-js. */
   injector: ConnectionInjector;
   /**
-   * Takes a cleartext HTTP/2 connection whose first bytes (`head`) were read, into watchkv's own
-   * framing layer (src/api/h2/), or undefined when that layer is off (config.h2Framing 'node').
+   * Takes an HTTP/2 connection whose first bytes (`head`) were read, into watchkv's own framing
+   * layer (src/api/h2/), or undefined when that layer is off (config.h2Framing 'node').
    */
   acceptH2c: ((socket: net.Socket, head: Buffer) => void) | undefined;
   /**
@@ -127,7 +127,7 @@ export function buildGrpcServer(ctx: ApiContext, log: GrpcLog, http?: (req: http
       }),
   };
   const fastAttached = attachFastUnary(server, directOptions);
-  // Cleartext connections are framed by watchkv (src/api/h2/); what it does not answer directly
+  // HTTP/2 connections are framed by watchkv (src/api/h2/); what it does not answer directly
   // reaches grpc-js (and the plain routes) through an internal node:http2 session, as before.
   const front =
     fastAttached && ctx.config.h2Framing === 'own'

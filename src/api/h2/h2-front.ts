@@ -1,8 +1,8 @@
 /**
- * watchkv's own HTTP/2 layer for cleartext (h2c) connections: each connection is framed here
- * (h2-connection.ts); each stream is answered by the direct gRPC paths when they serve it, and
- * otherwise passed to node:http2 + grpc-js unchanged (h2-proxy.ts). TLS connections stay on
- * node:http2, where grpc-js reads the client certificate.
+ * watchkv's own HTTP/2 layer: each connection is framed here (h2-connection.ts); each stream is
+ * answered by the direct gRPC paths when they serve it, and otherwise passed to node:http2 +
+ * grpc-js unchanged (h2-proxy.ts). It takes h2c and TLS connections alike, except TLS with
+ * client-certificate auth (listener.ts), which stays on node:http2 where grpc-js reads the peer.
  *
  * Shutdown: every connection gets GOAWAY (no new streams), open streams get `graceMs` to finish,
  * then the sockets are destroyed.

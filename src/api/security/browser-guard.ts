@@ -20,7 +20,10 @@ export async function browserGuard(app: FastifyInstance, allowedOrigins: readonl
       if (req.method === 'OPTIONS') return reply.code(200).send();
       return;
     }
-    const scheme = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
+    // HTTP/2 names the scheme in :scheme: on watchkv's own HTTP/2 layer the request reaches this
+    // app through an internal session whose socket is not the client's TLS socket.
+    const h2Scheme = req.headers[':scheme'];
+    const scheme = h2Scheme === 'https' || h2Scheme === 'http' ? h2Scheme : (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
     if (originAllowed({ origin, host: req.headers.host, scheme }, allowedOrigins)) return;
     // The message says what is wrong; the 403 also keeps a form POST from writing anything.
     const m = mapError(kvError('ERR_ORIGIN_NOT_ALLOWED', `origin not allowed: ${origin}`));
