@@ -42,6 +42,9 @@ export interface H2ConnectionOptions {
   onClose(): void;
 }
 
+/** ms a connection ended for a protocol error waits for the client to close before it is cut. */
+const FAILED_LINGER_MS = 1_000;
+
 class ConnectionError extends Error {
   constructor(
     readonly code: number,
@@ -131,6 +134,7 @@ export class H2Connection implements StreamOwner {
   // ---- receiving ----
 
   private receive(chunk: Buffer): void {
+    if (this.closedOnce) return; // after GOAWAY for an error: nothing more is read
     this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
     try {
       let o = 0;
@@ -382,6 +386,8 @@ export class H2Connection implements StreamOwner {
     this.out.goaway(this.lastStreamId, code, message);
     this.out.end();
     this.closed();
+    // A client that keeps its side open after the GOAWAY does not keep the socket.
+    setTimeout(() => this.socket.destroy(), FAILED_LINGER_MS).unref();
   }
 
   private closed(): void {
