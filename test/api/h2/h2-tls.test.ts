@@ -41,25 +41,20 @@ async function probe(url: string, clientCert: boolean): Promise<{ window: number
   }
 }
 
-test('TLS without client-certificate auth: the own layer', async () => {
-  const s = await startTestServer({ listenClientUrls: 'https://127.0.0.1:0', certFile: f('server.crt'), keyFile: f('server.key') }, { memory: true });
-  try {
-    assert.equal(await probe(s.url, false), { window: 1024 * 1024, status: '0' });
-  } finally {
-    await s.stop();
-  }
-});
-
-test('TLS with --client-cert-auth: node:http2 and grpc-js, which read the certificate', async () => {
-  const s = await startTestServer(
-    { listenClientUrls: 'https://127.0.0.1:0', certFile: f('server.crt'), keyFile: f('server.key'), trustedCaFile: f('ca.crt'), clientCertAuth: true },
-    { memory: true },
-  );
-  try {
-    assert.equal(await probe(s.url, true), { window: 65_535, status: '0' });
-  } finally {
-    await s.stop();
-  }
-});
+const cases: Array<[string, boolean, number]> = [
+  ['TLS without client-certificate auth: the own layer', false, 1024 * 1024],
+  ['TLS with --client-cert-auth: node:http2 and grpc-js, which read the certificate', true, 65_535],
+];
+for (const [name, clientCertAuth, window] of cases) {
+  test(name, async () => {
+    const ca = clientCertAuth ? { trustedCaFile: f('ca.crt'), clientCertAuth } : {};
+    const s = await startTestServer({ listenClientUrls: 'https://127.0.0.1:0', certFile: f('server.crt'), keyFile: f('server.key'), ...ca }, { memory: true });
+    try {
+      assert.equal(await probe(s.url, clientCertAuth), { window, status: '0' });
+    } finally {
+      await s.stop();
+    }
+  });
+}
 
 test.run();
