@@ -24,6 +24,16 @@ const AUTHORITY = Buffer.from(':authority');
 /** The static table's index of `:authority` (RFC 7541 appendix A). */
 const AUTHORITY_INDEX = 1;
 
+/** An authority value with each character nghttp2 would refuse replaced by '_'. */
+export function mendAuthorityValue(value: string): string {
+  let out = '';
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    out += c < 256 && ALLOWED[c] ? value[i] : String.fromCharCode(REPLACEMENT);
+  }
+  return out;
+}
+
 /** The block with its `:authority` mended, or undefined when nothing needed mending. */
 export function mendAuthority(block: Buffer): Buffer | undefined {
   try {

@@ -18,18 +18,9 @@
  */
 import type net from 'node:net';
 import { mendAuthority } from './h2-authority.ts';
+import { DEFAULT_MAX_FRAME_BYTES, F_ACK, F_END_HEADERS, F_PADDED, F_PRIORITY, FRAME_HEADER_BYTES, PREFACE, settingsFrame, T_HEADERS, T_SETTINGS } from './h2/frames.ts';
 
-const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
-const FRAME_HEADER_BYTES = 9;
-const EMPTY_SETTINGS = Buffer.from([0, 0, 0, 0x4, 0, 0, 0, 0, 0]);
-const TYPE_HEADERS = 0x1;
-const TYPE_SETTINGS = 0x4;
-const FLAG_ACK = 0x1;
-const FLAG_END_HEADERS = 0x4;
-const FLAG_PADDED = 0x8;
-const FLAG_PRIORITY = 0x20;
-/** Before our SETTINGS takes effect the client may not send larger frames (RFC 9113 §4.2). */
-const DEFAULT_MAX_FRAME_BYTES = 16_384;
+const EMPTY_SETTINGS = settingsFrame([]);
 /** Bytes held here at most; a client sending more before its first request is handed over. */
 const MAX_HELD_BYTES = 256 * 1024;
 
@@ -93,11 +84,11 @@ export function holdFirstRequest(socket: net.Socket, head: Buffer, o: FirstReque
       pending = pending.subarray(FRAME_HEADER_BYTES + len);
       const type = frame[3]!;
       const flags = frame[4]!;
-      if (type === TYPE_SETTINGS && flags & FLAG_ACK && !acked) {
+      if (type === T_SETTINGS && flags & F_ACK && !acked) {
         acked = true; // the ACK of our SETTINGS: Node's session must not see it
         continue;
       }
-      if (type === TYPE_HEADERS && !headersSeen) {
+      if (type === T_HEADERS && !headersSeen) {
         headersSeen = true;
         kept.push(mendHeadersFrame(frame) ?? frame);
         continue;
@@ -125,14 +116,14 @@ export function holdFirstRequest(socket: net.Socket, head: Buffer, o: FirstReque
 /** A HEADERS frame whose (complete) block needed its :authority mended, rebuilt; else undefined. */
 export function mendHeadersFrame(frame: Buffer): Buffer | undefined {
   const flags = frame[4]!;
-  if (!(flags & FLAG_END_HEADERS)) return undefined; // the block goes on in CONTINUATION frames
+  if (!(flags & F_END_HEADERS)) return undefined; // the block goes on in CONTINUATION frames
   let at = FRAME_HEADER_BYTES;
   let end = frame.length;
-  if (flags & FLAG_PADDED) {
+  if (flags & F_PADDED) {
     end -= frame[at]!;
     at += 1;
   }
-  const priority = flags & FLAG_PRIORITY ? frame.subarray(at, at + 5) : Buffer.alloc(0);
+  const priority = flags & F_PRIORITY ? frame.subarray(at, at + 5) : Buffer.alloc(0);
   at += priority.length;
   if (at > end) return undefined;
   const block = mendAuthority(frame.subarray(at, end));
@@ -140,6 +131,6 @@ export function mendHeadersFrame(frame: Buffer): Buffer | undefined {
   const payload = priority.length + block.length;
   const header = Buffer.from(frame.subarray(0, FRAME_HEADER_BYTES));
   header.writeUIntBE(payload, 0, 3);
-  header[4] = flags & ~FLAG_PADDED; // padding dropped
+  header[4] = flags & ~F_PADDED; // padding dropped
   return Buffer.concat([header, priority, block]);
 }

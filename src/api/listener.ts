@@ -24,11 +24,11 @@ import tls from 'node:tls';
 import type { Server as HttpServer } from 'node:http';
 import { DEFAULTS } from '../config.ts';
 import { holdFirstRequest } from './h2-first-request.ts';
+import { PREFACE } from './h2/frames.ts';
 import type { TlsMaterial, TlsSource } from './security/tls-files.ts';
 
 /** ms: how often a draining listener closes the HTTP/1.1 connections that became idle. */
 const DRAIN_POLL_MS = 20;
-const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 
 export interface ListenTargets {
   /** The HTTP/1.1 server (never listening itself). */

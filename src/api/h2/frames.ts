@@ -46,13 +46,12 @@ export const E = {
 
 export const S_HEADER_TABLE_SIZE = 0x1;
 export const S_ENABLE_PUSH = 0x2;
-export const S_MAX_CONCURRENT_STREAMS = 0x3;
 export const S_INITIAL_WINDOW_SIZE = 0x4;
 export const S_MAX_FRAME_SIZE = 0x5;
 
 /** The largest window RFC 9113 allows (§6.9.1). */
 export const MAX_WINDOW = 2 ** 31 - 1;
-/** What a peer may send before our SETTINGS say otherwise, and what we never raise. */
+/** What a peer may send before our SETTINGS say otherwise (RFC 9113 §4.2), and what we never raise. */
 export const DEFAULT_MAX_FRAME_BYTES = 16_384;
 export const DEFAULT_WINDOW_BYTES = 65_535;
 

@@ -12,11 +12,10 @@
 import http2 from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { duplexPair } from '../../lib/duplex-pair.ts';
+import { mendAuthorityValue } from '../h2-authority.ts';
 import { E } from './frames.ts';
 import type { H2Stream } from './h2-stream.ts';
 
-/** Characters nghttp2 accepts in `:authority` (RFC 3986); others become '_' (see h2-authority.ts). */
-const AUTHORITY_OK = /^[A-Za-z0-9\-._~!$&'()*+,;=:@%[\]]*$/;
 /** The internal session's receive window: what grpc-js may send ahead of the client reading it. */
 const INTERNAL_WINDOW_BYTES = 1024 * 1024;
 
@@ -34,7 +33,8 @@ export class H2Proxy {
     const session = this.open();
     const headers: http2.OutgoingHttpHeaders = {};
     for (const [name, raw] of fields) {
-      const value = name === ':authority' && !AUTHORITY_OK.test(raw) ? raw.replace(/[^A-Za-z0-9\-._~!$&'()*+,;=:@%[\]]/g, '_') : raw;
+      // node:http2 refuses etcdctl's `http://host:port` authority, as on the other path (h2-authority.ts).
+      const value = name === ':authority' ? mendAuthorityValue(raw) : raw;
       const prior = headers[name];
       if (prior === undefined) headers[name] = value;
       else headers[name] = Array.isArray(prior) ? [...prior, value] : [String(prior), value];
