@@ -24,7 +24,7 @@ import { clusterService } from './cluster-service.ts';
 import { maintenanceService } from './maintenance-service.ts';
 import { authService } from './auth-service.ts';
 import { healthService, strictHealthDefinition } from './health-service.ts';
-import { errorStatus, isDirectUnary, type GrpcLog } from './unary.ts';
+import { errorStatus, isDirectUnary, type GrpcLog, type UnaryCallInfo } from './unary.ts';
 
 export interface GrpcApi {
   /** Hands one accepted connection (its preface still unread) to grpc-js. */
@@ -52,6 +52,15 @@ export interface GrpcApi {
  * service definition's own (protobufjs) functions, as grpc-js would, and the handler given a call
  * whose metadata holds the `token` header. Streaming methods and health stay on grpc-js.
  */
+/** The call of a direct call without a token (handlers only read it): one for all of them. */
+const NO_TOKEN: UnaryCallInfo = Object.freeze({ metadata: new Metadata() });
+
+function tokenMetadata(token: string): Metadata {
+  const metadata = new Metadata();
+  metadata.set('token', token);
+  return metadata;
+}
+
 function directMethods(services: ReadonlyArray<[ServiceDefinition, UntypedServiceImplementation]>): Map<string, FastMethod> {
   const out = new Map<string, FastMethod>();
   for (const [definition, implementation] of services) {
@@ -62,10 +71,8 @@ function directMethods(services: ReadonlyArray<[ServiceDefinition, UntypedServic
         name,
         decode: (b) => m.requestDeserialize(b) as Msg,
         run: (req, token) => {
-          const metadata = new Metadata();
-          if (token !== undefined) metadata.set('token', token);
           // Throws before its first await for a refused call, as the direct path expects.
-          const result = impl.direct(req, { metadata });
+          const result = impl.direct(req, token === undefined ? NO_TOKEN : { metadata: tokenMetadata(token) });
           return Promise.resolve(result).then((r) => m.responseSerialize(r));
         },
       });

@@ -108,7 +108,7 @@ export class H2Connection implements StreamOwner {
     if (stream.localEnded) return;
     this.out.headers(stream, headers, endStream);
     if (endStream) this.localEnd(stream);
-    else if (stream.queue.length > 0 || stream.ending) this.pump(stream); // written before the headers
+    else if (stream.queue.length > 0 || stream.ending) this.schedule(stream); // written before the headers
   }
 
   pump(stream: H2Stream): void {
@@ -123,6 +123,10 @@ export class H2Connection implements StreamOwner {
     if (stream.waitForTrailers) return; // asked for trailers but nobody sends them: as node, wait
     this.out.endData(stream);
     this.localEnd(stream);
+  }
+
+  schedule(stream: H2Stream): void {
+    this.out.markDirty(stream);
   }
 
   reset(stream: H2Stream, code: number): void {

@@ -43,18 +43,21 @@ export class H2Output {
   /** The next header block starts with a table size update (the peer changed its table size). */
   private sizeUpdate = true;
   private readonly blocked = new Set<H2Stream>();
+  /** Streams written to this tick: framed together just before the write (see flush). */
+  private readonly dirty = new Set<H2Stream>();
   private out: Buffer[] = [];
   private callbacks: Array<() => void> = [];
   private scheduled = false;
   private giveBackWanted = false;
   private socketFull = false;
   private ended = false;
+  private ending = false;
 
   constructor(
     private readonly socket: net.Socket,
     /** Queues the tick's WINDOW_UPDATEs, just before the write. */
     private readonly giveBack: () => void,
-    /** The socket drained: these streams may go on. */
+    /** These streams may go on (written to this tick, or the socket drained): pump them. */
     private readonly resume: (streams: H2Stream[]) => void,
   ) {}
 
@@ -142,6 +145,12 @@ export class H2Output {
     this.push(goawayFrame(lastStreamId, code, debug));
   }
 
+  /** The stream has queued bytes to frame before this tick's write. */
+  markDirty(s: H2Stream): void {
+    this.dirty.add(s);
+    this.schedule();
+  }
+
   /** Received DATA: its window goes back at the end of the tick. */
   wantGiveBack(): void {
     this.giveBackWanted = true;
@@ -192,7 +201,10 @@ export class H2Output {
 
   /** Writes what is queued now and half-closes the socket; nothing is sent after. */
   end(): void {
-    if (this.ended) return;
+    // The last flush frames waiting streams, and a stream that ends there may ask to end the
+    // connection again: that inner call is this one.
+    if (this.ended || this.ending) return;
+    this.ending = true;
     this.flush();
     this.ended = true;
     this.socket.end();
@@ -211,8 +223,18 @@ export class H2Output {
   }
 
   private flush(): void {
+    if (this.ended) {
+      this.scheduled = false;
+      return;
+    }
+    // Every write of the tick is framed now, so messages written one by one (a watch response is
+    // two writes, and a tick often has many) share DATA frames instead of one frame each.
+    if (this.dirty.size > 0) {
+      const streams = [...this.dirty];
+      this.dirty.clear();
+      this.resume(streams);
+    }
     this.scheduled = false;
-    if (this.ended) return;
     if (this.giveBackWanted) {
       this.giveBackWanted = false;
       this.giveBack();

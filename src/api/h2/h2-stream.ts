@@ -39,6 +39,8 @@ export interface StreamOwner {
   sendHeaders(stream: H2Stream, headers: http2.OutgoingHttpHeaders, endStream: boolean): void;
   /** Frames what the stream has queued, as far as the windows allow. */
   pump(stream: H2Stream): void;
+  /** The stream has queued bytes: frame them with the rest of this tick's output. */
+  schedule(stream: H2Stream): void;
   reset(stream: H2Stream, code: number): void;
 }
 
@@ -99,7 +101,7 @@ export class H2Stream extends EventEmitter implements ServerStream {
     }
     this.queue.push({ buf: chunk, offset: 0, cb });
     this.queuedBytes += chunk.length;
-    this.owner.pump(this);
+    this.owner.schedule(this);
     if (this.queuedBytes < HIGH_WATER_BYTES) return true;
     this.needDrain = true;
     return false;
@@ -109,10 +111,15 @@ export class H2Stream extends EventEmitter implements ServerStream {
     if (chunk && chunk.length > 0) this.write(chunk);
     if (this.ending || this.localEnded) return;
     this.ending = true;
-    this.owner.pump(this);
+    // Framed with the tick's other writes, in the order they were made: an answer ended now does
+    // not overtake what another stream wrote before it (a watch event before its put's reply).
+    this.owner.schedule(this);
   }
 
-  /** Writes of one tick already leave together: the connection writes once per tick. */
+  /**
+   * Writes of one tick already leave together: they are framed at the end of the tick, as few
+   * DATA frames as the windows and frame size allow, and written to the socket at once.
+   */
   cork(): void {}
   uncork(): void {}
 
