@@ -282,7 +282,7 @@ export interface ServerConfig {
   wsMaxUnreadableMs: number;
   shutdownGraceMs: number;
   autoCompactionMode: 'periodic' | 'revision';
-  /** Who frames cleartext HTTP/2 (DEFAULTS.h2Framing). */
+  /** Who frames HTTP/2 (DEFAULTS.h2Framing). */
   h2Framing: 'own' | 'node';
   /** periodic: ms of history kept; revision: revisions kept; 0 = off. */
   autoCompactionRetention: number;

@@ -83,7 +83,7 @@ export async function startServer(partial: Partial<ServerConfig>, backend?: Back
     await app.fastify.ready();
     // Each port serves both: HTTP/1.1 (gateway, WebSocket) to fastify, HTTP/2 prefaces to gRPC.
     const grpc = app.grpc;
-    const targets: ListenTargets = { http: app.fastify.server, grpc: (s) => grpc.injector.injectConnection(s), h2c: grpc.acceptH2c };
+    const targets: ListenTargets = { http: app.fastify.server, grpc: (s) => grpc.injector.injectConnection(s), h2: grpc.acceptH2 };
     const tls = listenTls(config, app.fastify.log);
     listener = await listenClientUrls(config.listenClientUrls.split(','), targets, tls);
     app.ctx.tls = tls?.files;

@@ -4,7 +4,7 @@
  *
  * - The HTTP/2 client connection preface (RFC 9113 §3.4: `PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n`,
  *   which no HTTP/1.x request can start with) → gRPC: watchkv's own HTTP/2 layer (src/api/h2/,
- *   `h2c`), or grpc-js's connection injector when that layer is off or calls may carry a client
+ *   `h2`), or grpc-js's connection injector when that layer is off or calls may carry a client
  *   certificate; requests that are not gRPC come back to the HTTP routes (fast-unary.ts `plain`).
  * - Anything else → the HTTP/1.1 server (fastify's node:http server, WebSocket upgrades
  *   included), by emitting 'connection' on it as its own listener would.
@@ -39,7 +39,7 @@ export interface ListenTargets {
    * Takes an HTTP/2 connection (h2c, or TLS without client-certificate auth) and the bytes
    * already read from it, when watchkv's own framing layer is on (src/api/h2/); else `grpc` does.
    */
-  h2c?: (socket: net.Socket, head: Buffer) => void;
+  h2?: (socket: net.Socket, head: Buffer) => void;
 }
 
 /** TLS for the shared port. */
@@ -87,7 +87,7 @@ export function listenShared(
    * watchkv's own HTTP/2 layer takes the connection, unless it is off or the calls may be
    * identified by a client certificate, which only grpc-js (over node:http2) reads.
    */
-  const ownFraming = (socket: net.Socket): boolean => targets.h2c !== undefined && !(socket instanceof tls.TLSSocket && tlsOptions?.clientCertAuth);
+  const ownFraming = (socket: net.Socket): boolean => targets.h2 !== undefined && !(socket instanceof tls.TLSSocket && tlsOptions?.clientCertAuth);
   /** Reads the (decrypted) stream's first bytes and hands it to gRPC or HTTP/1.1. */
   const dispatch = (socket: net.Socket): void => {
     socket.once('close', () => undecided.delete(socket));
@@ -108,7 +108,7 @@ export function listenShared(
       socket.pause();
       socket.off('data', onData);
       socket.off('error', onError);
-      if (kind === 'h2' && ownFraming(socket)) targets.h2c!(socket, head);
+      if (kind === 'h2' && ownFraming(socket)) targets.h2!(socket, head);
       else if (kind === 'h2') holdFirstRequest(socket, head, firstRequest, targets.grpc);
       else {
         socket.unshift(head);
@@ -126,7 +126,7 @@ export function listenShared(
   const secure =
     tlsOptions &&
     tlsServer(tlsOptions, prefaceTimeoutMs, (s) => {
-      if (s.alpnProtocol === 'h2' && ownFraming(s)) targets.h2c!(s, Buffer.alloc(0));
+      if (s.alpnProtocol === 'h2' && ownFraming(s)) targets.h2!(s, Buffer.alloc(0));
       else if (s.alpnProtocol === 'h2') holdFirstRequest(s, Buffer.alloc(0), firstRequest, targets.grpc);
       else dispatch(s);
     });

@@ -33,7 +33,7 @@ export interface GrpcApi {
    * Takes an HTTP/2 connection whose first bytes (`head`) were read, into watchkv's own framing
    * layer (src/api/h2/), or undefined when that layer is off (config.h2Framing 'node').
    */
-  acceptH2c: ((socket: net.Socket, head: Buffer) => void) | undefined;
+  acceptH2: ((socket: net.Socket, head: Buffer) => void) | undefined;
   /**
    * Stops serving: no new calls; open calls get up to graceMs to finish, then every HTTP/2
    * session is cut. Watch and keep-alive streams are ended before (closeWatchConnections).
@@ -160,5 +160,5 @@ export function buildGrpcServer(ctx: ApiContext, log: GrpcLog, http?: (req: http
         resolve();
       });
     }));
-  return { injector, acceptH2c: front && ((socket, head) => front.accept(socket, head)), close, fastUnary: { attached: fastAttached, served: fastUnary, watchStreams } };
+  return { injector, acceptH2: front && ((socket, head) => front.accept(socket, head)), close, fastUnary: { attached: fastAttached, served: fastUnary, watchStreams } };
 }

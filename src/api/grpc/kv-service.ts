@@ -15,7 +15,7 @@ export type KvMethod = (typeof KV_RAW_METHODS)[number];
 /** A KV call: the decoded request and who makes it → the encoded response. */
 export type KvHandler = (m: decode.Msg, who: AuthInfo | undefined) => Promise<Buffer>;
 
-/** The calls themselves, shared by grpc-js (kvService) and the direct path (fast-unary.ts). */
+/** The calls themselves (kvService wraps them with unary.ts, which both gRPC paths run). */
 export function kvHandlers(ctx: ApiContext): Record<KvMethod, KvHandler> {
   const { kv, identity: id } = ctx;
   // Each decodes, checks the caller's access (auth-check.ts), then runs.

@@ -13,7 +13,7 @@ export interface GrpcLog {
 /** What a unary handler reads of its call: the metadata (the `token`) and, over TLS, the peer. */
 export type UnaryCallInfo = Pick<ServerUnaryCall<Msg, unknown>, 'metadata'> & Partial<Pick<ServerUnaryCall<Msg, unknown>, 'getAuthContext'>>;
 
-/** A unary handler as grpc-js calls it, with the call itself kept for the direct path. */
+/** A unary handler as grpc-js calls it, with its request handler kept for the direct path. */
 export type DirectUnary = UntypedHandleCall & { direct: (req: Msg, call: UnaryCallInfo) => Promise<unknown> | unknown };
 
 export function unary<R>(log: GrpcLog, method: string, handle: (req: Msg, call: ServerUnaryCall<Msg, R>) => Promise<R> | R): DirectUnary {

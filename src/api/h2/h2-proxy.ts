@@ -1,6 +1,6 @@
 /**
  * Hands the streams watchkv's framing layer does not answer itself (every gRPC method but the
- * direct paths, and plain HTTP over h2c) to node:http2 + grpc-js, so they behave exactly as
+ * direct paths, and plain HTTP over HTTP/2) to node:http2 + grpc-js, so they behave exactly as
  * before: one internal HTTP/2 client session per client connection, over an in-memory socket
  * pair whose other end grpc-js takes through its connection injector.
  *
