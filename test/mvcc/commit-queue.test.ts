@@ -45,6 +45,23 @@ test('writers of one tick share a batch; later ones gather into the next while i
   assert.ok(q.idle());
 });
 
+test('writers that reach append() a few awaits into the same turn still share the first batch', async () => {
+  const log: string[] = [];
+  const { backend, gates } = gatedBackend(log);
+  const q = new CommitQueue(backend, { durable: () => {}, failed: () => {} });
+  // As requests parsed from one socket read: each handler awaits a little before it appends.
+  const writer = async (name: string, hops: number): Promise<void> => {
+    for (let i = 0; i < hops; i++) await Promise.resolve();
+    await q.append([op(name)], commit(1));
+  };
+  const all = Promise.all([writer('a', 0), writer('b', 3), writer('c', 8)]);
+  await turn();
+  assert.equal(log, ['write a,b,c'], 'one batch for the whole turn');
+  gates[0]!.resolve();
+  await all;
+  assert.ok(q.idle());
+});
+
 test('barrier waits for what was appended before it, not for later writes', async () => {
   const log: string[] = [];
   const { backend, gates } = gatedBackend(log);
