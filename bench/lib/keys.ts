@@ -16,9 +16,16 @@ export function prefixEnd(prefix: string): string {
   return '\0';
 }
 
-/** Wall-clock milliseconds with sub-millisecond resolution, comparable across processes. */
+/**
+ * Milliseconds on the machine's monotonic clock (CLOCK_MONOTONIC, since boot), with sub-millisecond
+ * resolution: the same clock in every process, so the writer's send time and the harness's receipt
+ * time compare. Not `performance.timeOrigin + performance.now()`: each process fixes its
+ * timeOrigin from the wall clock when it starts, so a process started 15 minutes later (the
+ * writer, forked per scenario) disagreed with the harness by more than the latency measured, and
+ * the full run recorded p50 = p99 = max = 0 for the saturation rows.
+ */
 export function nowMs(): number {
-  return performance.timeOrigin + performance.now();
+  return Number(process.hrtime.bigint()) / 1e6;
 }
 
 /** A base64 value of `bytes` bytes that starts with the send time, so a watcher can time delivery. */
