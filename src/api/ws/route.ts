@@ -36,7 +36,15 @@ export function wsWatchRoute(app: FastifyInstance, ctx: ApiContext): void {
       net.setNoDelay(true); // each tick's frames are one write: send it now, do not wait for ACKs
       const high = ctx.config.wsHighWaterBytes;
       // Frames of one tick leave in one write (see FrameBatcher); ws keeps reading, pings and close.
-      const frames = new FrameBatcher({ open: () => socket.readyState === socket.OPEN, write: (chunk) => net.write(chunk) });
+      const frames = new FrameBatcher({
+        open: () => socket.readyState === socket.OPEN,
+        write: (chunk) => net.write(chunk),
+        writeGathered: (chunks) => {
+          net.cork();
+          for (const c of chunks) net.write(c);
+          net.uncork();
+        },
+      });
       const close = (code: number, reason: string): void => {
         frames.flush();
         socket.close(code, reason);

@@ -9,8 +9,16 @@ const { Receiver } = createRequire(import.meta.url)('ws') as { Receiver: new (o:
 
 function harness() {
   const chunks: Buffer[] = [];
+  const gathered: number[] = [];
   let open = true;
-  const batcher = new FrameBatcher({ open: () => open, write: (c) => chunks.push(Buffer.from(c)) });
+  const batcher = new FrameBatcher({
+    open: () => open,
+    write: (c) => chunks.push(Buffer.from(c)),
+    writeGathered: (cs) => {
+      gathered.push(cs.length);
+      for (const c of cs) chunks.push(Buffer.from(c));
+    },
+  });
   const read = (): Promise<string[]> =>
     new Promise((resolve, reject) => {
       const got: string[] = [];
@@ -22,7 +30,7 @@ function harness() {
       r.on('error', reject);
       r.end(Buffer.concat(chunks), () => resolve(got));
     });
-  return { batcher, chunks, read, close: () => (open = false) };
+  return { batcher, chunks, gathered, read, close: () => (open = false) };
 }
 
 test('every payload length class (7, 16 and 64-bit) round-trips, in order, batched per tick', async () => {
@@ -41,6 +49,24 @@ test('small frames of one tick leave in one write', async () => {
   assert.is(h.chunks.length, 0, 'nothing written before the tick ends');
   await new Promise((r) => process.nextTick(r));
   assert.is(h.chunks.length, 1);
+  assert.equal(await h.read(), payloads);
+});
+
+test('a big batch of frames sharing one body goes out gathered, the body by reference, every frame intact', async () => {
+  const h = harness();
+  // As a fan-out: 400 watchers' responses, each its own head around one shared events body.
+  const body = Buffer.from(`{"kv":{"key":"a2V5","value":"${'dg'.repeat(100)}"}}`);
+  const payloads: string[] = [];
+  for (let i = 0; i < 400; i++) {
+    const head = `{"result":{"watch_id":"${i}","events":[`;
+    h.batcher.push(head, body, ']}}');
+    payloads.push(`${head}${body.toString()}]}}`);
+  }
+  h.batcher.push('{"ü":"non-ASCII head"}', null, '');
+  payloads.push('{"ü":"non-ASCII head"}');
+  await new Promise((r) => process.nextTick(r));
+  assert.ok(h.gathered.length > 0, 'written gathered');
+  assert.ok(h.gathered.every((n) => n > 2), 'in pieces: own bytes between the shared bodies');
   assert.equal(await h.read(), payloads);
 });
 
