@@ -29,7 +29,9 @@ one alike (it took 100-165 ms on 2026-11-30).
   with the box: etcd spreads one request over both cores (gateway, gRPC, raft, bbolt), Node's
   server uses one, so a slower or busier box narrows the gap: 1.98x on 2026-11-22, 1.3-1.6x on
   2026-11-30, when the previous session's build, run back to back with this one, was no faster
-  (3.8-5.2k vs 5.1-5.8k req/s).
+  (3.8-5.2k vs 5.1-5.8k req/s); 2.26x at 2026-12-03 17:32 and 1.90x (12,495 vs 6,586, bare
+  fastify 17k) at 20:21 on a slower box, where watchkv alone, run twice that evening, did
+  14.1-14.4k with group commit's old and new batch start alike.
 - **fan-out, W=100 at 1,000 puts/s (target: writer keeps up, p99 <= 50 ms).** Keeps up with
   room to spare. The server's event-loop delay stays under 15 ms p99 (\`monitorEventLoopDelay\`);
   the latency tail is the box: server (~80% of a core with its LevelDB and GC threads), harness
@@ -45,7 +47,15 @@ one alike (it took 100-165 ms on 2026-11-30).
   and writes each socket's frames of a tick in one syscall. It runs at ~80-95% of a core with
   its main thread partly idle. The single harness process must scan every delivered event (~90%+
   of a core), on the same 2 cores. etcd is bound by its own CPU (~160%: both cores, mostly gateway
-  JSON marshalling), so more client headroom would widen the ratio, not narrow it.
+  JSON marshalling), so more client headroom would widen the ratio, not narrow it. The row is
+  bistable here: if the watchers keep up, every revision is its own frame to each of them and the
+  server, not the harness, is the bound (~95% of a core, p50 ~30 ms); if they fall behind, they
+  catch up many revisions a frame and the harness is. On 2026-12-03 (a slower box: the bare
+  fastify route 17-27k req/s, 39k earlier that day) the server-bound mode delivered 500-665k
+  events/s, with a third of its time copying each watcher's copy of the shared events body into
+  the tick's buffer and writing the heads into it. Since 4b3a804 a batch of 64 KB or more leaves
+  as one corked writev with the bodies by reference (src/api/ws/frame-batcher.ts): 794-795k in
+  that mode, and the full run of 20:21 gave 817k vs 75k (10.8x), both repetitions harness-bound.
 - **catch-up (target >= 20x etcd).** Copying and scanning bytes. 100,000 events are one ~21 MB
   frame. Recent events are kept in memory (\`--watch-history-bytes\`) and encoded after they
   commit, in the loop's quiet intervals (src/api/idle-encoder.ts; under a saturating write load
@@ -56,7 +66,8 @@ one alike (it took 100-165 ms on 2026-11-30).
   inside that run-to-run spread. Without encoding on commit a replay ran at ~250k events/s
   (~3 us per event to encode). Splitting the replay into ~1 MB responses, so the client could scan
   while the server built the rest, was tried and measured slower (230-360k events/s): past the
-  1 MiB send high-water mark each piece waits for the socket to drain.
+  1 MiB send high-water mark each piece waits for the socket to drain. On 2026-12-03 at 20:21,
+  on a slower box, replays ran at ~300-317k events/s (0.32-0.33 s) against etcd's 66k: 4.7x.
 - **upstream-fanout-sat (target >= 10x etcd, 2 watchkv nodes vs the 3-member cluster): MISSED,
   1.29x in the full run of 2026-12-03 17:32 (1.57x on 2026-12-02 at 10:23); the writer to etcd
   sets a ceiling near 2x here.** Delivered =
@@ -89,7 +100,15 @@ one alike (it took 100-165 ms on 2026-11-30).
     1 GbE the network caps a node near 1.2M events/s and 10x takes ~7 nodes. etcd's own direct
     fan-out cannot grow that way: every member added also slows its writes (Raft).
 - **grpc-put (target >= etcd): parity with this harness, MISS by a few percent in the full run;
-  ahead under a C client.** Full run 2026-12-03 17:32: 11,026 vs 11,774 puts/s (0.94x); again
+  ahead under a C client.** Full run 2026-12-03 20:21 (slower box): 9,921 vs 10,474 puts/s
+  (0.95x); subset runs that evening (\`BENCH_ONLY=grpc-put\`, 3-4 repetitions) 0.93x, 1.15x,
+  1.12x and 1.05x. What sets the rate here is the harness: its node:http2 client spends ~75-85 us
+  of CPU a call and its event loop is 75-85% busy (\`performance.eventLoopUtilization\`), while
+  watchkv's server uses ~57 us a put (main thread and LevelDB threads) and etcd ~83 us. Group
+  commit used to start its batch one microtask after the first write of a turn, so requests
+  parsed from the same socket read a few awaits later missed it: a third of the batches held 1-3
+  transactions. It now waits for the end of the turn (setImmediate, b322981) and batches hold
+  whole connections' bursts (multiples of 10); the row moved within its noise. Full run 2026-12-03 17:32: 11,026 vs 11,774 puts/s (0.94x); again
   \`BENCH_ONLY=grpc-put BENCH_REPEAT=3\` at 17:51: 11,552 vs 12,698 (0.91x), and 12,453 vs 13,278
   (0.94x) once more at 17:54; one subset run at 17:21 gave 13,896 vs 9,253 (1.50x, etcd low). Through
   grpc-js's own client 8,621 vs 8,628 (1.00x) and 8,090 vs 7,425 (1.09x). Before watchkv framed
@@ -112,8 +131,13 @@ one alike (it took 100-165 ms on 2026-11-30).
   blocked loop reads nothing during the fsync, so batches shrink), a log of its own opened
   O_DSYNC in front of LevelDB (no better: the disk does not pace the pipeline), sending the next
   batch before publishing the last, and 2-3 batches in flight (LevelDB serialises them).
-- **grpc-fanout-sat (target >= 5x etcd): MISSED, 1.75x in the full run of 2026-12-03 17:32; the writer
-  sets a ceiling below 5x.** At HTTP/2's default 64 KiB window the ten client streams capped both
+- **grpc-fanout-sat (target >= 5x etcd): MISSED, 1.93x in the full run of 2026-12-03 20:21 (1.75x at
+  17:32); the writer sets a ceiling below 5x.** At 20:21: 3.89M vs 2.01M events/s, watchkv's
+  server at 65% of a core against etcd's 102%, the writer at 3.8-4.1k puts/s against watchkv
+  (2.0k against etcd). The step from 1.49-1.62x that evening: HTTP/2 output of 64 KB or more a
+  tick is written as one corked writev instead of joined with Buffer.concat (63b7275); the join
+  copied every watcher's copy of the shared event bytes once more and was 17% of the server's
+  busy time. Earlier figures follow. At HTTP/2's default 64 KiB window the ten client streams capped both
   servers near 1.3M events/s; with a 4 MiB window (what grpc-go reaches by BDP estimation) both
   keep up with their writer, so delivered = writer rate x 1,000 watchers. The ceiling: the same
   20 HTTP writers with no watchers at all do ~4.7-4.8k puts/s against watchkv (3.3-4.5k against
