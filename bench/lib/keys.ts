@@ -20,9 +20,10 @@ export function prefixEnd(prefix: string): string {
  * Milliseconds on the machine's monotonic clock (CLOCK_MONOTONIC, since boot), with sub-millisecond
  * resolution: the same clock in every process, so the writer's send time and the harness's receipt
  * time compare. Not `performance.timeOrigin + performance.now()`: each process fixes its
- * timeOrigin from the wall clock when it starts, so a process started 15 minutes later (the
- * writer, forked per scenario) disagreed with the harness by more than the latency measured, and
- * the full run recorded p50 = p99 = max = 0 for the saturation rows.
+ * timeOrigin from the wall clock when it starts, so two processes started minutes apart (the
+ * writer is forked per scenario) can disagree by whatever the wall clock was stepped or slewed
+ * in between. A full run of 2026-12-03 recorded p50 = p99 = max = 0 for the saturation rows
+ * (negatives clamped), which such an offset explains; with this clock the next one did not.
  */
 export function nowMs(): number {
   return Number(process.hrtime.bigint()) / 1e6;

@@ -16,11 +16,13 @@
  * before it closes.
  */
 
+import { GATHER_MIN_BYTES } from '../../lib/gathered-write.ts';
+
 export interface RawSocket {
   /** Is the WebSocket still open (no close frame sent or received)? */
   open(): boolean;
   write(chunk: Buffer): void;
-  /** Writes the chunks, in order, as one gathered write (a corked socket: one writev). */
+  /** Writes the chunks, in order, as one gathered write (lib/gathered-write.ts). */
   writeGathered(chunks: Buffer[]): void;
 }
 
@@ -28,13 +30,6 @@ export interface RawSocket {
 const COPY_LIMIT = 16 * 1024;
 /** bytes: a batch this big is written at once instead of waiting for the end of the tick. */
 const BATCH_LIMIT = 256 * 1024;
-/**
- * bytes: a batch at least this big, with payload bodies in it, leaves as a gathered write. The
- * bodies are a commit's events encoded once and shared by every watcher on the socket; copying
- * each into the batch was ~18% of the server's time at fan-out saturation, and the kernel copies
- * them anyway. Smaller batches are joined: one small copy beats a writev of many pieces.
- */
-const GATHER_MIN_BYTES = 64 * 1024;
 
 interface Queued {
   head: string;

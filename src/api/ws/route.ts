@@ -17,6 +17,7 @@ import { guardedEngine } from '../../auth/watch-guard.ts';
 import { authInfoOf, identify } from '../security/request-auth.ts';
 import { etcdMethodNotAllowed } from './not-an-upgrade.ts';
 import { frameText } from './frame-text.ts';
+import { writeGathered } from '../../lib/gathered-write.ts';
 
 export function wsWatchRoute(app: FastifyInstance, ctx: ApiContext): void {
   app.route({
@@ -39,11 +40,7 @@ export function wsWatchRoute(app: FastifyInstance, ctx: ApiContext): void {
       const frames = new FrameBatcher({
         open: () => socket.readyState === socket.OPEN,
         write: (chunk) => net.write(chunk),
-        writeGathered: (chunks) => {
-          net.cork();
-          for (const c of chunks) net.write(c);
-          net.uncork();
-        },
+        writeGathered: (chunks) => writeGathered(net, chunks),
       });
       const close = (code: number, reason: string): void => {
         frames.flush();
