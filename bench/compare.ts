@@ -206,12 +206,14 @@ ${BOUNDS_MD}
    \`leaseRevokeRate\`); watchkv revokes them in batches of 256, each lease its own revision, yielding between batches.
 9. **grpc-put / grpc-range / grpc-fanout-sat**: the put, range and saturation fan-out loads through etcd's gRPC API
    (the same port), with the same lean clients for both servers, requests encoded once and responses walked, not
-   decoded: unary calls straight over node:http2 (bench/lib/grpc-h2-unary.ts), 5 connections × 10 calls in flight,
-   then the put load again for half the time through grpc-js (bench/lib/grpc-client.ts), whose client spends ~85 % of a
-   core at ~4k calls/s and so sets the pace for both servers; watchers on grpc-js Watch streams, one connection per
-   stream, with a 4 MiB HTTP/2 window (grpc-go, etcd's own client, grows its window to 16 MiB; at the 64 KiB default
-   the window, not either server, capped delivery near 1.3M events/s); the fan-out writer is the same HTTP writer
-   process.
+   decoded: unary calls framed by hand on the socket (bench/lib/grpc-raw-conn.ts: a cached header block and one DATA
+   frame a call, HPACK decoding of the answers, flow control both ways; ~30 us of client CPU a call, where node:http2's
+   client spent ~75-85 us and set the pace for both servers), 5 connections × 10 calls in flight, then the put load
+   again for half the time through grpc-js (bench/lib/grpc-client.ts), whose client spends ~85 % of a core at ~4k
+   calls/s; watchers on grpc-js Watch streams, one connection per stream, with a 4 MiB HTTP/2 window (grpc-go, etcd's
+   own client, grows its window to 16 MiB; at the 64 KiB default the window, not either server, capped delivery near
+   1.3M events/s); the fan-out writer process puts through gRPC with the hand-framed client (2 connections × 10 calls
+   in flight), not the gateway: its HTTP puts capped it near 4.7k puts/s.
 10. **auth**: on one server, the put load (50 connections) and the saturation fan-out with auth off and with auth on
    as a user holding READWRITE on /bench/ (token on every put and on each watch socket's upgrade); which half goes
    first alternates per repetition; the overhead is (off - on) / off. etcd runs the put half only.

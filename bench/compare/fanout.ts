@@ -41,6 +41,8 @@ export interface FanoutRun {
   durationS: number;
   /** an auth token for the writer's puts (the opener carries its own for the watchers) */
   token?: string;
+  /** the writer's puts: the JSON gateway unless told */
+  transport?: 'http' | 'grpc';
 }
 
 /**
@@ -108,6 +110,7 @@ export async function runFanout(server: ServerHandle, rep: number, run: FanoutRu
       keySpace: 100,
       valueBytes: 32,
       ...(run.token ? { token: run.token } : {}),
+      ...(run.transport ? { transport: run.transport } : {}),
     });
     const maxRev = w.revs.reduce((a, b) => Math.max(a, b), 0);
     const all = sockets.flatMap((s) => s.watchers);

@@ -1,12 +1,15 @@
 /**
  * The gRPC rows: the same loads as the HTTP rows, through etcd's gRPC API, with the same lean
- * clients for both servers: unary calls straight over node:http2 (bench/lib/grpc-h2-unary.ts;
- * grpc-js's client spent ~85 % of a core at ~4k calls/s and set the pace for both servers),
- * watch streams on grpc-js with hand-encoded messages (bench/lib/grpc-client.ts).
+ * clients for both servers: unary calls framed by hand on the socket (bench/lib/grpc-raw-conn.ts;
+ * grpc-js's client spent ~85 % of a core at ~4k calls/s and node:http2's ~75-85 us a call, and
+ * either set the pace for both servers), watch streams on grpc-js with hand-encoded messages
+ * (bench/lib/grpc-client.ts).
  *   grpc-put:        CONNS connections × DEPTH calls in flight each, 256-byte values over 10k keys.
  *   grpc-range:      the same, one key; then a 100-key prefix.
  *   grpc-fanout-sat: the saturation fan-out (fanout.ts) with the watchers on gRPC Watch streams
- *                    (one connection per stream); the writer is the same HTTP writer process.
+ *                    (one connection per stream); the writer process puts through gRPC KV.Put
+ *                    with the lean unary client (its HTTP puts capped it near 4.7k puts/s here,
+ *                    below what either server could take).
  */
 import { LatencyHistogram } from '../lib/histogram.ts';
 import { nowMs, prefixEnd } from '../lib/keys.ts';
@@ -14,7 +17,7 @@ import type { Scenario } from '../lib/scenario.ts';
 import type { BenchConfig } from '../lib/bench-config.ts';
 import { GrpcConn, encodePut, encodeRange } from '../lib/grpc-client.ts';
 import { openGrpcWatchers } from '../lib/grpc-watch-client.ts';
-import { GrpcH2Conn } from '../lib/grpc-h2-unary.ts';
+import { GrpcRawConn } from '../lib/grpc-raw-conn.ts';
 import { writerScenario, type OpenWatchers } from './fanout.ts';
 
 /** connections, and calls in flight on each: 50 concurrent calls, as the HTTP rows' 50 connections */
@@ -33,11 +36,11 @@ interface UnaryConn {
   unary(path: string, request: Buffer): Promise<Buffer>;
   close(): void;
 }
-const h2Conn = (url: string): UnaryConn => new GrpcH2Conn(url);
+const rawConn = (url: string): UnaryConn => new GrpcRawConn(url);
 const grpcJsConn = (url: string): UnaryConn => new GrpcConn(url);
 
 /** Runs `requestOf(i)` calls for `durationS` with CONNS × DEPTH in flight. */
-async function load(url: string, path: string, durationS: number, requestOf: (i: number) => Buffer, connect = h2Conn): Promise<LoadResult> {
+async function load(url: string, path: string, durationS: number, requestOf: (i: number) => Buffer, connect = rawConn): Promise<LoadResult> {
   const conns = Array.from({ length: CONNS }, () => connect(url));
   const hist = new LatencyHistogram();
   let done = 0;
@@ -71,7 +74,7 @@ export const grpcPutScenario: Scenario = {
   id: 'grpc-put',
   title: `gRPC put throughput (${CONNS} conns × ${DEPTH} in flight, 256 B values, 10k keys)`,
   metrics: [
-    { key: 'rps', label: 'gRPC put req/s (node:http2 client)', unit: 'req/s' },
+    { key: 'rps', label: 'gRPC put req/s (lean client, HTTP/2 framed by hand)', unit: 'req/s' },
     { key: 'p50', label: 'gRPC put latency p50', unit: 'ms', decimals: 1 },
     { key: 'p99', label: 'gRPC put latency p99', unit: 'ms', decimals: 1 },
     { key: 'errors', label: 'gRPC put errors', unit: 'count' },
@@ -99,7 +102,7 @@ export const grpcRangeScenario: Scenario = {
     { key: 'errors', label: 'gRPC range errors', unit: 'count' },
   ],
   async setup(server) {
-    const c = new GrpcH2Conn(server.url);
+    const c = new GrpcRawConn(server.url);
     try {
       for (let i = 0; i < 100; i++) await c.unary('/etcdserverpb.KV/Put', encodePut(rkey(i), Buffer.alloc(256, 'r')));
     } finally {
@@ -123,7 +126,7 @@ export function grpcSaturationScenario(cfg: BenchConfig): Scenario {
   return writerScenario(
     'grpc-fanout-sat',
     `gRPC watch fan-out at saturation: W=${sat.watchers} (${sat.perSocket}/stream), ${sat.writers} writers flat out for ${sat.durationS} s`,
-    { watchers: sat.watchers, perSocket: sat.perSocket, mode: 'flat', rate: 0, concurrency: sat.writers, durationS: sat.durationS },
+    { watchers: sat.watchers, perSocket: sat.perSocket, mode: 'flat', rate: 0, concurrency: sat.writers, durationS: sat.durationS, transport: 'grpc' },
     openGrpc,
   );
 }

@@ -6,9 +6,17 @@
  * paced: put number i is due at t0 + i/rate; at most `concurrency` in flight, so a server that falls
  *        behind shows as an achieved rate below the target.
  * flat:  `concurrency` loops put back to back until the duration is over (saturation).
+ * Puts go through the JSON gateway (`transport: 'http'`, keep-alive, one call per connection at a
+ * time) or etcd's gRPC KV.Put (`'grpc'`, the lean hand-framed client, ten calls in flight per
+ * connection): the gRPC rows' writer speaks gRPC, as their clients would.
  */
 import { Agent, request } from 'node:http';
 import { b64, nowMs, timestampValue } from './keys.ts';
+import { GrpcRawConn } from './grpc-raw-conn.ts';
+import { eachField, encodePut } from './grpc-client.ts';
+
+/** gRPC writer: calls in flight per connection */
+const GRPC_CALLS_PER_CONN = 10;
 
 export interface WriterJob {
   url: string;
@@ -21,8 +29,10 @@ export interface WriterJob {
   /** distinct keys cycled through under the prefix */
   keySpace: number;
   valueBytes: number;
-  /** an auth token for the Authorization header (servers with auth enabled) */
+  /** an auth token for the Authorization header (servers with auth enabled; HTTP only) */
   token?: string;
+  /** how puts are sent; HTTP unless told */
+  transport?: 'http' | 'grpc';
 }
 
 export interface WriterResult {
@@ -37,12 +47,26 @@ export interface WriterResult {
   cpuPct: number;
 }
 
+/** The revision in an encoded PutResponse (header = 1, its revision = 3), or 0. */
+function putRevision(res: Buffer): number {
+  let rev = 0;
+  eachField(res, 0, res.length, (f, _v, start, end) => {
+    if (f === 1) eachField(res, start, end, (hf, hv) => {
+      if (hf === 3) rev = hv;
+    });
+  });
+  return rev;
+}
+
 function runJob(job: WriterJob): Promise<WriterResult> {
   const u = new URL(job.url);
   const agent = new Agent({ keepAlive: true, maxSockets: job.concurrency });
   // Small requests must leave at once (no Nagle delay), or the writer adds latency of its own.
   agent.on('free', (socket) => socket.setNoDelay(true));
-  const keys = Array.from({ length: job.keySpace }, (_, i) => b64(`${job.keyPrefix}${String(i).padStart(6, '0')}`));
+  const grpc = job.transport === 'grpc' ? Array.from({ length: Math.ceil(job.concurrency / GRPC_CALLS_PER_CONN) }, () => new GrpcRawConn(job.url)) : [];
+  const rawKeys = Array.from({ length: job.keySpace }, (_, i) => `${job.keyPrefix}${String(i).padStart(6, '0')}`);
+  const keys = rawKeys.map(b64);
+  const keyBytes = rawKeys.map((k) => Buffer.from(k, 'latin1'));
   const revs: number[] = [];
   let errors = 0;
   let firstError: string | null = null;
@@ -52,8 +76,24 @@ function runJob(job: WriterJob): Promise<WriterResult> {
   const cpu0 = process.cpuUsage();
   const t0 = nowMs();
 
+  const grpcPut = async (i: number): Promise<void> => {
+    const value = Buffer.from(nowMs().toFixed(3).padEnd(job.valueBytes, ' '), 'latin1');
+    try {
+      const rev = putRevision(await grpc[i % grpc.length]!.unary('/etcdserverpb.KV/Put', encodePut(keyBytes[i % keyBytes.length]!, value)));
+      lastDone = nowMs();
+      if (rev > 0) revs.push(rev);
+      else {
+        errors++;
+        firstError ??= 'gRPC put answered without a revision';
+      }
+    } catch (err) {
+      errors++;
+      firstError ??= (err as Error).message;
+    }
+  };
+
   const put = (i: number): Promise<void> =>
-    new Promise((resolve) => {
+    grpc.length > 0 ? grpcPut(i) : new Promise((resolve) => {
       const body = `{"key":"${keys[i % keys.length]}","value":"${timestampValue(job.valueBytes)}"}`;
       const fail = (why: string): void => {
         errors++;
@@ -84,6 +124,7 @@ function runJob(job: WriterJob): Promise<WriterResult> {
 
   const finish = (): WriterResult => {
     agent.destroy();
+    for (const c of grpc) c.close();
     const cpu = process.cpuUsage(cpu0);
     const end = lastDone || nowMs();
     return {
