@@ -31,7 +31,8 @@ one alike (it took 100-165 ms on 2026-11-30).
   2026-11-30, when the previous session's build, run back to back with this one, was no faster
   (3.8-5.2k vs 5.1-5.8k req/s); 2.26x at 2026-12-03 17:32 and 1.90x (12,495 vs 6,586, bare
   fastify 17k) at 20:21 on a slower box, where watchkv alone, run twice that evening, did
-  14.1-14.4k with group commit's old and new batch start alike.
+  14.1-14.4k with group commit's old and new batch start alike. At 21:39: 1.90x again (13,330
+  vs 7,008; the bare fastify route 24.3k ±19%).
 - **fan-out, W=100 at 1,000 puts/s (target: writer keeps up, p99 <= 50 ms).** Keeps up with
   room to spare. The server's event-loop delay stays under 15 ms p99 (\`monitorEventLoopDelay\`);
   the latency tail is the box: server (~80% of a core with its LevelDB and GC threads), harness
@@ -55,7 +56,7 @@ one alike (it took 100-165 ms on 2026-11-30).
   events/s, with a third of its time copying each watcher's copy of the shared events body into
   the tick's buffer and writing the heads into it. Since 4b3a804 a batch of 64 KB or more leaves
   as one corked writev with the bodies by reference (src/api/ws/frame-batcher.ts): 794-795k in
-  that mode, and the full run of 20:21 gave 817k vs 75k (10.8x), both repetitions harness-bound.
+  that mode, and the full run of 20:21 gave 817k vs 75k (10.8x), both repetitions harness-bound; at 21:39 762k vs 71k (10.8x), harness-bound again.
 - **catch-up (target >= 20x etcd).** Copying and scanning bytes. 100,000 events are one ~21 MB
   frame. Recent events are kept in memory (\`--watch-history-bytes\`) and encoded after they
   commit, in the loop's quiet intervals (src/api/idle-encoder.ts; under a saturating write load
@@ -67,7 +68,8 @@ one alike (it took 100-165 ms on 2026-11-30).
   (~3 us per event to encode). Splitting the replay into ~1 MB responses, so the client could scan
   while the server built the rest, was tried and measured slower (230-360k events/s): past the
   1 MiB send high-water mark each piece waits for the socket to drain. On 2026-12-03 at 20:21,
-  on a slower box, replays ran at ~300-317k events/s (0.32-0.33 s) against etcd's 66k: 4.7x.
+  on a slower box, replays ran at ~300-317k events/s (0.32-0.33 s) against etcd's 66k: 4.7x; at 21:39 353k ±45% vs 55k
+  (6.4x).
 - **upstream-fanout-sat (target >= 10x etcd, 2 watchkv nodes vs the 3-member cluster): MISSED,
   1.29x in the full run of 2026-12-03 17:32 (1.57x on 2026-12-02 at 10:23); the writer to etcd
   sets a ceiling near 2x here.** Delivered =
@@ -99,67 +101,67 @@ one alike (it took 100-165 ms on 2026-11-30).
     give ~28M events/s — but at ~100 B an event, 2.8M events/s is ~2.2 Gbit/s per node, so on
     1 GbE the network caps a node near 1.2M events/s and 10x takes ~7 nodes. etcd's own direct
     fan-out cannot grow that way: every member added also slows its writes (Raft).
-- **grpc-put (target >= etcd): parity with this harness, MISS by a few percent in the full run;
-  ahead under a C client.** Full run 2026-12-03 20:21 (slower box): 9,921 vs 10,474 puts/s
-  (0.95x); subset runs that evening (\`BENCH_ONLY=grpc-put\`, 3-4 repetitions) 0.93x, 1.15x,
-  1.12x and 1.05x. What sets the rate here is the harness: its node:http2 client spends ~75-85 us
-  of CPU a call and its event loop is 75-85% busy (\`performance.eventLoopUtilization\`), while
-  watchkv's server uses ~57 us a put (main thread and LevelDB threads) and etcd ~83 us. Group
-  commit used to start its batch one microtask after the first write of a turn, so requests
-  parsed from the same socket read a few awaits later missed it: a third of the batches held 1-3
-  transactions. It now waits for the end of the turn (setImmediate, b322981) and batches hold
-  whole connections' bursts (multiples of 10); the row moved within its noise. Full run 2026-12-03 17:32: 11,026 vs 11,774 puts/s (0.94x); again
-  \`BENCH_ONLY=grpc-put BENCH_REPEAT=3\` at 17:51: 11,552 vs 12,698 (0.91x), and 12,453 vs 13,278
-  (0.94x) once more at 17:54; one subset run at 17:21 gave 13,896 vs 9,253 (1.50x, etcd low). Through
-  grpc-js's own client 8,621 vs 8,628 (1.00x) and 8,090 vs 7,425 (1.09x). Before watchkv framed
-  cleartext HTTP/2 itself (src/api/h2/, this day) the row was 0.69-1.08x over a dozen runs
-  (9,944 vs 13,178 at 15:59). Under h2load, which costs the client little, watchkv is now ahead
-  or level: the probe \`node --import tsx bench/h2-framing-probe.ts\` (h2load 5 x 10, 40,000 puts
-  of 256 B, one server after the other, 17:25) gave watchkv 26.7k and 24.3k puts/s, etcd 27.4k and
-  19.7k, watchkv with \`--h2-framing node\` 19.6k and 15.2k, and the bare store behind hand framing
-  34.5k and 44.0k. A CPU profile of watchkv through the bench's harness (17:54) shows its main
-  thread ~80% idle: the rate is now the commit pipeline's latency (a synced LevelDB batch per
-  group of puts, on cores the harness's node:http2 client also needs), not the server's CPU.
-  Why the framing mattered: in watchkv's profile Node's HTTP/2 core (stream objects, header maps, respond, trailers,
-  nghttp2 callbacks) was ~25% of a put's busy time after grpc-js's per-call machinery had already
-  been taken out by the direct path (src/api/grpc/fast-unary.ts, +10%). Measured apart from the
-  store (h2load -c5 -m10, 100,000 unary calls answering a fixed message after a setImmediate),
-  node:http2 spent 30 us of server CPU a call and the same calls framed in JavaScript 9.5 us.
-  What the real server adds over the bare store (auth check, header, metrics, the response
-  encoding) is the gap between the probe's first column and watchkv's. Tried before and not kept, each measured side by side
-  with etcd: the fsync on the main thread instead of LevelDB's write thread (much worse: the
-  blocked loop reads nothing during the fsync, so batches shrink), a log of its own opened
-  O_DSYNC in front of LevelDB (no better: the disk does not pace the pipeline), sending the next
-  batch before publishing the last, and 2-3 batches in flight (LevelDB serialises them).
-- **grpc-fanout-sat (target >= 5x etcd): MISSED, 1.93x in the full run of 2026-12-03 20:21 (1.75x at
-  17:32); the writer sets a ceiling below 5x.** At 20:21: 3.89M vs 2.01M events/s, watchkv's
-  server at 65% of a core against etcd's 102%, the writer at 3.8-4.1k puts/s against watchkv
-  (2.0k against etcd). The step from 1.49-1.62x that evening: HTTP/2 output of 64 KB or more a
-  tick is written as one corked writev instead of joined with Buffer.concat (63b7275); the join
-  copied every watcher's copy of the shared event bytes once more and was 17% of the server's
-  busy time. Earlier figures follow. At HTTP/2's default 64 KiB window the ten client streams capped both
-  servers near 1.3M events/s; with a 4 MiB window (what grpc-go reaches by BDP estimation) both
-  keep up with their writer, so delivered = writer rate x 1,000 watchers. The ceiling: the same
-  20 HTTP writers with no watchers at all do ~4.7-4.8k puts/s against watchkv (3.3-4.5k against
-  etcd), so no fan-out, however cheap, can deliver more than ~4.8M events/s here, and 5x etcd's
-  1.4-1.6M would be 7-8M. Until 2026-12-02 watchkv delivered 1.4-1.7M events/s with its main
-  thread ~85% busy: the sync pass routed each catching-up watcher on its own (18% of the busy
-  time), and each response was assembled, then copied again into grpc-js's framing and passed
-  its interceptors (~20%). Three changes since: watchers that route alike catch up as one cohort
-  sharing one list (src/watch/route-history.ts; the sync pass fell to 3%); Watch streams are
-  answered on the HTTP/2 stream directly, each response its own fields plus the batch's event
-  bytes encoded once per list (src/api/grpc/fast-watch.ts), with the stream full at 16 queued
-  responses as grpc-js's queue had it, so watchers under load catch up many revisions per
-  response; and the harness's field walker lost its closures (bench/lib/watch-response-scan.ts;
-  it was ~40% of the harness's time). Now watchkv delivers 2.5-3.4M events/s with p50 ~50-65 ms
-  (was ~300 ms), its main thread ~70% busy, a fifth of that answering the writer's HTTP puts (one
-  writev each); etcd 1.2-1.7M at ~100% of a core. The 2 cores are full: server ~70-85%, harness
-  ~60-80%, writer ~50%. With watchkv's own HTTP/2 layer (2026-12-03 17:21, \`BENCH_REPEAT=2\`):
-  4,192,494 vs 2,580,265 events/s (1.62x), the writer at 4,252 puts/s against watchkv, which is
-  the no-watcher ceiling above: watchkv delivers everything its writer commits, using 68% of a
-  core (etcd 104%). Per delivered event that is 0.16 us of server CPU against etcd's 0.40 us
-  (2.5x); 5x etcd's 2.6M here would be 12.9M events/s, three times what the writer, the harness
-  and the server together reach on these 2 cores.
+- **grpc-put (target >= etcd): MET since the harness frames its gRPC calls itself: 1.13x in the
+  full run of 2026-12-03 21:39 (19,790 vs 17,561 puts/s).** Until then the row sat at parity
+  inside its noise (0.95x in the full run of 20:21, 9,921 vs 10,474; subset runs 0.93-1.15x),
+  and what set it was the harness: its node:http2 client spent ~75-85 us of CPU a call with its
+  event loop 75-85% busy (\`performance.eventLoopUtilization\`), more than either server spends
+  answering (watchkv ~57 us a put, main thread and LevelDB threads; etcd ~83 us), on the same 2
+  cores. bench/lib/grpc-raw-conn.ts now frames the calls on the socket: a cached header block
+  and one DATA frame out; frames parsed in place, DATA handed to its stream as it arrives,
+  HPACK state kept (etcd's Go server indexes its answers), flow control both ways; ~30 us a
+  call. Then the servers set the pace: two subset runs at 21:28 and 21:35 gave 19.6k vs 16.2k
+  (1.21x) and 21.4k vs 17.4k (1.23x), and 5 s probes against both (50 calls in flight, server
+  CPU from /proc) 16.7-19.5k puts/s for watchkv at ~44 us of server CPU a put against etcd's
+  13.8-16.1k at ~80 us. The ±14% of this full run is one repetition at 22.6k and one at 17.0k.
+  Through grpc-js's own client, which still sets the pace for both, the two are level (4,629 vs
+  4,783). The same client lifted both servers' range rows (1 key 47.8k vs 15.0k, 3.2x; a
+  100-key prefix 10.9k vs 5.5k, 2.0x). Group commit used to start its batch one microtask after
+  the first write of a turn, so requests parsed from the same socket read a few awaits later
+  missed it (a third of the batches held 1-3 transactions); it waits for the end of the turn
+  (setImmediate, b322981). Earlier: before watchkv framed cleartext HTTP/2 itself (src/api/h2/,
+  2026-12-03) the row was 0.69-1.08x over a dozen runs. The probe \`node --import tsx
+  bench/h2-framing-probe.ts\` (h2load 5 x 10, 40,000 puts of 256 B, one server after the other,
+  17:25) gave watchkv 26.7k and 24.3k puts/s, etcd 27.4k and 19.7k, watchkv with
+  \`--h2-framing node\` 19.6k and 15.2k, and the bare store behind hand framing 34.5k and 44.0k.
+  Why the framing mattered: in watchkv's profile Node's HTTP/2 core (stream objects, header
+  maps, respond, trailers, nghttp2 callbacks) was ~25% of a put's busy time after grpc-js's
+  per-call machinery had already been taken out by the direct path (src/api/grpc/fast-unary.ts,
+  +10%); measured apart from the store (h2load -c5 -m10, 100,000 unary calls answering a fixed
+  message after a setImmediate), node:http2 spent 30 us of server CPU a call and the same calls
+  framed in JavaScript 9.5 us. Tried before and not kept, each measured side by side with etcd:
+  the fsync on the main thread instead of LevelDB's write thread (much worse: the blocked loop
+  reads nothing during the fsync, so batches shrink), a log of its own opened O_DSYNC in front
+  of LevelDB (no better: the disk does not pace the pipeline), sending the next batch before
+  publishing the last, and 2-3 batches in flight (LevelDB serialises them).
+- **grpc-fanout-sat (target >= 5x etcd): MISSED, 1.94x in the full run of 2026-12-03 21:39
+  (6.29M vs 3.25M events/s); the 2 shared cores set a ceiling near 2x.** Each side is now its
+  server, the harness's watch client and the writer sharing the box, every one of them near its
+  own floor. watchkv delivers everything its writer commits (p50 ~115 ms, the writer at 5.8-7.0k
+  puts/s), its server at 84% of a core; etcd is bound by its own CPU (115%), its writer at
+  3.2-3.4k. Per delivered event watchkv's server spends ~0.13 us (its puts included) and etcd's
+  ~0.36 us, 2.8x less; but the harness's scan of every event for the exactly-once check costs
+  ~0.11 us (74% of a core at 6.3M) and the writer ~0.03 us (~30 us a put over 1,000 watchers),
+  so watchkv's whole side spends ~0.27 us an event against etcd's ~0.5, and on the same 2 cores
+  the delivered rates follow that ratio. 5x would need etcd's side held back by etcd alone
+  while watchkv's harness and writer cost nothing: ~16M events/s, about 2 cores of scanning by
+  itself. Server profile at 21:39 (\`BENCH_WATCHKV_NODE_ARGS\`, main thread): 30% idle, the
+  socket writes 17% (writev 9%, the kernel copying each watcher's bytes, writeBuffer 8%), GC
+  9%, LevelDB's batch 4%; no piece of watchkv's own code above 1.1%. Steps that evening, same
+  client both sides: the writer put through the JSON gateway, which capped it near 4.7-5.2k
+  puts/s whatever the server (3.89M vs 2.01M, 1.93x at 20:21); the watchers read through
+  grpc-js, which spent ~97% of a core at 4.85M events/s (joining frames, its own per-message
+  stack). Since 87d3a84 both use the hand-framed client (the writer 2 connections x 10 calls in
+  flight); that lifted both servers (watchkv 4.8M to 6.3-6.9M, etcd 2.5M to 3.2-3.3M) and left
+  the ratio where it was. Before, HTTP/2 output of 64 KB or more a tick became one corked writev
+  instead of joined with Buffer.concat (63b7275), when the join was 17% of the server's busy
+  time. At HTTP/2's default 64 KiB window the ten client streams capped both servers near 1.3M
+  events/s; the harness opens 4 MiB (what grpc-go reaches by BDP estimation). Until 2026-12-02
+  watchkv's main thread was ~85% busy at 1.4-1.7M events/s: the sync pass routed each
+  catching-up watcher on its own (18%; now cohorts share one list, src/watch/route-history.ts),
+  and each response was assembled, then copied again into grpc-js's framing (~20%; now Watch
+  streams are answered on the HTTP/2 stream directly with the batch's event bytes encoded once
+  per list, src/api/grpc/fast-watch.ts).
 - **queue (target > NATS JetStream, every item synced): met once NATS syncs as the issue asks.**
   Debian bookworm's nats-server 2.9.10 has no \`sync_interval\` (2.10 added it), so earlier runs
   compared watchkv's per-batch fsync with a JetStream that syncs every 2 minutes (watchkv 0.59x
