@@ -7,7 +7,7 @@
  * client costs little) with the same request, one after the other.
  *
  *   node --import tsx bench/h2-framing-probe.ts            # 3 rounds of 60,000 puts each
- *   PROBE_ROUNDS=1 PROBE_PUTS=20000 node --import tsx bench/h2-framing-probe.ts
+ *   PROBE_ROUNDS=1 PROBE_PUTS=20000 PROBE_WARMUP=5000 node --import tsx bench/h2-framing-probe.ts
  *
  * The hand framing does only what this load needs: the preface, SETTINGS and their ACKs, PING,
  * request HEADERS decoded with hpack.js (dynamic table and Huffman included), DATA with the
@@ -31,6 +31,12 @@ import { startEtcdServer, startWatchkv, type ServerHandle } from './lib/server-p
 
 const rounds = Number(process.env.PROBE_ROUNDS ?? 3);
 const puts = Number(process.env.PROBE_PUTS ?? 60_000);
+/**
+ * Unrecorded puts each server takes first. A fresh Node server runs its first tens of thousands
+ * of calls before the JIT has settled: without this, watchkv measured 22-25k puts/s here on
+ * 2026-12-03 against 33-37k once warm (etcd, compiled, 22-24k either way).
+ */
+const warmup = Number(process.env.PROBE_WARMUP ?? 20_000);
 const root = mkdtempSync(join(tmpdir(), 'watchkv-h2probe-'));
 
 /** A PutRequest (key, 256 B value) as one gRPC message, the body every h2load request sends. */
@@ -157,8 +163,8 @@ function handFramedServer(store: KvStore): net.Server {
 }
 
 /** Not spawnSync: the hand-framed server answers from this process's event loop. */
-async function h2load(port: number, body: string): Promise<string> {
-  const p = spawn('h2load', ['-c5', '-m10', '-n', String(puts), '-d', body, '-H', 'content-type: application/grpc', `http://127.0.0.1:${port}/etcdserverpb.KV/Put`]);
+async function h2load(port: number, body: string, n = puts): Promise<string> {
+  const p = spawn('h2load', ['-c5', '-m10', '-n', String(n), '-d', body, '-H', 'content-type: application/grpc', `http://127.0.0.1:${port}/etcdserverpb.KV/Put`]);
   let out = '';
   p.stdout.on('data', (d) => (out += d));
   p.stderr.on('data', (d) => (out += d));
@@ -173,7 +179,9 @@ async function h2load(port: number, body: string): Promise<string> {
 async function loadServer(start: () => Promise<ServerHandle>, body: string): Promise<string> {
   const server = await start();
   try {
-    return await h2load(Number(new URL(server.url).port), body);
+    const port = Number(new URL(server.url).port);
+    if (warmup > 0) await h2load(port, body, warmup);
+    return await h2load(port, body);
   } finally {
     await server.stop();
   }
@@ -182,7 +190,7 @@ async function loadServer(start: () => Promise<ServerHandle>, body: string): Pro
 if (spawnSync('h2load', ['--version']).status !== 0 || !etcdBinary()) throw new Error('needs h2load (nghttp2-client) and etcd (etcd-server)');
 const bodyFile = join(root, 'put.bin');
 writeFileSync(bodyFile, putBody());
-console.log(`KV.Put, 256 B values, h2load 5 connections x 10 in flight, ${puts.toLocaleString('en-US')} puts per run`);
+console.log(`KV.Put, 256 B values, h2load 5 connections x 10 in flight, ${puts.toLocaleString('en-US')} puts per run after ${warmup.toLocaleString('en-US')} unrecorded`);
 try {
   for (let round = 1; round <= rounds; round++) {
     const dir = mkdtempSync(join(root, 'hand-'));
@@ -190,6 +198,7 @@ try {
     const server = handFramedServer(store);
     const port = await freePort();
     await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+    if (warmup > 0) await h2load(port, bodyFile, warmup);
     const hand = await h2load(port, bodyFile);
     await new Promise((r) => server.close(r));
     await store.close();

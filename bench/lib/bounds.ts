@@ -120,10 +120,15 @@ one alike (it took 100-165 ms on 2026-11-30).
   the first write of a turn, so requests parsed from the same socket read a few awaits later
   missed it (a third of the batches held 1-3 transactions); it waits for the end of the turn
   (setImmediate, b322981). Earlier: before watchkv framed cleartext HTTP/2 itself (src/api/h2/,
-  2026-12-03) the row was 0.69-1.08x over a dozen runs. The probe \`node --import tsx
-  bench/h2-framing-probe.ts\` (h2load 5 x 10, 40,000 puts of 256 B, one server after the other,
-  17:25) gave watchkv 26.7k and 24.3k puts/s, etcd 27.4k and 19.7k, watchkv with
-  \`--h2-framing node\` 19.6k and 15.2k, and the bare store behind hand framing 34.5k and 44.0k.
+  2026-12-03) the row was 0.69-1.08x over a dozen runs. Under h2load (a C client, so the
+  client costs little and etcd has the most room to spread over both cores), the probe
+  \`node --import tsx bench/h2-framing-probe.ts\` (5 x 10 in flight, 60,000 puts of 256 B, each
+  server fresh, one after the other) gave watchkv and etcd level at 22:26 (22.4-24.8k vs
+  22.9-24.0k), but a fresh Node server spends its first tens of thousands of calls warming its
+  JIT: the same servers, kept running and loaded in turn, did 33-37k vs 19-23k puts/s after
+  their first run. The probe now gives each server 20,000 unrecorded puts first; at 22:29:
+  watchkv 31.7k, 32.5k and 28.8k puts/s, etcd 20.9k, 20.7k and 21.4k (1.35-1.57x), watchkv with
+  \`--h2-framing node\` 17.7-20.3k, the bare store behind the probe's hand framing 37.6-41.0k.
   Why the framing mattered: in watchkv's profile Node's HTTP/2 core (stream objects, header
   maps, respond, trailers, nghttp2 callbacks) was ~25% of a put's busy time after grpc-js's
   per-call machinery had already been taken out by the direct path (src/api/grpc/fast-unary.ts,
