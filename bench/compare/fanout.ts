@@ -133,6 +133,7 @@ export async function runFanout(server: ServerHandle, rep: number, run: FanoutRu
         puts: w.ok,
         serverCpu: cpu.serverPct,
         clientCpu: cpu.clientPct,
+        perServerCpuS: delivered / (cpu.serverMs / 1000),
       },
       check: v.check,
       ...(notes.length ? { note: notes.join('; ') } : {}),
@@ -150,6 +151,9 @@ const fanoutMetrics = [
   { key: 'writerRate', label: 'writer achieved puts/s', unit: 'puts/s' },
   { key: 'serverCpu', label: 'server CPU', unit: '% of a core' },
   { key: 'clientCpu', label: 'harness (watch client) CPU', unit: '% of a core' },
+  // What the server spends per event, its puts included, whatever the harness and writer took of
+  // the shared cores: the figure that would carry over to a box where they ran elsewhere.
+  { key: 'perServerCpuS', label: 'delivered events per server CPU-second', unit: 'events/s' },
 ];
 
 /** s: the unrecorded warm-up run before a server's first measured fan-out run */

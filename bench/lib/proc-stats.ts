@@ -27,15 +27,16 @@ export class CpuMeter {
     this.serverStart = cpuMs(pid);
   }
 
-  read(): { serverPct: number; clientPct: number } {
+  /** CPU since construction: the server's and this process's share of a core, and the server's ms. */
+  read(): { serverPct: number; clientPct: number; serverMs: number } {
     const wall = performance.now() - this.t0;
     const client = process.cpuUsage(this.clientStart);
-    let serverPct = Number.NaN;
+    let serverMs = Number.NaN;
     try {
-      serverPct = ((cpuMs(this.pid) - this.serverStart) / wall) * 100;
+      serverMs = cpuMs(this.pid) - this.serverStart;
     } catch {
       // server gone: leave NaN
     }
-    return { serverPct, clientPct: ((client.user + client.system) / 1000 / wall) * 100 };
+    return { serverPct: (serverMs / wall) * 100, clientPct: ((client.user + client.system) / 1000 / wall) * 100, serverMs };
   }
 }
